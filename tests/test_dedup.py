@@ -1,0 +1,304 @@
+"""Tests of tasks.dedup with real rensa MinHash, real Parquet/DuckDB index files, no mocks."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pyarrow as pa
+import pytest
+
+from tasks.dedup import (
+    DedupConfig,
+    find_duplicates,
+    normalise_words,
+    optimal_bands_rows,
+)
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+
+# A wire story (fictional), one paragraph per entry; the first one is its headline.
+WIRE = [
+    "Iran launches strikes on US troops in Iraq",
+    "Iran fired more than a dozen ballistic missiles at two military bases in Iraq that house "
+    "American troops early Wednesday, the Pentagon said, in what Tehran called retaliation for "
+    "the killing of its top general last week.",
+    "The missiles struck the Ain al-Asad air base in western Iraq and a second facility in "
+    "Irbil, officials said. There was no immediate word on casualties, and the Pentagon said "
+    "it was still assessing the damage to both bases.",
+    "“We are aware of the reports of attacks on US facilities in Iraq,” White House spokeswoman "
+    "Stephanie Grisham said in a statement. “The president has been briefed and is monitoring "
+    "the situation closely and consulting with his national security team.”",
+    "Oil prices jumped more than 4% in Asian trading after the attack, and stocks fell across "
+    "the region as investors braced for a wider conflict in the Middle East. Gold rose to its "
+    "highest level in almost seven years. Analysts expect volatility to continue.",
+]
+
+# Same topic, different reporting: these must not be merged with WIRE paragraphs.
+OTHER_REPORT = [
+    "Tehran strikes back at American forces",
+    "Iranian state television said the Revolutionary Guard had launched missiles at US "
+    "positions in Iraq overnight, describing the operation as the first stage of its revenge "
+    "and warning Washington against any response on Iranian soil.",
+    "Iraqi officials said the bases at Ain al-Asad and Irbil had been hit, but gave no details "
+    "about casualties. Iraq's prime minister said his government had been told of the attack "
+    "in advance by Tehran shortly after midnight.",
+    "Markets in Asia fell sharply on Wednesday as oil rose and investors sought safety in gold "
+    "and government bonds, fearing that the confrontation between Washington and Tehran could "
+    "spiral into open war across the Gulf region.",
+]
+
+
+def make_table(rows: list[dict]) -> pa.Table:
+    """Build an input table; rows give article, position, text and optional extras."""
+    return pa.table(
+        {
+            "paragraph_id": pa.array([r["id"] for r in rows], pa.string()),
+            "article_id": pa.array([r["article"] for r in rows], pa.string()),
+            "position": pa.array([r["position"] for r in rows], pa.int32()),
+            "text": pa.array([r["text"] for r in rows], pa.string()),
+            "published_at": pa.array(
+                [r.get("published") for r in rows], pa.timestamp("us", tz="UTC")
+            ),
+            "eligible": pa.array([r.get("eligible", True) for r in rows], pa.bool_()),
+        }
+    )
+
+
+def article(
+    article_id: str, paragraphs: list[str], published: datetime | None = T0, **extra: object
+) -> list[dict]:
+    return [
+        {
+            "id": f"{article_id}-{i}",
+            "article": article_id,
+            "position": i,
+            "text": text,
+            "published": published,
+            **extra,
+        }
+        for i, text in enumerate(paragraphs)
+    ]
+
+
+def result_map(table: pa.Table) -> dict[str, dict]:
+    return {r["paragraph_id"]: r for r in table.to_pylist()}
+
+
+# ------------------------------------------------------------------------------------ basics
+
+
+def test_normalisation_ignores_case_punctuation_quotes_dashes_and_whitespace() -> None:
+    a = "“It’s over,” she said — finally.\n  Don't   WAIT!"
+    b = '"it\'s over" she said -- finally dont wait'
+    assert normalise_words(a) == normalise_words(b)
+    assert normalise_words("ＦＵＬＬ width") == ["full", "width"]
+
+
+def test_bands_rows_follow_the_optimal_parameter_search() -> None:
+    # Same values as datasketch's _optimal_param for equal weights.
+    assert optimal_bands_rows(0.5, 128) == (25, 5)
+    assert optimal_bands_rows(0.7, 128) == (14, 9)
+    bands, rows = DedupConfig().bands_rows
+    assert bands * rows <= DedupConfig().num_perm
+    # Weighting false negatives higher moves towards more, shorter bands (higher recall).
+    assert optimal_bands_rows(0.7, 128, 0.3, 0.7)[1] <= optimal_bands_rows(0.7, 128)[1]
+
+
+def test_output_schema_and_order() -> None:
+    rows = article("a", WIRE) + article("b", OTHER_REPORT)
+    out = find_duplicates(make_table(rows), DedupConfig())
+    assert out.column_names == ["paragraph_id", "duplicate_of", "cluster_id", "similarity"]
+    assert out.schema.field("similarity").type == pa.float32()
+    assert out.column("paragraph_id").to_pylist() == [r["id"] for r in rows]
+
+
+def test_repeated_title_within_an_article_is_caught() -> None:
+    rows = article("a", [WIRE[0], WIRE[0].upper() + ".", *WIRE[1:]])
+    out = result_map(find_duplicates(make_table(rows), DedupConfig()))
+    assert out["a-1"]["duplicate_of"] == "a-0"
+    assert out["a-1"]["similarity"] == 1.0
+    assert out["a-0"]["duplicate_of"] is None
+    assert out["a-0"]["cluster_id"] == out["a-1"]["cluster_id"] is not None
+    assert all(out[f"a-{i}"]["cluster_id"] is None for i in range(2, len(WIRE) + 1))
+
+
+# ------------------------------------------------------------------------------- reprints
+
+
+def _reprint_edits() -> dict[str, tuple[list[str], list[int]]]:
+    """Reprint variants of WIRE: name -> (paragraphs, index of the WIRE paragraph each copies,
+    -1 for a new paragraph that must not be marked)."""
+    body = WIRE[1:]
+    return {
+        "headline_swap": (["Missiles hit two Iraqi bases", *body], [-1, 1, 2, 3, 4]),
+        "dateline": (
+            [WIRE[0], "WASHINGTON (AP) — " + body[0], *body[1:]],
+            [0, 1, 2, 3, 4],
+        ),
+        "trimmed_last_sentence": (
+            [*WIRE[:-1], WIRE[-1].rsplit(". ", 1)[0] + "."],
+            [0, 1, 2, 3, 4],
+        ),
+        "merged_short_paragraph": (
+            # The one-sentence follow-up of paragraph 2 is folded into it by the reprinter.
+            [WIRE[0], body[0], body[1] + " Two drones were also shot down.", *body[2:]],
+            [0, 1, 2, 3, 4],
+        ),
+        "typo_and_word_edits": (
+            [
+                WIRE[0],
+                body[0].replace("more than a dozen", "at least a dozen"),
+                body[1].replace("Irbil", "Erbil"),
+                body[2].replace("closely", "closly"),
+                body[3],
+            ],
+            [0, 1, 2, 3, 4],
+        ),
+        "rewrapped_whitespace": (
+            [p.replace(" ", "\n", 3).replace(", ", ",   ") for p in WIRE],
+            [0, 1, 2, 3, 4],
+        ),
+        "straight_quotes_and_dashes": (
+            [p.replace("“", '"').replace("”", '"').replace("—", "--") for p in WIRE],
+            [0, 1, 2, 3, 4],
+        ),
+    }
+
+
+@pytest.mark.parametrize("edit", sorted(_reprint_edits()))
+def test_reprint_with_edit_is_caught(edit: str) -> None:
+    paragraphs, source = _reprint_edits()[edit]
+    rows = article("src", WIRE, T0) + article("rep", paragraphs, T0 + timedelta(hours=2))
+    out = result_map(find_duplicates(make_table(rows), DedupConfig()))
+    for i, j in enumerate(source):
+        got = out[f"rep-{i}"]
+        if j < 0:
+            assert got["duplicate_of"] is None, (edit, i)
+        else:
+            assert got["duplicate_of"] == f"src-{j}", (edit, i, got)
+            assert 0.0 < got["similarity"] <= 1.0
+            assert got["cluster_id"] == out[f"src-{j}"]["cluster_id"] == f"src-{j}"
+    assert all(out[f"src-{j}"]["duplicate_of"] is None for j in range(len(WIRE)))
+
+
+def test_distinct_same_topic_paragraphs_are_not_merged() -> None:
+    rows = article("a", WIRE) + article("b", OTHER_REPORT)
+    out = find_duplicates(make_table(rows), DedupConfig())
+    assert out.column("duplicate_of").null_count == out.num_rows
+    assert out.column("cluster_id").null_count == out.num_rows
+
+
+def test_split_paragraph_halves_are_not_duplicates_by_design() -> None:
+    # Jaccard of a half with the whole is about 0.5: a split is a known blind spot.
+    half = WIRE[2].split(". ", 1)
+    rows = article("src", WIRE) + article("rep", [WIRE[0], WIRE[1], *half], T0 + timedelta(1))
+    out = result_map(find_duplicates(make_table(rows), DedupConfig()))
+    assert out["rep-2"]["duplicate_of"] is None
+    assert out["rep-1"]["duplicate_of"] == "src-1"
+
+
+# ------------------------------------------------------------------- canonical copy rules
+
+
+def _mixed_rows() -> list[dict]:
+    paragraphs, _ = _reprint_edits()["typo_and_word_edits"]
+    return (
+        article("late", WIRE, T0 + timedelta(days=1))
+        + article("early", paragraphs, T0)
+        + article("nodate", WIRE, None)
+        + article("same-time", WIRE, T0)
+        + article("other", OTHER_REPORT, T0 - timedelta(days=3))
+    )
+
+
+def test_earliest_published_wins_nulls_last() -> None:
+    out = result_map(find_duplicates(make_table(_mixed_rows()), DedupConfig()))
+    for i in range(len(WIRE)):
+        assert out[f"early-{i}"]["duplicate_of"] is None
+        assert out[f"late-{i}"]["duplicate_of"] == f"early-{i}"
+        assert out[f"nodate-{i}"]["duplicate_of"] == f"early-{i}"
+        # Same timestamp as "early"; "early" < "same-time" by article_id.
+        assert out[f"same-time-{i}"]["duplicate_of"] == f"early-{i}"
+    assert all(out[f"other-{i}"]["cluster_id"] is None for i in range(len(OTHER_REPORT)))
+
+
+def test_ties_broken_by_article_id_then_position() -> None:
+    rows = article("b", WIRE) + article("a", WIRE)
+    rows.append({"id": "a-9", "article": "a", "position": 9, "text": WIRE[1], "published": T0})
+    out = result_map(find_duplicates(make_table(rows), DedupConfig()))
+    assert out["b-1"]["duplicate_of"] == "a-1"
+    assert out["a-9"]["duplicate_of"] == "a-1"
+    assert out["a-1"]["duplicate_of"] is None
+
+
+def test_kept_copy_is_independent_of_row_order_and_chunking() -> None:
+    rows = _mixed_rows()
+    expected = result_map(find_duplicates(make_table(rows), DedupConfig()))
+    rng = random.Random(7)
+    for _ in range(5):
+        shuffled = rows[:]
+        rng.shuffle(shuffled)
+        table = make_table(shuffled)
+        chunked = pa.concat_tables([table.slice(0, 7), table.slice(7)])
+        for candidate in (table, chunked):
+            got = find_duplicates(candidate, DedupConfig())
+            assert got.column("paragraph_id").to_pylist() == [r["id"] for r in shuffled]
+            assert result_map(got) == expected
+
+
+def test_every_duplicate_points_at_a_kept_copy() -> None:
+    out = find_duplicates(make_table(_mixed_rows()), DedupConfig()).to_pylist()
+    kept = {r["paragraph_id"] for r in out if r["duplicate_of"] is None}
+    for r in out:
+        if r["duplicate_of"] is not None:
+            assert r["duplicate_of"] in kept
+            assert r["cluster_id"] == r["duplicate_of"]
+
+
+def test_chain_is_not_transitive() -> None:
+    # A~B and B~C above the threshold but A and C below it: C stays a kept copy.
+    words = [f"w{i}" for i in range(40)]
+    a = " ".join(words)
+    b = " ".join(words[:34] + [f"x{i}" for i in range(6)])
+    c = " ".join(words[:28] + [f"x{i}" for i in range(12)])
+    rows = [
+        {"id": "A", "article": "1", "position": 0, "text": a, "published": T0},
+        {"id": "B", "article": "2", "position": 0, "text": b, "published": T0 + timedelta(1)},
+        {"id": "C", "article": "3", "position": 0, "text": c, "published": T0 + timedelta(2)},
+    ]
+    config = DedupConfig(threshold=0.7, shingle_words=2)
+    out = result_map(find_duplicates(make_table(rows), config))
+    assert out["B"]["duplicate_of"] == "A"
+    assert out["C"]["duplicate_of"] is None
+    assert out["C"]["cluster_id"] is None
+
+
+def test_ineligible_rows_are_untouched() -> None:
+    rows = article("a", WIRE) + article("b", WIRE, T0 - timedelta(1), eligible=False)
+    rows += article("c", WIRE, T0 + timedelta(1))
+    out = result_map(find_duplicates(make_table(rows), DedupConfig()))
+    for i in range(len(WIRE)):
+        assert out[f"b-{i}"] == {
+            "paragraph_id": f"b-{i}",
+            "duplicate_of": None,
+            "cluster_id": None,
+            "similarity": None,
+        }
+        assert out[f"c-{i}"]["duplicate_of"] == f"a-{i}"
+
+
+def test_empty_and_punctuation_only_texts_are_ignored() -> None:
+    rows = [
+        {"id": "x", "article": "1", "position": 0, "text": "* * *", "published": T0},
+        {"id": "y", "article": "1", "position": 1, "text": "— — —", "published": T0},
+        {"id": "z", "article": "1", "position": 2, "text": "", "published": T0},
+    ]
+    out = find_duplicates(make_table(rows), DedupConfig())
+    assert out.column("duplicate_of").null_count == 3
+
+
+def test_empty_table() -> None:
+    out = find_duplicates(make_table([]), DedupConfig())
+    assert out.num_rows == 0
+    assert out.schema.names == ["paragraph_id", "duplicate_of", "cluster_id", "similarity"]
