@@ -1,0 +1,1 @@
+"""Evaluation harness: scores newsclean and baseline extractors on the WCXB benchmark pages."""
