@@ -32,7 +32,7 @@ recorded in the persistent index come first (they are published), then earliest
 
 The persistent index (``index_dir``) holds the kept paragraphs of earlier published runs:
 their exact hashes, band keys and shingle hashes (for verification). See :func:`update_index`,
-:func:`rebuild_index` and :class:`IndexError_`.
+:func:`rebuild_index` and :class:`IndexDamagedError`.
 """
 
 from __future__ import annotations
@@ -42,11 +42,11 @@ import itertools
 import json
 import os
 import re
-import shutil
 import tempfile
 import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -286,53 +286,91 @@ def _minhash(shingles: np.ndarray, offsets: np.ndarray, config: DedupConfig) -> 
 
 @dataclass
 class _Prepared:
-    """Hashes of a set of texts: one entry per text (``text_hash``), and for the texts long
-    enough for MinHash (``long_rows``) their shingles and band keys."""
+    """Hashes of a sequence of texts, MinHash work done once per distinct normalised text.
 
-    text_hash: np.ndarray  # int64 per text
-    empty: np.ndarray  # bool per text: no words after normalisation
-    long_rows: np.ndarray  # int64 positions (into the texts) of MinHashed texts
-    shingles: np.ndarray  # uint64 flat, per long row
-    shingle_offsets: np.ndarray  # int64, len(long_rows) + 1
-    band_keys: np.ndarray  # int64 (len(long_rows), bands)
+    ``row_uid`` maps each input text to its distinct text (``-1`` when it has no words). For
+    distinct texts with at least ``min_tokens`` words (``long_uids``, increasing) it holds their
+    shingle fingerprints (uint32, sorted, unique: what verification compares) and band keys.
+    """
+
+    row_uid: np.ndarray  # int64 per input text
+    uniq_hash: np.ndarray  # int64 per distinct text
+    long_uids: np.ndarray  # int64 ids of the MinHashed distinct texts
+    shingles: np.ndarray  # uint32 flat, per long uid
+    shingle_offsets: np.ndarray  # int64, len(long_uids) + 1
+    band_keys: np.ndarray  # int64 (len(long_uids), bands)
+
+    def long_position(self) -> np.ndarray:
+        """Position in ``long_uids`` of every distinct text, ``-1`` for short ones."""
+        pos = np.full(len(self.uniq_hash), -1, dtype=np.int64)
+        pos[self.long_uids] = np.arange(len(self.long_uids), dtype=np.int64)
+        return pos
 
 
-def _prepare(texts: Iterable[str | None], config: DedupConfig) -> _Prepared:
-    """Normalise, hash and MinHash ``texts`` in batches of ``config.batch_size``."""
+def _fingerprints(shingles: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique 32-bit fingerprints of each row's shingles (the verification sets).
+
+    32 bits halve memory and index size; a spurious collision between two sets of 50 shingles
+    has probability ~50²/2³² ≈ 6e-7 and can only move Jaccard by 1/|union|.
+    """
+    n = len(offsets) - 1
+    row = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
+    fp = (shingles & _U64(0xFFFFFFFF)).astype(np.uint64)
+    combined = np.unique((row.astype(np.uint64) << _U64(32)) | fp)
+    rows_of = (combined >> _U64(32)).astype(np.int64)
+    out_offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows_of, minlength=n), out=out_offsets[1:])
+    return (combined & _U64(0xFFFFFFFF)).astype(np.uint32), out_offsets
+
+
+def _text_batches(column: pa.ChunkedArray | pa.Array, size: int) -> Iterator[list[str | None]]:
+    """Python strings of ``column`` a slice at a time, so a big table is never one list."""
+    for start in range(0, len(column), size):
+        yield column.slice(start, size).to_pylist()
+
+
+def _prepare(batches: Iterable[Sequence[str | None]], config: DedupConfig) -> _Prepared:
+    """Normalise and hash texts batch by batch; shingle and MinHash each distinct text once."""
     bands, rows = config.bands_rows
-    text_hash: list[np.ndarray] = []
-    empty: list[np.ndarray] = []
-    long_rows: list[np.ndarray] = []
+    uid_of: dict[int, int] = {}
+    row_uid: list[np.ndarray] = []
+    long_uids: list[int] = []
     shingle_parts: list[np.ndarray] = []
     shingle_counts: list[np.ndarray] = []
     key_parts: list[np.ndarray] = []
-    base = 0
-    iterator = iter(texts)
-    while True:
-        batch = list(itertools.islice(iterator, config.batch_size))
-        if not batch:
-            break
-        words = [normalise_words(t) if t else [] for t in batch]
-        text_hash.append(np.fromiter((_text_hash(w) for w in words), np.int64, len(words)))
-        empty.append(np.fromiter((not w for w in words), bool, len(words)))
-        long_idx = [i for i, w in enumerate(words) if len(w) >= config.min_tokens]
-        long_rows.append(np.asarray(long_idx, dtype=np.int64) + base)
-        if long_idx:
-            word_hashes, offsets = _flatten(RMinHash.hash_token_sets([words[i] for i in long_idx]))
+    for batch in batches:
+        uids = np.full(len(batch), -1, dtype=np.int64)
+        new_words: list[list[str]] = []
+        for i, text in enumerate(batch):
+            if not text:
+                continue
+            words = normalise_words(text)
+            if not words:
+                continue
+            h = _text_hash(words)
+            uid = uid_of.get(h)
+            if uid is None:
+                uid = uid_of[h] = len(uid_of)
+                if len(words) >= config.min_tokens:
+                    long_uids.append(uid)
+                    new_words.append(words)
+            uids[i] = uid
+        row_uid.append(uids)
+        if new_words:
+            word_hashes, offsets = _flatten(RMinHash.hash_token_sets(new_words))
             sh, sh_off = _shingles(word_hashes, offsets, config.shingle_words)
-            signatures = _minhash(sh, sh_off, config)
-            key_parts.append(_band_keys(signatures, bands, rows))
-            shingle_parts.append(sh)
-            shingle_counts.append(np.diff(sh_off))
-        base += len(batch)
+            key_parts.append(_band_keys(_minhash(sh, sh_off, config), bands, rows))
+            fp, fp_off = _fingerprints(sh, sh_off)
+            shingle_parts.append(fp)
+            shingle_counts.append(np.diff(fp_off))
     counts = np.concatenate(shingle_counts) if shingle_counts else np.zeros(0, np.int64)
     shingle_offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=shingle_offsets[1:])
     return _Prepared(
-        text_hash=np.concatenate(text_hash) if text_hash else np.zeros(0, np.int64),
-        empty=np.concatenate(empty) if empty else np.zeros(0, bool),
-        long_rows=np.concatenate(long_rows) if long_rows else np.zeros(0, np.int64),
-        shingles=np.concatenate(shingle_parts) if shingle_parts else np.zeros(0, np.uint64),
+        row_uid=np.concatenate(row_uid) if row_uid else np.zeros(0, np.int64),
+        uniq_hash=np.fromiter(uid_of.keys(), dtype=np.int64, count=len(uid_of)),
+        long_uids=np.asarray(long_uids, dtype=np.int64),
+        shingles=np.concatenate(shingle_parts) if shingle_parts else np.zeros(0, np.uint32),
         shingle_offsets=shingle_offsets,
         band_keys=np.concatenate(key_parts) if key_parts else np.zeros((0, bands), np.int64),
     )
@@ -380,31 +418,34 @@ def _canonical_rank(table: pa.Table) -> np.ndarray:
 
 @dataclass
 class _IndexCandidates:
-    """Kept paragraphs of earlier runs that can matter for this run (loaded from the index)."""
+    """Kept paragraphs of earlier runs that can matter for this run (loaded from the index).
+
+    Only rows sharing an exact hash or a band key with this run are loaded, so memory follows
+    the size of the run, not of the index.
+    """
 
     paragraph_id: list[str]
     rank: np.ndarray  # canonical order among the loaded index rows (all before new rows)
     text_hash: np.ndarray  # int64
-    shingles: list[frozenset[int] | None]
-    band_keys: list[tuple[int, int]]  # (key, loaded row) pairs
+    shingles: list[frozenset[int]]  # empty for exact-only (short) rows
+    band_key: np.ndarray  # int64 band keys shared with this run ...
+    band_row: np.ndarray  # ... and the loaded row each belongs to
 
 
 def _empty_index_candidates() -> _IndexCandidates:
-    return _IndexCandidates([], np.zeros(0, np.int64), np.zeros(0, np.int64), [], [])
+    empty = np.zeros(0, np.int64)
+    return _IndexCandidates([], empty, empty, [], empty, empty)
 
 
 def _cluster(
-    group_rank: np.ndarray,
-    group_hash: np.ndarray,
-    prep: _Prepared,
-    config: DedupConfig,
-    index: _IndexCandidates,
+    group_rank: np.ndarray, prep: _Prepared, config: DedupConfig, index: _IndexCandidates
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Assign each exact group a leader ("kept copy") by the rule in the module docstring.
+    """Give each distinct text (group) a leader, the kept copy, by the module docstring rule.
 
-    Nodes ``0..g-1`` are this run's exact groups (their representative texts are ``prep`` row
-    ``i``); nodes ``g..g+q-1`` are loaded index rows. Returns ``(leader, similarity)`` per
-    group: ``leader[i] == i`` for a kept group.
+    Nodes ``0..g-1`` are this run's groups (``prep`` distinct texts); nodes ``g..g+q-1`` are
+    loaded index rows. Returns ``(leader, similarity)`` per group; ``leader[i] == i`` when the
+    group is kept. Groups are visited in canonical order and a kept group registers itself in
+    its LSH buckets, so each group is compared only with kept copies that share a bucket.
     """
     g = len(group_rank)
     q = len(index.paragraph_id)
@@ -413,69 +454,59 @@ def _cluster(
     # Sort key of every node: index rows first (by their own rank), then groups by rank.
     node_order = np.concatenate([group_rank + q, index.rank])
 
-    # 1. Exact match against the index: the earliest index row with the same text.
+    # 1. Identical to a kept paragraph of an earlier run: the earliest such row.
     if q:
         earliest: dict[int, int] = {}
-        for row in np.argsort(index.rank, kind="stable"):
-            earliest.setdefault(int(index.text_hash[row]), g + int(row))
-        for i in range(g):
-            hit = earliest.get(int(group_hash[i]))
+        for row in np.argsort(index.rank, kind="stable").tolist():
+            earliest.setdefault(int(index.text_hash[row]), g + row)
+        for i, h in enumerate(prep.uniq_hash.tolist()):
+            hit = earliest.get(h)
             if hit is not None:
                 leader[i] = hit
-    exact_done = leader != np.arange(g)
+    settled = leader != np.arange(g)
 
-    # 2. Near duplicates among MinHashed groups through shared band keys.
-    long_groups = prep.long_rows
-    if len(long_groups) == 0:
+    # 2. Near duplicates through shared band keys, verified by exact Jaccard.
+    if len(prep.long_uids) == 0:
         return leader, similarity
     bands = prep.band_keys.shape[1]
-    keys = prep.band_keys.reshape(-1)
-    owners = np.repeat(long_groups, bands)
-    if index.band_keys:
-        idx_keys = np.fromiter((k for k, _ in index.band_keys), np.int64, len(index.band_keys))
-        idx_owner = np.fromiter((g + r for _, r in index.band_keys), np.int64, len(idx_keys))
-        keys = np.concatenate([keys, idx_keys])
-        owners = np.concatenate([owners, idx_owner])
+    keys = np.concatenate([prep.band_keys.reshape(-1), index.band_key])
+    owners = np.concatenate([np.repeat(prep.long_uids, bands), index.band_row + g])
     _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     shared = counts[inverse] >= 2
     if not shared.any():
         return leader, similarity
-    s_owner = owners[shared]
-    s_bucket = inverse[shared]
-    # Group the shared buckets by owner node, owners visited in canonical order.
+    s_owner, s_bucket = owners[shared], inverse[shared]
     order = np.lexsort((s_bucket, node_order[s_owner]))
     s_owner, s_bucket = s_owner[order], s_bucket[order]
     cut = np.flatnonzero(np.diff(s_owner)) + 1
-    starts = np.concatenate([[0], cut])
-    ends = np.concatenate([cut, [len(s_owner)]])
+    starts = np.concatenate([[0], cut]).tolist()
+    ends = np.concatenate([cut, [len(s_owner)]]).tolist()
 
-    long_pos = np.full(g, -1, dtype=np.int64)
-    long_pos[long_groups] = np.arange(len(long_groups))
+    long_pos = prep.long_position()
     cache: dict[int, frozenset[int]] = {}
 
     def shingle_set(node: int) -> frozenset[int]:
         found = cache.get(node)
         if found is None:
             if node >= g:
-                found = index.shingles[node - g] or frozenset()
+                found = index.shingles[node - g]
             else:
                 p = long_pos[node]
-                a, b = prep.shingle_offsets[p], prep.shingle_offsets[p + 1]
-                found = frozenset(prep.shingles[a:b].tolist())
+                lo, hi = prep.shingle_offsets[p], prep.shingle_offsets[p + 1]
+                found = frozenset(prep.shingles[lo:hi].tolist())
             cache[node] = found
         return found
 
     leaders_in: dict[int, list[int]] = {}
     threshold = config.threshold
-    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-        node = int(s_owner[a])
-        node_buckets = s_bucket[a:b].tolist()
-        if node >= g or exact_done[node]:
-            # Index rows are kept copies already; exact index matches are settled. An exactly
-            # matched group is not a leader (its leader, the index row, is).
-            if node >= g:
-                for bucket in node_buckets:
-                    leaders_in.setdefault(bucket, []).append(node)
+    for lo, hi in zip(starts, ends, strict=True):
+        node = int(s_owner[lo])
+        node_buckets = s_bucket[lo:hi].tolist()
+        if node >= g:  # index rows are kept copies already
+            for bucket in node_buckets:
+                leaders_in.setdefault(bucket, []).append(node)
+            continue
+        if settled[node]:  # identical to an index row, which is its kept copy
             continue
         candidates: set[int] = set()
         for bucket in node_buckets:
@@ -486,8 +517,7 @@ def _cluster(
             for other in sorted(candidates, key=node_order.__getitem__):
                 sim = jaccard(mine, shingle_set(other))
                 if sim >= threshold:
-                    found = other
-                    similarity[node] = sim
+                    found, similarity[node] = other, sim
                     break
         if found >= 0:
             leader[node] = found
@@ -498,12 +528,13 @@ def _cluster(
 
 
 # --------------------------------------------------------------------------------------------
-# Public API
+# find_duplicates
 # --------------------------------------------------------------------------------------------
 
 
-def _column_list(table: pa.Table, name: str) -> list:
-    return table.column(name).to_pylist()
+def _eligible_mask(paragraphs: pa.Table) -> np.ndarray:
+    eligible = pc.fill_null(paragraphs.column("eligible").cast(pa.bool_()), False)
+    return eligible.to_numpy(zero_copy_only=False).astype(bool)
 
 
 def find_duplicates(
@@ -514,102 +545,75 @@ def find_duplicates(
     Input columns: ``paragraph_id`` (unique), ``article_id``, ``position``, ``text``,
     ``published_at`` (nullable), ``eligible``. Ineligible rows, and rows whose text has no
     words, are never duplicates nor kept copies. With ``index_dir`` the kept paragraphs of
-    earlier published runs (see :func:`update_index`) take part and always win.
+    earlier published runs (recorded by :func:`update_index`) take part and always win; index
+    rows whose ``paragraph_id`` is in this run are ignored, so re-running a published batch
+    gives the same answer as its first run. A missing or empty ``index_dir`` is an empty
+    index; a damaged one raises :class:`IndexDamagedError`.
 
     Output: ``paragraph_id``, ``duplicate_of`` (kept copy's id, null unless a duplicate),
     ``cluster_id`` (the kept copy's paragraph_id for every member of a cluster of two or more,
-    the kept copy included), ``similarity`` (float32 Jaccard with the kept copy, 1.0 for an
-    identical text, null unless a duplicate).
+    the kept copy included), ``similarity`` (float32 Jaccard of the shingle sets with the kept
+    copy, 1.0 for an identical normalised text, null unless a duplicate).
     """
     config = config or DedupConfig()
     n = paragraphs.num_rows
-    ids = _column_list(paragraphs, "paragraph_id")
+    ids = paragraphs.column("paragraph_id").to_pylist()
     if len(set(ids)) != n:
         raise ValueError("paragraph_id must be unique")
-    eligible = pc.fill_null(paragraphs.column("eligible").cast(pa.bool_()), False)
-    eligible = eligible.to_numpy(zero_copy_only=False).astype(bool)
     rank = _canonical_rank(paragraphs)
+    rows = np.flatnonzero(_eligible_mask(paragraphs))
+    texts = paragraphs.column("text").take(pa.array(rows, pa.int64()))
+    prep = _prepare(_text_batches(texts, config.batch_size), config)
 
-    rows = np.flatnonzero(eligible)
-    texts = paragraphs.column("text").take(pa.array(rows, pa.int64())).to_pylist()
-    text_hash = _prepare_hashes_only(texts)
-    words_nonempty = text_hash != _EMPTY_HASH
-    rows = rows[words_nonempty]
-    text_hash = text_hash[words_nonempty]
+    # Exact groups = distinct normalised texts; a group's rank is its earliest member's.
+    valid = prep.row_uid >= 0
+    member_rows, member_uid = rows[valid], prep.row_uid[valid]
+    g = len(prep.uniq_hash)
+    group_rank = np.full(g, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(group_rank, member_uid, rank[member_rows])
+    row_of_rank = np.empty(n, dtype=np.int64)
+    row_of_rank[rank] = np.arange(n, dtype=np.int64)
+    rep_rows = row_of_rank[group_rank] if g else np.zeros(0, np.int64)
 
-    # Exact groups: the member with the smallest rank represents the group.
-    order = np.lexsort((rank[rows], text_hash))
-    sorted_rows, sorted_hash = rows[order], text_hash[order]
-    new_group = np.ones(len(sorted_rows), dtype=bool)
-    new_group[1:] = sorted_hash[1:] != sorted_hash[:-1]
-    group_of_sorted = np.cumsum(new_group) - 1
-    rep_rows = sorted_rows[new_group]
-    group_of_row = np.full(n, -1, dtype=np.int64)
-    group_of_row[sorted_rows] = group_of_sorted
-
-    rep_texts = paragraphs.column("text").take(pa.array(rep_rows, pa.int64())).to_pylist()
-    prep = _prepare(rep_texts, config)
-    index = _load_index_candidates(index_dir, config, prep) if index_dir is not None else None
-    leader, sim = _cluster(
-        rank[rep_rows], prep.text_hash, prep, config, index or _empty_index_candidates()
-    )
-    return _assemble(ids, group_of_row, rep_rows, leader, sim, index)
-
-
-_EMPTY_HASH = _text_hash([])
-
-
-def _prepare_hashes_only(texts: Sequence[str | None]) -> np.ndarray:
-    """Exact-match hash of each text (``_EMPTY_HASH`` for a text with no words)."""
-    return np.fromiter(
-        (_text_hash(normalise_words(t)) if t else _EMPTY_HASH for t in texts),
-        dtype=np.int64,
-        count=len(texts),
-    )
+    index = _empty_index_candidates()
+    if index_dir is not None:
+        index = _load_index_candidates(Path(index_dir), config, prep, ids)
+    leader, sim = _cluster(group_rank, prep, config, index)
+    return _assemble(ids, member_rows, member_uid, rep_rows, leader, sim, index)
 
 
 def _assemble(
     ids: list[str],
-    group_of_row: np.ndarray,
+    member_rows: np.ndarray,
+    member_uid: np.ndarray,
     rep_rows: np.ndarray,
     leader: np.ndarray,
     sim: np.ndarray,
-    index: _IndexCandidates | None,
+    index: _IndexCandidates,
 ) -> pa.Table:
     """Turn per-group leaders into the per-row output table."""
-    n = len(ids)
-    g = len(rep_rows)
-    # Resolve each row to (kept paragraph id, similarity): the group's leader group / index row.
-    kept_row = np.full(n, -1, dtype=np.int64)  # input row of the kept copy, or -1
-    kept_index = np.full(n, -1, dtype=np.int64)  # loaded index row of the kept copy, or -1
-    member = group_of_row >= 0
-    grp = group_of_row[member]
-    lead = leader[grp]
+    n, g = len(ids), len(rep_rows)
+    lead = leader[member_uid]
     in_run = lead < g
-    rows_member = np.flatnonzero(member)
-    kept_row[rows_member[in_run]] = rep_rows[lead[in_run]]
-    kept_index[rows_member[~in_run]] = lead[~in_run] - g
+    kept_row = np.full(n, -1, dtype=np.int64)  # input row of the kept copy
+    kept_index = np.full(n, -1, dtype=np.int64)  # loaded index row of the kept copy
+    kept_row[member_rows[in_run]] = rep_rows[lead[in_run]]
+    kept_index[member_rows[~in_run]] = lead[~in_run] - g
     row_sim = np.full(n, np.nan)
-    row_sim[rows_member] = np.where(lead == grp, 1.0, sim[grp])
+    row_sim[member_rows] = np.where(lead == member_uid, 1.0, sim[member_uid])
 
     is_dup = np.zeros(n, dtype=bool)
-    is_dup[rows_member] = True
-    is_dup &= kept_row != np.arange(n)
-    # Cluster size >= 2: kept copies that some other row points at.
-    in_cluster = is_dup.copy()
+    is_dup[member_rows] = kept_row[member_rows] != member_rows
     pointed = np.zeros(n, dtype=bool)
     pointed[kept_row[is_dup & (kept_row >= 0)]] = True
-    in_cluster |= pointed
+    in_cluster = is_dup | pointed
 
     duplicate_of: list[str | None] = [None] * n
     cluster_id: list[str | None] = [None] * n
     similarity: list[float | None] = [None] * n
     for i in np.flatnonzero(in_cluster).tolist():
-        if kept_index[i] >= 0:
-            assert index is not None
-            kept_id = index.paragraph_id[kept_index[i]]
-        else:
-            kept_id = ids[kept_row[i]]
+        k = kept_index[i]
+        kept_id = index.paragraph_id[k] if k >= 0 else ids[kept_row[i]]
         cluster_id[i] = kept_id
         if is_dup[i]:
             duplicate_of[i] = kept_id
@@ -625,21 +629,352 @@ def _assemble(
     )
 
 
+# --------------------------------------------------------------------------------------------
+# Persistent index
+# --------------------------------------------------------------------------------------------
+#
+# Layout of index_dir:
+#   manifest.json               format version, hashing settings, and for every data file its
+#                               row count, byte size and SHA-256
+#   <gen>-<n>.paragraphs.parquet paragraph_id, article_id, position, published_at, text_hash,
+#                               shingles (list<uint32>, empty for exact-only rows)
+#   <gen>-<n>.bands.parquet     key (int64 band key), paragraph_id
+# One pair of files per update; rebuild_index writes a new generation. Data files are written
+# to a temporary name and os.replace()d; manifest.json is replaced last, so a crash leaves the
+# previous manifest (and possibly orphan files that nothing reads) - never a half index.
+
+MANIFEST = "manifest.json"
+
+PARAGRAPH_INDEX_SCHEMA = pa.schema(
+    [
+        pa.field("paragraph_id", pa.string(), nullable=False),
+        pa.field("article_id", pa.string()),
+        pa.field("position", pa.int32()),
+        pa.field("published_at", pa.timestamp("us", tz="UTC")),
+        pa.field("text_hash", pa.int64(), nullable=False),
+        pa.field("shingles", pa.list_(pa.uint32()), nullable=False),
+    ]
+)
+BAND_INDEX_SCHEMA = pa.schema(
+    [pa.field("key", pa.int64(), nullable=False), pa.field("paragraph_id", pa.string())]
+)
+
+
+class IndexDamagedError(RuntimeError):
+    """The index on disk is not what its manifest says; call :func:`rebuild_index`."""
+
+
+class IndexMismatchError(ValueError):
+    """The index was built with other hashing settings; rebuild it for this config."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _atomic_write_parquet(path: Path, table: pa.Table) -> dict[str, object]:
+    """Write ``table`` atomically; return the manifest entry (name, rows, bytes, sha256)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        entry = {
+            "file": path.name,
+            "rows": table.num_rows,
+            "bytes": os.path.getsize(tmp),
+            "sha256": _sha256(Path(tmp)),
+        }
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return entry
+
+
+def _read_manifest(index_dir: Path, verify: bool = True) -> dict | None:
+    """The manifest, or None for a missing/empty index; raises if anything is damaged."""
+    path = index_dir / MANIFEST
+    if not path.exists():
+        leftovers = [p for p in index_dir.glob("*.parquet")] if index_dir.exists() else []
+        if leftovers:
+            raise IndexDamagedError(f"{index_dir}: data files but no {MANIFEST}")
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+        parts = manifest["parts"]
+    except (ValueError, KeyError) as exc:
+        raise IndexDamagedError(f"{path}: unreadable manifest ({exc})") from exc
+    if manifest.get("format_version") != INDEX_FORMAT_VERSION:
+        raise IndexDamagedError(f"{path}: unknown format {manifest.get('format_version')}")
+    if verify:
+        for part in parts:
+            for entry in (part["paragraphs"], part["bands"]):
+                file = index_dir / entry["file"]
+                if not file.exists():
+                    raise IndexDamagedError(f"{file}: missing")
+                if file.stat().st_size != entry["bytes"] or _sha256(file) != entry["sha256"]:
+                    raise IndexDamagedError(f"{file}: checksum mismatch")
+                if pq.ParquetFile(file).metadata.num_rows != entry["rows"]:
+                    raise IndexDamagedError(f"{file}: row count mismatch")
+    return manifest
+
+
+def _check_hashing(manifest: dict, config: DedupConfig, index_dir: Path) -> None:
+    if manifest["hashing"] != config.hashing_params():
+        raise IndexMismatchError(
+            f"{index_dir} was built with {manifest['hashing']}, this config needs "
+            f"{config.hashing_params()}; call rebuild_index"
+        )
+
+
+def index_status(index_dir: Path) -> str:
+    """``"missing"`` (no index yet) or ``"ok"``; raises :class:`IndexDamagedError` otherwise."""
+    return "ok" if _read_manifest(Path(index_dir)) is not None else "missing"
+
+
+def _files(index_dir: Path, manifest: dict, kind: str) -> list[str]:
+    return [str(index_dir / part[kind]["file"]) for part in manifest["parts"]]
+
+
+def _arrow(con: object, query: str, params: dict | None = None) -> pa.Table:
+    """Run ``query`` and return an Arrow table across duckdb 1.x and 2.x method names."""
+    relation = con.sql(query, params=params)  # type: ignore[attr-defined]
+    fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
+    return fetch()
+
+
 def _load_index_candidates(
-    index_dir: Path, config: DedupConfig, prep: _Prepared
-) -> _IndexCandidates | None:
-    """Placeholder until the persistent index lands."""
-    raise NotImplementedError("persistent index not implemented yet")
+    index_dir: Path, config: DedupConfig, prep: _Prepared, run_ids: list[str]
+) -> _IndexCandidates:
+    """Index rows sharing an exact hash or a band key with this run, joined in DuckDB."""
+    import duckdb
+
+    manifest = _read_manifest(index_dir)
+    if manifest is None or not manifest["parts"]:
+        return _empty_index_candidates()
+    _check_hashing(manifest, config, index_dir)
+    con = duckdb.connect()
+    try:
+        con.register("run_hashes", pa.table({"h": prep.uniq_hash}))
+        con.register("run_keys", pa.table({"k": np.unique(prep.band_keys.reshape(-1))}))
+        con.register("run_ids", pa.table({"id": pa.array(run_ids, pa.string())}))
+        con.execute(
+            "CREATE TEMP TABLE hits AS "
+            "SELECT b.key, b.paragraph_id FROM read_parquet($bands) b "
+            "JOIN run_keys k ON b.key = k.k "
+            "WHERE b.paragraph_id NOT IN (SELECT id FROM run_ids)",
+            {"bands": _files(index_dir, manifest, "bands")},
+        )
+        rows = _arrow(
+            con,
+            "SELECT p.paragraph_id, p.article_id, p.position, p.published_at, p.text_hash, "
+            "p.shingles FROM read_parquet($paragraphs) p "
+            "WHERE (p.text_hash IN (SELECT h FROM run_hashes) "
+            "       OR p.paragraph_id IN (SELECT paragraph_id FROM hits)) "
+            "  AND p.paragraph_id NOT IN (SELECT id FROM run_ids)",
+            {"paragraphs": _files(index_dir, manifest, "paragraphs")},
+        )
+        hits = _arrow(con, "SELECT key, paragraph_id FROM hits")
+    finally:
+        con.close()
+    if rows.num_rows == 0:
+        return _empty_index_candidates()
+    rows = rows.cast(PARAGRAPH_INDEX_SCHEMA)
+    pids = rows.column("paragraph_id").to_pylist()
+    row_of = {pid: i for i, pid in enumerate(pids)}
+    shingles = [frozenset(s) for s in rows.column("shingles").to_pylist()]
+    return _IndexCandidates(
+        paragraph_id=pids,
+        rank=_canonical_rank(rows),
+        text_hash=rows.column("text_hash").to_numpy(),
+        shingles=shingles,
+        band_key=hits.column("key").to_numpy().astype(np.int64),
+        band_row=np.fromiter(
+            (row_of[p] for p in hits.column("paragraph_id").to_pylist()),
+            dtype=np.int64,
+            count=hits.num_rows,
+        ),
+    )
+
+
+def _index_tables(records: pa.Table, config: DedupConfig) -> tuple[pa.Table, pa.Table]:
+    """Paragraph and band index tables for ``records`` (kept paragraphs with text)."""
+    prep = _prepare(_text_batches(records.column("text"), config.batch_size), config)
+    keep = np.flatnonzero(prep.row_uid >= 0)
+    records = records.take(pa.array(keep, pa.int64()))
+    uid = prep.row_uid[keep]
+    pos = prep.long_position()[uid]
+    lengths = np.where(pos >= 0, np.diff(prep.shingle_offsets)[np.maximum(pos, 0)], 0)
+    offsets = np.zeros(len(uid) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    starts = np.where(pos >= 0, prep.shingle_offsets[:-1][np.maximum(pos, 0)], 0)
+    gather = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
+    shingles = pa.ListArray.from_arrays(
+        pa.array(offsets.astype(np.int32)), pa.array(prep.shingles[gather], pa.uint32())
+    )
+    paragraphs = pa.table(
+        [
+            records.column("paragraph_id").cast(pa.string()),
+            records.column("article_id").cast(pa.string()),
+            records.column("position").cast(pa.int32()),
+            records.column("published_at").cast(pa.timestamp("us", tz="UTC")),
+            pa.array(prep.uniq_hash[uid], pa.int64()),
+            shingles,
+        ],
+        schema=PARAGRAPH_INDEX_SCHEMA,
+    )
+    long_rows = np.flatnonzero(pos >= 0)
+    bands = prep.band_keys.shape[1]
+    band_table = pa.table(
+        [
+            pa.array(prep.band_keys[pos[long_rows]].reshape(-1), pa.int64()),
+            records.column("paragraph_id").take(pa.array(np.repeat(long_rows, bands))),
+        ],
+        schema=BAND_INDEX_SCHEMA,
+    )
+    return paragraphs, band_table
+
+
+def _kept_records(table: pa.Table) -> pa.Table:
+    """Rows an index records: eligible (when the column exists) and not duplicates."""
+    mask = np.ones(table.num_rows, dtype=bool)
+    if "eligible" in table.column_names:
+        mask &= _eligible_mask(table)
+    if "duplicate_of" in table.column_names:
+        mask &= pc.is_null(table.column("duplicate_of")).to_numpy(zero_copy_only=False)
+    return table.take(pa.array(np.flatnonzero(mask), pa.int64()))
+
+
+def _write_part(index_dir: Path, name: str, records: pa.Table, config: DedupConfig) -> dict:
+    paragraphs, bands = _index_tables(records, config)
+    return {
+        "paragraphs": _atomic_write_parquet(index_dir / f"{name}.paragraphs.parquet", paragraphs),
+        "bands": _atomic_write_parquet(index_dir / f"{name}.bands.parquet", bands),
+    }
+
+
+def _write_manifest(index_dir: Path, config: DedupConfig, generation: str, parts: list) -> None:
+    manifest = {
+        "format_version": INDEX_FORMAT_VERSION,
+        "hashing": config.hashing_params(),
+        "generation": generation,
+        "parts": parts,
+        "rows": sum(p["paragraphs"]["rows"] for p in parts),
+    }
+    _atomic_write_bytes(index_dir / MANIFEST, json.dumps(manifest, indent=1).encode())
+
+
+def update_index(index_dir: Path, published: pa.Table, config: DedupConfig | None = None) -> int:
+    """Record the kept paragraphs of a run that has just been published; return rows added.
+
+    ``published`` is the run's input joined with its :func:`find_duplicates` output (at least
+    ``paragraph_id, article_id, position, text, published_at``; ``eligible`` and
+    ``duplicate_of`` are honoured when present). Ids already in the index are skipped, so a
+    repeated call is harmless. Call only after the run's output is published: the index
+    makes these paragraphs win over every later one.
+    """
+    import duckdb
+
+    config = config or DedupConfig()
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    manifest = _read_manifest(index_dir)
+    if manifest is None:
+        manifest = {"generation": uuid.uuid4().hex[:12], "parts": []}
+    else:
+        _check_hashing(manifest, config, index_dir)
+    records = _kept_records(published)
+    if manifest["parts"] and records.num_rows:
+        con = duckdb.connect()
+        try:
+            con.register("new_ids", pa.table({"id": records.column("paragraph_id")}))
+            known = _arrow(
+                con,
+                "SELECT paragraph_id FROM read_parquet($files) "
+                "WHERE paragraph_id IN (SELECT id FROM new_ids)",
+                {"files": _files(index_dir, manifest, "paragraphs")},
+            )
+        finally:
+            con.close()
+        if known.num_rows:
+            fresh = pc.invert(pc.is_in(records.column("paragraph_id"), known.column(0)))
+            records = records.filter(fresh)
+    if records.num_rows == 0:
+        if not (index_dir / MANIFEST).exists():
+            _write_manifest(index_dir, config, manifest["generation"], [])
+        return 0
+    name = f"{manifest['generation']}-{len(manifest['parts']):06d}"
+    parts = [*manifest["parts"], _write_part(index_dir, name, records, config)]
+    _write_manifest(index_dir, config, manifest["generation"], parts)
+    return records.num_rows
+
+
+def rebuild_index(
+    index_dir: Path,
+    published_paragraphs: pa.Table,
+    config: DedupConfig | None = None,
+    batch_rows: int = 500_000,
+) -> int:
+    """Rebuild the index from all published paragraphs (when missing, damaged or stale).
+
+    Same input contract as :func:`update_index`. Data files of a new generation are written
+    first, the manifest is swapped atomically, and only then files of other generations are
+    deleted. Returns the number of rows recorded.
+    """
+    config = config or DedupConfig()
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    generation = uuid.uuid4().hex[:12]
+    records = _kept_records(published_paragraphs)
+    # First copy of each paragraph_id wins, as with repeated update_index calls.
+    ids = records.column("paragraph_id").to_pylist()
+    seen: set[str] = set()
+    first = np.fromiter(
+        (i for i, p in enumerate(ids) if not (p in seen or seen.add(p))), dtype=np.int64
+    )
+    records = records.take(pa.array(first, pa.int64()))
+    parts = [
+        _write_part(index_dir, f"{generation}-{n:06d}", records.slice(start, batch_rows), config)
+        for n, start in enumerate(range(0, records.num_rows, batch_rows))
+    ]
+    _write_manifest(index_dir, config, generation, parts)
+    listed = {MANIFEST} | {p[k]["file"] for p in parts for k in ("paragraphs", "bands")}
+    for path in index_dir.iterdir():
+        if path.is_file() and path.name not in listed:
+            path.unlink()
+    return records.num_rows
 
 
 __all__ = [
     "CANONICAL_ORDER",
     "OUTPUT_SCHEMA",
     "DedupConfig",
+    "IndexDamagedError",
+    "IndexMismatchError",
     "find_duplicates",
+    "index_status",
     "jaccard",
     "normalise_words",
     "optimal_bands_rows",
+    "rebuild_index",
+    "update_index",
 ]
-
-_ = (asdict, json, os, shutil, tempfile, pq)

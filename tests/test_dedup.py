@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
 
 from tasks.dedup import (
     DedupConfig,
+    IndexDamagedError,
+    IndexMismatchError,
     find_duplicates,
+    index_status,
     normalise_words,
     optimal_bands_rows,
+    rebuild_index,
+    update_index,
 )
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -302,3 +308,128 @@ def test_empty_table() -> None:
     out = find_duplicates(make_table([]), DedupConfig())
     assert out.num_rows == 0
     assert out.schema.names == ["paragraph_id", "duplicate_of", "cluster_id", "similarity"]
+
+
+# ------------------------------------------------------------------------ persistent index
+
+
+def with_results(table: pa.Table, out: pa.Table) -> pa.Table:
+    """The run's input joined with its output, as the flow hands it to update_index."""
+    for name in ("duplicate_of", "cluster_id", "similarity"):
+        table = table.append_column(name, out.column(name))
+    return table
+
+
+def _publish(index_dir: Path, rows: list[dict], config: DedupConfig) -> pa.Table:
+    """Dedup one run against the index, then record it as published; return its output."""
+    table = make_table(rows)
+    out = find_duplicates(table, config, index_dir)
+    update_index(index_dir, with_results(table, out), config)
+    return out
+
+
+def _second_run() -> list[dict]:
+    paragraphs, _ = _reprint_edits()["dateline"]
+    # Published *earlier* than run 1's article: the index still wins, it is already out.
+    return (
+        article("rep", paragraphs, T0 - timedelta(days=2))
+        + article("rep2", _reprint_edits()["typo_and_word_edits"][0], T0 - timedelta(days=1))
+        + article("fresh", OTHER_REPORT, T0)
+    )
+
+
+def test_second_run_dedups_against_the_first(tmp_path: Path) -> None:
+    config = DedupConfig()
+    index_dir = tmp_path / "index"
+    assert index_status(index_dir) == "missing"
+    run1 = article("src", WIRE) + article("dup", WIRE[:2], T0 + timedelta(1))
+    first = _publish(index_dir, run1, config)
+    assert index_status(index_dir) == "ok"
+    assert result_map(first)["dup-1"]["duplicate_of"] == "src-1"
+
+    out = result_map(find_duplicates(make_table(_second_run()), config, index_dir))
+    for i in range(len(WIRE)):
+        assert out[f"rep-{i}"]["duplicate_of"] == f"src-{i}", out[f"rep-{i}"]
+        assert out[f"rep-{i}"]["cluster_id"] == f"src-{i}"
+        assert out[f"rep2-{i}"]["duplicate_of"] == f"src-{i}"
+    assert out["rep-0"]["similarity"] == 1.0
+    assert 0.7 <= out["rep-1"]["similarity"] < 1.0
+    assert all(out[f"fresh-{i}"]["cluster_id"] is None for i in range(len(OTHER_REPORT)))
+
+
+def test_index_records_only_kept_eligible_paragraphs(tmp_path: Path) -> None:
+    config = DedupConfig()
+    rows = article("src", WIRE) + article("dup", WIRE, T0 + timedelta(1))
+    rows += article("off", OTHER_REPORT, eligible=False)
+    table = make_table(rows)
+    added = update_index(tmp_path, with_results(table, find_duplicates(table, config)), config)
+    assert added == len(WIRE)
+    # Idempotent: a repeated call adds nothing.
+    assert update_index(tmp_path, with_results(table, find_duplicates(table, config))) == 0
+    # The ineligible paragraphs were not recorded: as eligible rows they are kept copies.
+    out = find_duplicates(make_table(article("x", OTHER_REPORT)), config, tmp_path)
+    assert out.column("duplicate_of").null_count == len(OTHER_REPORT)
+
+
+def test_rerunning_a_published_batch_gives_the_same_answer(tmp_path: Path) -> None:
+    config = DedupConfig()
+    rows = article("src", WIRE) + article("dup", WIRE, T0 + timedelta(1))
+    first = _publish(tmp_path, rows, config)
+    assert find_duplicates(make_table(rows), config, tmp_path).equals(first)
+
+
+def test_rebuilt_index_gives_the_same_result(tmp_path: Path) -> None:
+    config = DedupConfig()
+    index_dir = tmp_path / "index"
+    run1 = article("src", WIRE) + article("dup", WIRE[:2], T0 + timedelta(1))
+    run1 += article("short", ["Breaking news", "Iran launches strikes"], T0)
+    _publish(index_dir, run1, config)
+    table1 = make_table(run1)
+    published = with_results(table1, find_duplicates(table1, config))
+    run2 = make_table(_second_run() + article("s2", ["breaking NEWS!"], T0))
+    expected = find_duplicates(run2, config, index_dir)
+    assert result_map(expected)["s2-0"]["duplicate_of"] == "short-0"
+
+    for path in index_dir.iterdir():
+        path.unlink()
+    index_dir.rmdir()
+    assert rebuild_index(index_dir, published, config) == len(WIRE) + 2
+    assert find_duplicates(run2, config, index_dir).equals(expected)
+    # Rebuilding over an existing index replaces it and leaves no stale files.
+    rebuild_index(index_dir, published, config)
+    assert len(list(index_dir.glob("*.parquet"))) == 2
+    assert find_duplicates(run2, config, index_dir).equals(expected)
+
+
+def test_damaged_index_is_detected_and_rebuild_repairs_it(tmp_path: Path) -> None:
+    config = DedupConfig()
+    table = make_table(article("src", WIRE))
+    published = with_results(table, find_duplicates(table, config))
+    update_index(tmp_path, published, config)
+    run2 = make_table(_second_run())
+    expected = find_duplicates(run2, config, tmp_path)
+
+    band_file = next(tmp_path.glob("*.bands.parquet"))
+    band_file.write_bytes(band_file.read_bytes()[:-10] + b"0123456789")
+    with pytest.raises(IndexDamagedError):
+        find_duplicates(run2, config, tmp_path)
+    band_file.unlink()
+    with pytest.raises(IndexDamagedError):
+        index_status(tmp_path)
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(IndexDamagedError):
+        update_index(tmp_path, published, config)
+    (tmp_path / "manifest.json").unlink()
+    with pytest.raises(IndexDamagedError):  # data files without a manifest
+        find_duplicates(run2, config, tmp_path)
+
+    rebuild_index(tmp_path, published, config)
+    assert index_status(tmp_path) == "ok"
+    assert find_duplicates(run2, config, tmp_path).equals(expected)
+
+
+def test_index_built_with_other_settings_is_refused(tmp_path: Path) -> None:
+    table = make_table(article("src", WIRE))
+    update_index(tmp_path, with_results(table, find_duplicates(table)), DedupConfig())
+    with pytest.raises(IndexMismatchError):
+        find_duplicates(table, DedupConfig(shingle_words=3), tmp_path)
