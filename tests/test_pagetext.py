@@ -1,0 +1,174 @@
+"""Whole-page dump cleaning: article prose kept, site chrome dropped with a reason."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from tasks.pagetext import select_main_content
+from tasks.paragraphs import split_paragraphs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MENU = """Skip to content
+Home
+News
+World
+Politics
+Business
+Technology
+Science
+Sport
+Culture
+Opinion
+Search
+Subscribe
+Sign in"""
+
+HEADLINE = "City council approves plan to rebuild the harbour bridge after years of delays"
+
+BYLINE = "By Maria Jensen, Transport Correspondent"
+
+ARTICLE = [
+    "The city council voted on Tuesday to approve a long-delayed plan to rebuild the harbour "
+    "bridge, ending a dispute that had stalled the project for almost a decade and left "
+    "commuters facing lane closures on one of the region's busiest crossings.",
+    "Under the plan, the existing steel structure will be replaced in stages over the next four "
+    "years, with at least two lanes kept open in each direction while the work is carried out. "
+    "The council said the first contracts would be signed before the end of the year.",
+    "Engineers warned in a report published last spring that corrosion in the main supports had "
+    "advanced faster than expected, and that without major repairs the bridge would have to be "
+    "closed to heavy lorries within three years.",
+    "Critics of the scheme argued that the cost, estimated at 420 million, was too high and that "
+    "the money would be better spent on public transport. Several councillors said they had "
+    "voted in favour only because the alternative was a full closure.",
+    "The mayor said the decision was a relief for the thousands of people who cross the bridge "
+    "every day. “We have talked about this for too long, and now we can finally get on with it,” "
+    "she told reporters after the vote.",
+    "Work on the northern approach is expected to begin in the spring, once the council has "
+    "agreed a traffic plan with the regional transport authority and local businesses.",
+]
+
+NEWSLETTER = [
+    "Sign up to our morning newsletter",
+    "Get the day's top stories delivered to your inbox every morning. You can unsubscribe at "
+    "any time.",
+    "Enter your email address",
+    "Subscribe",
+]
+
+MOST_READ = [
+    "Most read",
+    "Police appeal for witnesses after crash on ring road",
+    "New ferry timetable announced for summer season",
+    "Local bakery wins national award for sourdough",
+    "School closures expected as storm approaches coast",
+    "Football club confirms signing of young striker",
+]
+
+COOKIE = (
+    "We use cookies to improve your experience on our site and to show you personalised "
+    "advertising. By continuing to browse you agree to our use of cookies. Accept all cookies"
+)
+
+FOOTER = [
+    "About us",
+    "Contact",
+    "Careers",
+    "Advertise with us",
+    "Privacy policy",
+    "Terms of use",
+    "Cookie settings",
+    "© 2024 Harbour City Media Ltd. All rights reserved.",
+]
+
+
+def _page() -> list[str]:
+    return [
+        *MENU.split("\n"),
+        HEADLINE,
+        BYLINE,
+        "12 March 2024",
+        *ARTICLE[:3],
+        *NEWSLETTER,
+        *ARTICLE[3:],
+        "Share this article",
+        *MOST_READ,
+        COOKIE,
+        *FOOTER,
+    ]
+
+
+def _reasons() -> dict[str, str | None]:
+    page = _page()
+    reasons = select_main_content(page)
+    assert len(reasons) == len(page)
+    return dict(zip(page, reasons, strict=True))
+
+
+def test_article_prose_and_headline_are_kept() -> None:
+    reasons = _reasons()
+    for paragraph in [HEADLINE, *ARTICLE]:
+        assert reasons[paragraph] is None, paragraph
+
+
+@pytest.mark.parametrize(
+    "chrome",
+    [
+        pytest.param(MENU.split("\n"), id="menu"),
+        pytest.param(NEWSLETTER, id="newsletter"),
+        pytest.param(MOST_READ, id="most_read"),
+        pytest.param([COOKIE], id="cookie_notice"),
+        pytest.param(FOOTER, id="footer"),
+    ],
+)
+def test_chrome_is_dropped_with_a_reason(chrome: list[str]) -> None:
+    reasons = _reasons()
+    for paragraph in chrome:
+        reason = reasons[paragraph]
+        assert reason is not None, paragraph
+        assert reason.replace("_", "").isalpha() and reason.islower(), reason
+
+
+def test_menu_reason_names_the_signal() -> None:
+    reasons = _reasons()
+    assert reasons["Politics"] == "menu_run"
+    assert reasons[FOOTER[-1]] in {"outside_main_text", "menu_run"}
+
+
+def test_site_repeats_are_dropped_but_not_a_whole_duplicate_page() -> None:
+    page = _page()
+    boilerplate = ARTICLE[-1]  # pretend this paragraph appears on every page of the site
+    reasons = select_main_content(page, site_repeats={boilerplate, "Home", "News"})
+    assert reasons[page.index(boilerplate)] == "site_repeat"
+    assert reasons[page.index(ARTICLE[0])] is None
+    # The same article seen twice (e.g. two URLs): repeats are the article, not chrome.
+    everything = select_main_content(page, site_repeats=set(page))
+    assert all(everything[page.index(p)] is None for p in ARTICLE)
+
+
+def test_deterministic_and_edge_cases() -> None:
+    page = _page()
+    assert select_main_content(page) == select_main_content(list(page))
+    assert select_main_content([]) == []
+    single = select_main_content([ARTICLE[0]])
+    assert single == [None]
+
+
+def test_seed_titles_and_body_are_never_dropped() -> None:
+    gold = defaultdict(dict)
+    with open(ROOT / "tests" / "data" / "seeds_gold.jsonl", encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            gold[row["file"]][tuple(row["lines"])] = row["label"]
+    assert len(gold) == 5
+    for name, labels in gold.items():
+        spans = split_paragraphs((ROOT / "seeds" / name).read_text(encoding="utf-8"))
+        reasons = select_main_content([span.text for span in spans])
+        for span, reason in zip(spans, reasons, strict=True):
+            label = labels.get((span.line_start, span.line_end))
+            if label in {"title", "body"}:
+                assert reason is None, (name, span.line_start, label, reason, span.text[:60])
