@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 _WHITESPACE = re.compile(r"\s+")
 _SENTENCE_END = re.compile(r"""[.!?:;…]["'”’)\]]*$""")
@@ -49,7 +50,7 @@ def _is_hard_wrapped(lines: list[str]) -> bool:
     if len(lines) < 3:
         return False
     breaks = len(lines) - 1
-    mid = sum(_is_mid_sentence_break(a, b) for a, b in zip(lines, lines[1:], strict=False))
+    mid = sum(_is_mid_sentence_break(a, b) for a, b in pairwise(lines))
     return mid / breaks >= HARD_WRAP_MIN_SHARE
 
 

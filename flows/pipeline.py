@@ -1,0 +1,153 @@
+"""The newsclean flow: inputs -> cleaned shards -> run-wide dedup -> validate -> publish.
+
+Per-shard work fans out as Prefect tasks; the run-wide steps (dedup, validation, publish)
+run once. Nothing becomes visible unless validation passes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+from prefect import flow
+
+from tasks.config import PipelineConfig
+from tasks.corpus import drop_repeated_inputs
+from tasks.prefect_tasks import clean_shard, deduplicate, validate
+from tasks.publish import discard, publish, read_published, recover, write_staged
+from tasks.read import discover_inputs
+from tasks.report import (
+    RunSummary,
+    duplicate_clusters,
+    quarantine_rows,
+    removal_counts,
+    stage_rows,
+    write_report,
+)
+from tasks.stats import StepStats, merge_stats
+from tasks.tables import articles_table, paragraphs_table, quarantine_table
+
+DEDUP_INDEX = "_dedup_index"
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What the CLI needs to tell the user where things are and whether the run passed."""
+
+    run_id: str
+    published: bool
+    validation_success: bool
+    output: Path
+    report_json: Path
+    report_html: Path
+    data_docs: str | None
+    summary: RunSummary
+
+
+def new_run_id(now: datetime) -> str:
+    return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def _shards(items: list, size: int) -> list[list]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _published_ids(output: Path) -> tuple[frozenset[str], pa.Table]:
+    articles = read_published(output, "articles", "article_id")
+    paragraphs = read_published(output, "paragraphs", "paragraph_id")
+    ids = frozenset(articles.column("article_id").to_pylist()) if articles else frozenset()
+    if paragraphs is None:
+        paragraphs = pa.table({"paragraph_id": pa.array([], pa.string())})
+    return ids, paragraphs
+
+
+@flow(name="newsclean", log_prints=False, validate_parameters=False)
+def newsclean_flow(
+    inputs: list[str], output: str = "output", config: PipelineConfig | None = None
+) -> RunResult:
+    """Clean, deduplicate, validate and publish ``inputs`` into ``output``."""
+    config = config or PipelineConfig()
+    out = Path(output)
+    started = datetime.now(UTC).replace(microsecond=0)
+    run_id = new_run_id(started)
+    recover(out)
+
+    refs = discover_inputs(inputs)
+    published_ids, published_paragraphs = _published_ids(out)
+    futures = clean_shard.map(_shards(refs, config.shard_size), config)
+    shard_results = [future.result() for future in futures]
+
+    quarantined = [q for r in shard_results for q in r.quarantined]
+    articles, skipped = drop_repeated_inputs(
+        (a for r in shard_results for a in r.articles), published_ids
+    )
+    dedup_stats = StepStats("deduplicate")
+    with dedup_stats.timed():
+        n_duplicates = deduplicate(articles, config, out / DEDUP_INDEX if DEDUP_INDEX else None)
+    paragraph_count = sum(len(a.paragraphs) for a in articles)
+    dedup_stats.keep(paragraph_count - n_duplicates)
+    dedup_stats.drop("duplicate", n_duplicates)
+
+    tables = {
+        "articles": articles_table(articles, run_id, started),
+        "paragraphs": paragraphs_table(articles, run_id),
+    }
+    write_staged(out, run_id, {**tables, "quarantine": quarantine_table(quarantined, run_id)})
+    validate_stats = StepStats("validate")
+    with validate_stats.timed():
+        report = validate(
+            tables, published_paragraphs, config.expectations_dir, out / "reports" / "data_docs"
+        )
+    validate_stats.keep(tables["articles"].num_rows)
+
+    published_files: list[str] = []
+    if report.success:
+        published_files = [str(p) for p in publish(out, run_id)]
+    else:
+        discard(out, run_id)
+
+    by_label, by_rule = removal_counts(articles)
+    summary = RunSummary(
+        run_id=run_id,
+        started_at=started.isoformat(),
+        finished_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+        inputs={
+            "total": len(refs),
+            "published": len(articles) if report.success else 0,
+            "skipped": len(skipped),
+            "quarantined": len(quarantined),
+            "not_published_validation_failed": 0 if report.success else len(articles),
+        },
+        stages=stage_rows(
+            [*merge_stats([r.stats for r in shard_results]), dedup_stats, validate_stats]
+        ),
+        removed_by_label=by_label,
+        removed_by_rule=by_rule,
+        duplicate_clusters=duplicate_clusters(articles),
+        quarantine=quarantine_rows(quarantined),
+        skipped=[{"source": s.source, "reason": s.reason} for s in skipped],
+        validation=report.as_dict(),
+        published=report.success,
+        outputs={
+            "articles": str(out / "articles"),
+            "paragraphs": str(out / "paragraphs"),
+            "quarantine": str(out / "quarantine"),
+            "files": published_files,
+            "data_docs": report.data_docs_index,
+        },
+        config=config.fingerprint(),
+    )
+    report_json, report_html = write_report(summary, out / "reports")
+    return RunResult(
+        run_id=run_id,
+        published=report.success,
+        validation_success=report.success,
+        output=out,
+        report_json=report_json,
+        report_html=report_html,
+        data_docs=report.data_docs_index,
+        summary=summary,
+    )

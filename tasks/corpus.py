@@ -1,0 +1,131 @@
+"""Run-wide steps between per-shard cleaning and the tables: repeated inputs and duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from tasks.dedup import DedupConfig, find_duplicates, normalise_words
+from tasks.models import BODY, KEPT_LABELS, Article, Paragraph
+from tasks.tables import TIMESTAMP
+
+DUPLICATE_RULE = "near_duplicate"
+EXACT_DUPLICATE_RULE = "exact_duplicate"
+CONTAINED_RULE = "repeated_in_article"
+# Within one article a standfirst or lede is often repeated inside a longer paragraph (or a
+# pull quote repeats a sentence): Jaccard misses these, containment does. A later paragraph
+# is a repeat when this share of the smaller paragraph's shingles occurs in an earlier one.
+CONTAINMENT_THRESHOLD = 0.8
+CONTAINMENT_MIN_WORDS = 12
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedInput:
+    source: str
+    reason: str
+
+
+def drop_repeated_inputs(
+    articles: Iterable[Article], published_ids: frozenset[str] = frozenset()
+) -> tuple[list[Article], list[SkippedInput]]:
+    """Keep one article per input content, in source order; skip what was published before.
+
+    Sorting by ``article_id`` makes the output order independent of sharding.
+    """
+    kept: dict[str, Article] = {}
+    skipped: list[SkippedInput] = []
+    for article in sorted(articles, key=lambda a: a.source):
+        if article.article_id in published_ids:
+            skipped.append(SkippedInput(article.source, "already published by an earlier run"))
+        elif article.article_id in kept:
+            first = kept[article.article_id].source
+            skipped.append(SkippedInput(article.source, f"same content as {first}"))
+        else:
+            kept[article.article_id] = article
+    return sorted(kept.values(), key=lambda a: a.article_id), skipped
+
+
+def dedup_input_table(articles: Sequence[Article]) -> pa.Table:
+    """The table ``find_duplicates`` reads: kept paragraphs are eligible, the rest are not."""
+    return pa.table(
+        {
+            "paragraph_id": [a.paragraph_id(p.position) for a in articles for p in a.paragraphs],
+            "article_id": [a.article_id for a in articles for _ in a.paragraphs],
+            "position": pa.array(
+                [p.position for a in articles for p in a.paragraphs], type=pa.int32()
+            ),
+            "text": [p.text for a in articles for p in a.paragraphs],
+            "published_at": pa.array(
+                [a.published_at for a in articles for _ in a.paragraphs], type=TIMESTAMP
+            ),
+            "eligible": [p.label in KEPT_LABELS for a in articles for p in a.paragraphs],
+        }
+    )
+
+
+def mark_duplicates(
+    articles: Sequence[Article], config: DedupConfig, index_dir: Path | None
+) -> int:
+    """Label every later copy ``duplicate`` with a pointer to the kept copy; return the count."""
+    if not articles:
+        return 0
+    result = find_duplicates(dedup_input_table(articles), config, index_dir)
+    by_id = {a.paragraph_id(p.position): p for a in articles for p in a.paragraphs}
+    marked = 0
+    for paragraph_id, duplicate_of, cluster_id, similarity in zip(
+        result.column("paragraph_id").to_pylist(),
+        result.column("duplicate_of").to_pylist(),
+        result.column("cluster_id").to_pylist(),
+        result.column("similarity").to_pylist(),
+        strict=True,
+    ):
+        paragraph = by_id[paragraph_id]
+        paragraph.cluster_id = cluster_id
+        if duplicate_of is not None:
+            paragraph.label = "duplicate"
+            paragraph.reason = (
+                EXACT_DUPLICATE_RULE if similarity is None or similarity >= 1.0 else DUPLICATE_RULE
+            )
+            paragraph.duplicate_of = duplicate_of
+            marked += 1
+    for article in articles:
+        marked += _mark_repeats_in_article(article, config.shingle_words)
+    return marked
+
+
+def _shingles(text: str, size: int) -> frozenset[tuple[str, ...]]:
+    words = normalise_words(text)
+    return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
+
+
+def _mark_repeats_in_article(article: Article, shingle_words: int) -> int:
+    """Mark later body paragraphs mostly contained in (or containing) an earlier one.
+
+    Runs after the run-wide pass and compares body paragraphs only (titles repeat exactly,
+    which that pass catches). A repeat points at the kept copy of the earlier paragraph.
+    """
+    earlier: list[tuple[Paragraph, frozenset[tuple[str, ...]]]] = []
+    marked = 0
+    for paragraph in article.paragraphs:
+        was_body = paragraph.label == BODY or paragraph.reason in (
+            DUPLICATE_RULE,
+            EXACT_DUPLICATE_RULE,
+        )
+        if not was_body or len(normalise_words(paragraph.text)) < CONTAINMENT_MIN_WORDS:
+            continue
+        shingles = _shingles(paragraph.text, shingle_words)
+        if paragraph.label == BODY:
+            for previous, previous_shingles in earlier:
+                smaller = min(len(shingles), len(previous_shingles))
+                if len(shingles & previous_shingles) >= CONTAINMENT_THRESHOLD * smaller:
+                    root = previous.duplicate_of or article.paragraph_id(previous.position)
+                    previous.cluster_id = previous.cluster_id or root
+                    paragraph.label, paragraph.reason = "duplicate", CONTAINED_RULE
+                    paragraph.duplicate_of = paragraph.cluster_id = root
+                    marked += 1
+                    break
+        earlier.append((paragraph, shingles))
+    return marked

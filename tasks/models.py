@@ -1,0 +1,97 @@
+"""The records that flow between steps: inputs, paragraphs, articles, quarantine entries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+TITLE, BODY = "title", "body"
+LABELS: tuple[str, ...] = (
+    "title",
+    "body",
+    "ad",
+    "byline",
+    "promo",
+    "caption",
+    "boilerplate",
+    "duplicate",
+)
+KEPT_LABELS = frozenset({TITLE, BODY})
+REMOVED_LABELS: tuple[str, ...] = tuple(label for label in LABELS if label not in KEPT_LABELS)
+
+
+class Rejected(Exception):
+    """A per-input failure: the input is quarantined with this stage and reason, the run goes on.
+
+    Anything else raised while processing an input is an infrastructure error and stops the run.
+    """
+
+    def __init__(self, stage: str, reason: str) -> None:
+        super().__init__(f"{stage}: {reason}")
+        self.stage = stage
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class InputRef:
+    """One input file, with the path as the user gave it (``source``) and the resolved path."""
+
+    source: str
+    path: str
+
+
+@dataclass(slots=True)
+class Paragraph:
+    position: int
+    text: str
+    label: str
+    reason: str
+    line_start: int
+    line_end: int
+    duplicate_of: str | None = None
+    cluster_id: str | None = None
+
+    @property
+    def kept(self) -> bool:
+        return self.label in KEPT_LABELS
+
+
+@dataclass(slots=True)
+class Article:
+    """A cleaned article: metadata plus every input paragraph, kept or removed."""
+
+    article_id: str
+    source: str
+    input_sha256: str
+    input_format: str
+    encoding: str
+    extractor: str
+    paragraphs: list[Paragraph]
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    credits: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    url: str | None = None
+    site_name: str | None = None
+    language: str | None = None
+    description: str | None = None
+
+    def paragraph_id(self, position: int) -> str:
+        return f"{self.article_id}-{position:05d}"
+
+    @property
+    def body(self) -> list[Paragraph]:
+        return [p for p in self.paragraphs if p.label == BODY]
+
+    @property
+    def text(self) -> str:
+        """The cleaned body: kept body paragraphs joined by a blank line (title excluded)."""
+        return "\n\n".join(p.text for p in self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineRecord:
+    source: str
+    stage: str
+    reason: str
+    input_sha256: str | None = None

@@ -1,0 +1,147 @@
+"""Find inputs and turn their bytes into text, rejecting bad input with a specific reason."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from charset_normalizer import from_bytes
+
+from tasks.models import InputRef, Rejected
+
+TEXT_SUFFIXES = frozenset({".txt"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Control characters other than tab/newline/carriage return/form feed mean binary data.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+MAX_CONTROL_SHARE = 0.01
+WEB_DEFAULT_TOLERANCE = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class RawInput:
+    ref: InputRef
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+def input_format(source: str) -> str:
+    """``"html"`` or ``"text"``, from the file suffix."""
+    suffix = Path(source).suffix.lower()
+    return "html" if suffix in HTML_SUFFIXES else "text"
+
+
+def discover_inputs(paths: Iterable[str]) -> list[InputRef]:
+    """Expand files and folders into a sorted, de-duplicated list of supported input files.
+
+    Folders are walked recursively; hidden files are skipped. A path that does not exist is
+    an infrastructure error (the user mistyped it), not a per-input rejection.
+    """
+    found: dict[str, InputRef] = {}
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    child = Path(root) / name
+                    if name.startswith(".") or child.suffix.lower() not in SUPPORTED_SUFFIXES:
+                        continue
+                    found.setdefault(str(child.resolve()), InputRef(str(child), str(child)))
+        elif path.exists():
+            found.setdefault(str(path.resolve()), InputRef(str(path), str(path)))
+        else:
+            raise FileNotFoundError(f"input not found: {given}")
+    return sorted(found.values(), key=lambda ref: ref.source)
+
+
+def read_input(ref: InputRef, max_bytes: int) -> RawInput:
+    """Read an input file; a vanished, unreadable, empty or oversized file is rejected."""
+    try:
+        size = os.path.getsize(ref.path)
+        if size > max_bytes:
+            raise Rejected("read", f"file is {size} bytes, over the {max_bytes}-byte limit")
+        with open(ref.path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError as error:
+        raise Rejected("read", "file vanished before it could be read") from error
+    except (IsADirectoryError, PermissionError) as error:
+        raise Rejected("read", f"file cannot be read: {error.strerror}") from error
+    if len(data) > max_bytes:
+        raise Rejected("read", f"file grew over the {max_bytes}-byte limit while read")
+    if not data.strip():
+        raise Rejected("read", "file is empty")
+    return RawInput(ref, data)
+
+
+def _declared_html_charset(data: bytes) -> str | None:
+    match = _META_CHARSET.search(data[:4096])
+    if not match:
+        return None
+    name = match.group(1).decode("ascii", "ignore")
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return None
+
+
+def decode(data: bytes, *, declared: str | None = None, is_html: bool = False) -> tuple[str, str]:
+    """Decode bytes to text; return ``(text, encoding)``.
+
+    Order: byte-order mark, the declared charset (HTTP header, then HTML meta tag), strict
+    UTF-8, then statistical detection. Binary data and bytes no charset explains are rejected.
+    """
+    candidates: list[str] = []
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            candidates.append(name)
+            break
+    if declared:
+        candidates.append(declared)
+    if is_html and (meta := _declared_html_charset(data)):
+        candidates.append(meta)
+    candidates.append("utf-8")
+    if b"\x00" in data and not any(c.startswith("utf-16") or c == "utf-32" for c in candidates):
+        raise Rejected("decode", "binary content: NUL bytes in a text input")
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        return _checked(text, encoding)
+    matches = list(from_bytes(data))
+    if not matches:
+        raise Rejected("decode", "undecodable: no text encoding explains these bytes")
+    best = matches[0]
+    # windows-1252 is the web's default legacy charset (WHATWG): prefer it over a
+    # statistically similar single-byte guess, which short Latin texts often produce.
+    web_default = next((m for m in matches if m.encoding == "cp1252"), None)
+    if web_default is not None and web_default.chaos <= best.chaos + WEB_DEFAULT_TOLERANCE:
+        best = web_default
+    return _checked(str(best), best.encoding)
+
+
+def _checked(text: str, encoding: str) -> tuple[str, str]:
+    if len(_CONTROL.findall(text)) > MAX_CONTROL_SHARE * max(len(text), 1):
+        raise Rejected("decode", f"binary content: control characters after decoding as {encoding}")
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        raise Rejected("decode", "file has no text")
+    return text, encoding

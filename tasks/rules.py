@@ -1,0 +1,303 @@
+"""The rule catalogue: general patterns of news-page chrome, one named rule each.
+
+Every rule names the label it gives and, where it carries metadata (bylines, credits), a
+function that pulls the names out. Rules match whole paragraphs (whitespace-normalised);
+they describe *kinds* of chrome seen across news sites, never the sentences of one page.
+Order matters: the first matching rule decides.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Wire services and syndication sources that appear as credits, in datelines and in
+# "with reporting by" lines. Longest names first so alternation prefers them.
+WIRE_SERVICES: tuple[str, ...] = (
+    "Agence France-Presse",
+    "Associated Press",
+    "Bloomberg News",
+    "Deutsche Presse-Agentur",
+    "Press Trust of India",
+    "United Press International",
+    "Canadian Press",
+    "Kyodo News",
+    "Al Jazeera",
+    "Anadolu Agency",
+    "Bloomberg",
+    "Interfax",
+    "Reuters",
+    "Xinhua",
+    "RFE/RL",
+    "Yonhap",
+    "Kyodo",
+    "ANSA",
+    "TASS",
+    "AFP",
+    "APA",
+    "CNN",
+    "dpa",
+    "EFE",
+    "IANS",
+    "PTI",
+    "UPI",
+    "AAP",
+    "AP",
+    "PA",
+)
+_WIRE = "|".join(re.escape(name) for name in WIRE_SERVICES)
+WIRE_PATTERN = re.compile(rf"^(?:the )?(?:{_WIRE})$", re.I)
+DATELINE_CREDIT = re.compile(rf"^[A-Z][A-Za-z .,'’-]{{1,40}}\((?P<wire>(?i:{_WIRE}))\)\s*[—–-]")
+
+_NAME = r"[A-Z][\w.'’-]*(?: (?:[A-Z][\w.'’-]*|van|von|de|da|del|der|bin|al|la|le))*"
+_NAME_LIST = rf"{_NAME}(?:(?:, | and | & |, and ){_NAME})*"
+_LIST_SPLIT = re.compile(r"\s*(?:,\s*and\s+|,|;|\band\b|&)\s*")
+
+
+_ROLE_PREFIX = re.compile(
+    r"^(?:(?:with )?(?:additional )?(?:reporting|writing|editing|research)(?: by| from)?)\s+",
+    re.I,
+)
+_LOCATION_SUFFIX = re.compile(r"\s+in\s+[A-Z][\w .'-]*$")
+
+
+def split_names(text: str) -> list[str]:
+    """Split ``"A, B and C; Editing by D"`` into names, dropping roles and locations."""
+    names = []
+    for part in _LIST_SPLIT.split(text):
+        name = _LOCATION_SUFFIX.sub("", _ROLE_PREFIX.sub("", part.strip(" ."))).strip(" .")
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A named pattern that labels a whole paragraph.
+
+    ``authors``/``credits`` turn the match into metadata, so nothing stripped is lost.
+    """
+
+    name: str
+    label: str
+    pattern: re.Pattern[str]
+    description: str
+    authors: Callable[[re.Match[str]], list[str]] | None = None
+    credits: Callable[[re.Match[str]], list[str]] | None = None
+    max_chars: int = 200
+
+
+def _group_names(group: str) -> Callable[[re.Match[str]], list[str]]:
+    return lambda match: split_names(match.group(group))
+
+
+def _whole(match: re.Match[str]) -> list[str]:
+    return [match.group(0).strip()]
+
+
+def _rule(
+    name: str,
+    label: str,
+    pattern: str,
+    description: str,
+    *,
+    flags: int = re.I,
+    authors: Callable[[re.Match[str]], list[str]] | None = None,
+    credits: Callable[[re.Match[str]], list[str]] | None = None,
+    max_chars: int = 200,
+) -> Rule:
+    return Rule(name, label, re.compile(pattern, flags), description, authors, credits, max_chars)
+
+
+_SHARE_WORDS = (
+    r"share|shares|sharing|bookmark|tweet|email|e-mail|print|pin|save|copy link|facebook|twitter"
+    r"|x|linkedin|whatsapp|reddit|pinterest|telegram|messenger|flipboard|comments?|\d+"
+)
+
+RULES: tuple[Rule, ...] = (
+    # --- ads -------------------------------------------------------------------------
+    _rule(
+        "ad_marker",
+        "ad",
+        r"^(?:advertisement|advertising|advert|ad|ads|sponsored(?: content| post| links?)?"
+        r"|paid (?:content|post|partner content)|promoted(?: content| stories)?"
+        r"|(?:story|article) continues (?:below|after)(?: (?:this )?(?:advertisement|ad))?"
+        r"|continue reading (?:below|after the ad(?:vertisement)?)"
+        r"|scroll (?:down )?to continue(?: with content)?|skip ad|report (?:this )?ad)"
+        r"[.:]?$",
+        "Ad slot labels left in the text where an ad was rendered.",
+    ),
+    # --- template residue and widgets ------------------------------------------------
+    _rule(
+        "template_residue",
+        "boilerplate",
+        r"^(?:\{\{[^}]*\}\}|\{%[^%]*%\}|\$\{[^}]*\}|<%[^%]*%>|\[\[[^\]]*\]\]|\s)+$",
+        "Unrendered template placeholders such as {{}} or {% ... %}.",
+    ),
+    _rule(
+        "empty_date_label",
+        "boilerplate",
+        r"^(?:posted|published|updated|last updated|modified|date)(?: on| at)?:?$",
+        "A date label whose value the dump lost (template residue).",
+    ),
+    _rule(
+        "share_widget",
+        "boilerplate",
+        rf"^(?:(?:{_SHARE_WORDS})(?: (?:this|the|on|and|to|via|by|a|an|article|story|post|page))*"
+        rf"[\s|/·•,:]*)+$",
+        "Share, bookmark and print buttons rendered as text.",
+    ),
+    _rule(
+        "tag_list",
+        "boilerplate",
+        r"^(?:tagged|tags|topics|filed under|categories|category|related topics)\s*(?::|,|$)"
+        r"[^.!?]{0,400}$",
+        "Tag and category lists ('Tagged: a, b, c', also with the tags lost).",
+    ),
+    _rule(
+        "comment_form",
+        "boilerplate",
+        r"^(?:leave a (?:reply|comment)|post a comment|add a comment|write a comment"
+        r"|\d+ comments?|comments? (?:are )?closed\.?|join the (?:conversation|discussion)"
+        r"|your email address will not be published\b.*|required fields are marked.*"
+        r"|cancel reply|submit comment|post comment|log ?in to (?:comment|reply).*"
+        r"|be the first to comment.*|show comments|view comments|load comments)$",
+        "Comment forms and comment counters.",
+        max_chars=300,
+    ),
+    _rule(
+        "copyright_line",
+        "boilerplate",
+        r"^(?:©|\(c\)|copyright\b).{0,200}$|^.{0,200}\ball rights reserved\b.{0,40}$",
+        "Copyright and all-rights-reserved lines.",
+        max_chars=300,
+    ),
+    # --- bylines and credits (become metadata) ----------------------------------------
+    _rule(
+        "wire_credit",
+        "byline",
+        WIRE_PATTERN.pattern,
+        "A wire service named on its own line (photo or story credit).",
+        credits=_whole,
+    ),
+    _rule(
+        "source_credit",
+        "byline",
+        r"^(?:(?:source|sources|via|credit|credits)\s*:|courtesy of|originally published"
+        r" (?:by|in|at))\s*(?P<names>[^.!?]{2,80})$",
+        "'Source: X' credit lines naming where the story came from.",
+        credits=_group_names("names"),
+    ),
+    _rule(
+        "reporting_credit",
+        "byline",
+        r"^(?:with )?(?:additional )?(?:reporting|writing|editing|contributions?|research)"
+        r"(?: and (?:writing|editing|reporting))? (?:by|from)\s+(?P<names>[^.!?]{2,200})\.?$",
+        "'With reporting by A, B and C' and 'Editing by' credit lines.",
+        credits=_group_names("names"),
+    ),
+    _rule(
+        "author_box",
+        "byline",
+        r"^(?i:about (?:the )?(?:author )?)(?P<names>[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3})$",
+        "Author box heading ('About Jane Doe').",
+        flags=0,
+        authors=_group_names("names"),
+    ),
+    _rule(
+        "byline",
+        "byline",
+        r"^(?i:by|written by|words by|author:?|posted by|story by|reported by)\s+"
+        rf"(?P<names>{_NAME_LIST})(?:,\s*(?P<org>(?:the )?[A-Z][\w&/.' -]{{1,40}}))?"
+        r"(?:\s*[|·•–—-]\s*.{0,40})?$",
+        "'By Jane Doe and John Roe' author lines.",
+        flags=0,
+        authors=_group_names("names"),
+    ),
+    # --- captions --------------------------------------------------------------------
+    _rule(
+        "photo_caption",
+        "caption",
+        r"^(?:in this (?:undated |handout |file |aerial )*(?:photo|picture|image|photograph"
+        r"|video|screen ?grab|still)\b.*"
+        r"|(?:file |handout )?(?:photo|image|picture|photograph)(?: credit)?\s*(?::|by\b).*"
+        r"|.*\((?:AP|AFP|Reuters|Getty|EPA|Xinhua)(?: Photo| Images)?(?:/[^)]*)?\)$"
+        r"|.*\b(?:Getty Images|AP Photo/|Reuters/|AFP via Getty|Shutterstock|iStock)\b.{0,60}$)",
+        "Photo captions and photo credits.",
+        max_chars=600,
+    ),
+    # --- promos and related links ------------------------------------------------------
+    _rule(
+        "homepage_promo",
+        "promo",
+        r"^[•*·-]?\s*(?:visit|go to|head to|check out) .{0,60}(?:home ?page|website|site)"
+        r" for (?:more|the latest).*$",
+        "'Visit our homepage for more stories'.",
+    ),
+    _rule(
+        "watch_promo",
+        "promo",
+        r"^(?:now watch|watch|watch now|watch next|video|listen|listen now|podcast|don't miss"
+        r"|read more|read next|read also|more|more from|related|see also|recommended"
+        r"|also read|also see|up next|top stories|trending|most read|popular)\s*[:|›»>-].*$",
+        "'NOW WATCH:', 'READ MORE:', 'Related:' promos of other content.",
+    ),
+    _rule(
+        "link_arrow",
+        "promo",
+        r"^(?:>>|»|›|→|►|▶|⟶)\s*\S.*$",
+        "A line led by a link arrow: a teaser for another story.",
+    ),
+    _rule(
+        "inline_related_link",
+        "promo",
+        r"^[A-Z][\w ,'’-]{2,60}:[A-Z\"“‘][^.!?]*$",
+        "'Topic:Headline' related-story links (no space after the colon, no sentence end).",
+        flags=0,
+    ),
+    _rule(
+        "newsletter_promo",
+        "promo",
+        r"^.{0,80}\b(?:sign up|subscribe|get our|join our|register)\b.{0,60}"
+        r"\b(?:newsletters?|briefing|alerts|digest|inbox)\b.{0,80}$",
+        "Newsletter and subscription boxes.",
+    ),
+    _rule(
+        "app_or_follow_promo",
+        "promo",
+        r"^(?:download (?:our|the) app|get the app|follow us on|follow .{1,30} on "
+        r"(?:twitter|facebook|instagram|x|tiktok|linkedin)|like us on facebook"
+        r"|click here (?:to|for)|tap here to).*$",
+        "App download and social follow prompts.",
+    ),
+)
+
+# Lists of headlines: bullet items without a sentence end, in a run of two or more.
+BULLET = re.compile(r"^(?:[-•*·–—▪■►]|\d{1,2}[.)])\s+\S")
+SENTENCE_END = re.compile(r"""[.!?…]["'”’)\]]*$""")
+LINK_LIST_MIN_RUN = 2
+LINK_LIST_MAX_WORDS = 25
+# Headline shape: a short line that does not end a sentence.
+TITLE_MAX_WORDS = 30
+TITLE_MIN_WORDS = 2
+
+
+def match_rule(text: str) -> tuple[Rule, re.Match[str]] | None:
+    """The first catalogue rule matching the whole paragraph, with its match."""
+    for rule in RULES:
+        if len(text) > rule.max_chars:
+            continue
+        match = rule.pattern.match(text)
+        if match:
+            return rule, match
+    return None
+
+
+def dateline_credit(text: str) -> str | None:
+    """The wire service of a 'CITY (AP) —' dateline, normalised to its catalogue spelling."""
+    match = DATELINE_CREDIT.match(text)
+    if not match:
+        return None
+    wire = match.group("wire").lower()
+    return next(name for name in WIRE_SERVICES if name.lower() == wire)

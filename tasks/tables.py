@@ -1,0 +1,141 @@
+"""The published schema (documented in README) and the Arrow tables built from articles."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+
+import pyarrow as pa
+
+from tasks.models import KEPT_LABELS, REMOVED_LABELS, Article, QuarantineRecord
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+REMOVED_COUNT_COLUMNS = tuple(f"n_removed_{label}" for label in REMOVED_LABELS)
+
+ARTICLES_SCHEMA = pa.schema(
+    [
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("url", pa.string()),
+        pa.field("input_format", pa.string(), nullable=False),
+        pa.field("extractor", pa.string(), nullable=False),
+        pa.field("encoding", pa.string(), nullable=False),
+        pa.field("title", pa.string()),
+        pa.field("authors", pa.list_(pa.string()), nullable=False),
+        pa.field("credits", pa.list_(pa.string()), nullable=False),
+        pa.field("published_at", TIMESTAMP),
+        pa.field("site_name", pa.string()),
+        pa.field("language", pa.string()),
+        pa.field("description", pa.string()),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("n_paragraphs_in", pa.int32(), nullable=False),
+        pa.field("n_paragraphs_kept", pa.int32(), nullable=False),
+        *(pa.field(name, pa.int32(), nullable=False) for name in REMOVED_COUNT_COLUMNS),
+        pa.field("word_count", pa.int32(), nullable=False),
+        pa.field("content_hash", pa.string(), nullable=False),
+        pa.field("input_sha256", pa.string(), nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("processed_at", TIMESTAMP, nullable=False),
+    ]
+)
+
+PARAGRAPHS_SCHEMA = pa.schema(
+    [
+        pa.field("paragraph_id", pa.string(), nullable=False),
+        pa.field("article_id", pa.string(), nullable=False),
+        pa.field("position", pa.int32(), nullable=False),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("label", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("duplicate_of", pa.string()),
+        pa.field("cluster_id", pa.string()),
+        pa.field("line_start", pa.int32(), nullable=False),
+        pa.field("line_end", pa.int32(), nullable=False),
+        pa.field("run_id", pa.string(), nullable=False),
+    ]
+)
+
+QUARANTINE_SCHEMA = pa.schema(
+    [
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("input_sha256", pa.string()),
+        pa.field("run_id", pa.string(), nullable=False),
+    ]
+)
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def articles_table(articles: Sequence[Article], run_id: str, processed_at: datetime) -> pa.Table:
+    rows = []
+    for article in articles:
+        labels = Counter(p.label for p in article.paragraphs)
+        text = article.text
+        row = {
+            "article_id": article.article_id,
+            "source": article.source,
+            "url": article.url,
+            "input_format": article.input_format,
+            "extractor": article.extractor,
+            "encoding": article.encoding,
+            "title": article.title,
+            "authors": article.authors,
+            "credits": article.credits,
+            "published_at": article.published_at,
+            "site_name": article.site_name,
+            "language": article.language,
+            "description": article.description,
+            "text": text,
+            "n_paragraphs_in": len(article.paragraphs),
+            "n_paragraphs_kept": sum(labels[label] for label in KEPT_LABELS),
+            "word_count": len(text.split()),
+            "content_hash": content_hash(text),
+            "input_sha256": article.input_sha256,
+            "run_id": run_id,
+            "processed_at": processed_at,
+        }
+        for label, column in zip(REMOVED_LABELS, REMOVED_COUNT_COLUMNS, strict=True):
+            row[column] = labels[label]
+        rows.append(row)
+    return pa.Table.from_pylist(rows, schema=ARTICLES_SCHEMA)
+
+
+def paragraphs_table(articles: Sequence[Article], run_id: str) -> pa.Table:
+    rows = [
+        {
+            "paragraph_id": article.paragraph_id(p.position),
+            "article_id": article.article_id,
+            "position": p.position,
+            "text": p.text,
+            "label": p.label,
+            "reason": p.reason,
+            "duplicate_of": p.duplicate_of,
+            "cluster_id": p.cluster_id,
+            "line_start": p.line_start,
+            "line_end": p.line_end,
+            "run_id": run_id,
+        }
+        for article in articles
+        for p in article.paragraphs
+    ]
+    return pa.Table.from_pylist(rows, schema=PARAGRAPHS_SCHEMA)
+
+
+def quarantine_table(records: Sequence[QuarantineRecord], run_id: str) -> pa.Table:
+    rows = [
+        {
+            "source": r.source,
+            "stage": r.stage,
+            "reason": r.reason,
+            "input_sha256": r.input_sha256,
+            "run_id": run_id,
+        }
+        for r in records
+    ]
+    return pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)

@@ -1,0 +1,43 @@
+"""Test environment: a throwaway Prefect home, analytics off, no user settings.
+
+Runs before any test module imports Prefect (which reads its settings at import time).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_HOME = Path(tempfile.mkdtemp(prefix="newsclean-test-prefect-"))
+for _key in ("PREFECT_API_URL", "PREFECT_PROFILE", "PREFECT_API_KEY"):
+    os.environ.pop(_key, None)
+os.environ["PREFECT_HOME"] = str(_HOME)
+os.environ["PREFECT_PROFILES_PATH"] = str(_HOME / "profiles.toml")
+
+from flows.environment import configure_environment  # noqa: E402
+
+configure_environment(prefect_home=_HOME)
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def gold() -> list[dict]:
+    lines = (DATA / "seeds_gold.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+@pytest.fixture(scope="session")
+def seeds_run(tmp_path_factory: pytest.TempPathFactory):
+    """One real flow run over the seeds, shared by the tests that read its output."""
+    from flows.pipeline import newsclean_flow
+
+    output = tmp_path_factory.mktemp("seeds-output")
+    result = newsclean_flow(inputs=[str(SEEDS)], output=str(output))
+    return result

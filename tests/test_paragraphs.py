@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from tasks.paragraphs import normalize_whitespace, split_paragraphs
+
+from .conftest import SEEDS
+
+
+def test_blank_line_blocks_of_single_lines_are_paragraphs():
+    spans = split_paragraphs("First line.\n\nSecond one.\n\n\nThird.")
+    assert [(s.text, s.line_start, s.line_end) for s in spans] == [
+        ("First line.", 1, 1),
+        ("Second one.", 3, 3),
+        ("Third.", 6, 6),
+    ]
+
+
+def test_lines_without_blank_lines_are_one_paragraph_each():
+    text = "A headline here\nFirst sentence of the story.\n- a list item\n- another item"
+    assert [s.text for s in split_paragraphs(text)] == text.split("\n")
+
+
+def test_hard_wrapped_block_is_joined_into_one_paragraph():
+    text = (
+        "Intro line.\n\n"
+        "The minister said on Monday that the talks\n"
+        "would resume next week, adding that both sides\n"
+        "had agreed to a ceasefire in the meantime.\n\n"
+        "Next paragraph."
+    )
+    spans = split_paragraphs(text)
+    assert len(spans) == 3
+    assert spans[1].text == (
+        "The minister said on Monday that the talks would resume next week, adding that "
+        "both sides had agreed to a ceasefire in the meantime."
+    )
+    assert (spans[1].line_start, spans[1].line_end) == (3, 5)
+
+
+def test_block_of_independent_lines_is_not_joined():
+    text = "Advertisement\nA Headline Of Another Story\nIn this photo a man walks by"
+    assert len(split_paragraphs(text)) == 3
+
+
+def test_whitespace_is_normalised_and_blank_paragraphs_dropped():
+    assert normalize_whitespace("  a\u00a0 b\t c  ") == "a b c"
+    assert split_paragraphs("\n \n\u00a0\n") == []
+    assert [s.text for s in split_paragraphs("x\r\n\r\ny")] == ["x", "y"]
+
+
+def test_seed_004_hard_wrapped_body_spans_lines_5_to_35():
+    spans = split_paragraphs((SEEDS / "004_690d2bf8d7e80f92.txt").read_text(encoding="utf-8"))
+    body = [s for s in spans if s.line_start == 5]
+    assert len(body) == 1 and body[0].line_end == 35
+
+
+def test_every_gold_paragraph_is_a_split_paragraph(gold):
+    by_file: dict[str, set[tuple[int, int, str]]] = {}
+    for entry in gold:
+        by_file.setdefault(entry["file"], set()).add((*entry["lines"], entry["text"]))
+    for name, expected in by_file.items():
+        spans = split_paragraphs((SEEDS / name).read_text(encoding="utf-8"))
+        assert {(s.line_start, s.line_end, s.text) for s in spans} == expected, name

@@ -1,0 +1,99 @@
+"""Reading and decoding: every kind of bad input is rejected with a specific reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tasks.models import InputRef, Rejected
+from tasks.read import decode, discover_inputs, read_input
+
+from .conftest import SEEDS
+
+_FRENCH = (
+    "Le café était fermé – les élèves naïfs attendaient dehors, près de l'église, "
+    "où l'on célébrait déjà la fête du village avec des crêpes et du cidre."
+)
+
+
+def _ref(path: Path) -> InputRef:
+    return InputRef(str(path), str(path))
+
+
+def test_discover_walks_folders_sorted_and_skips_unsupported(tmp_path: Path):
+    (tmp_path / "b").mkdir()
+    for name in ("b/2.txt", "a.html", "notes.md", ".hidden.txt", "c.HTM"):
+        (tmp_path / name).write_text("x")
+    sources = [
+        Path(r.source).relative_to(tmp_path).as_posix() for r in discover_inputs([str(tmp_path)])
+    ]
+    assert sources == ["a.html", "b/2.txt", "c.HTM"]
+
+
+def test_discover_counts_a_file_given_twice_once():
+    seed = str(next(SEEDS.glob("*.txt")))
+    assert len(discover_inputs([seed, seed, str(SEEDS)])) == 5
+
+
+def test_missing_input_path_is_a_usage_error(tmp_path: Path):
+    with pytest.raises(FileNotFoundError):
+        discover_inputs([str(tmp_path / "nope")])
+
+
+@pytest.mark.parametrize(
+    ("data", "encoding", "expected"),
+    [
+        ("Café – naïve".encode(), "utf-8", "Café – naïve"),
+        (_FRENCH.encode("cp1252"), None, _FRENCH),
+        ("\ufeffhello".encode("utf-16"), "utf-16", "hello"),
+        ("\ufeffBOM text".encode(), "utf-8-sig", "BOM text"),
+    ],
+)
+def test_decode_finds_the_encoding(data: bytes, encoding: str | None, expected: str):
+    text, found = decode(data)
+    assert text == expected
+    if encoding:
+        assert found == encoding
+
+
+def test_decode_prefers_declared_html_charset():
+    page = '<html><head><meta charset="windows-1251"></head><body>Привет мир</body></html>'
+    text, encoding = decode(page.encode("cp1251"), is_html=True)
+    assert "Привет мир" in text and encoding == "cp1251"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00", "binary content"),
+        (bytes(range(256)) * 4, "binary content"),
+    ],
+)
+def test_decode_rejects_binary(data: bytes, reason: str):
+    with pytest.raises(Rejected) as error:
+        decode(data)
+    assert error.value.stage == "decode" and reason in error.value.reason
+
+
+def test_read_rejects_empty_oversized_and_vanished(tmp_path: Path):
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"  \n\n ")
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"a" * 101)
+    cases = [
+        (empty, "file is empty"),
+        (big, "over the 100-byte limit"),
+        (tmp_path / "gone.txt", "vanished"),
+    ]
+    for path, reason in cases:
+        with pytest.raises(Rejected) as error:
+            read_input(_ref(path), max_bytes=100)
+        assert error.value.stage == "read" and reason in error.value.reason
+
+
+def test_read_returns_bytes_and_digest(tmp_path: Path):
+    path = tmp_path / "ok.txt"
+    path.write_bytes(b"hello")
+    raw = read_input(_ref(path), max_bytes=100)
+    assert raw.data == b"hello" and len(raw.sha256) == 64

@@ -1,0 +1,80 @@
+"""The rule catalogue on invented examples of each kind of chrome, and on prose it must spare."""
+
+from __future__ import annotations
+
+import pytest
+
+from tasks.rules import RULES, dateline_credit, match_rule, split_names
+
+
+@pytest.mark.parametrize(
+    ("text", "rule", "label"),
+    [
+        ("ADVERTISEMENT", "ad_marker", "ad"),
+        ("Story continues below advertisement", "ad_marker", "ad"),
+        ("{{ article.date }}", "template_residue", "boilerplate"),
+        ("Published:", "empty_date_label", "boilerplate"),
+        ("Share on Facebook | Twitter | Email", "share_widget", "boilerplate"),
+        ("Tags: politics, economy, elections", "tag_list", "boilerplate"),
+        ("Leave a comment", "comment_form", "boilerplate"),
+        ("Copyright © 2024 Example Media Group", "copyright_line", "boilerplate"),
+        ("The Associated Press", "wire_credit", "byline"),
+        ("Source: Agence France-Presse", "source_credit", "byline"),
+        ("Additional reporting by Reuters and AFP", "reporting_credit", "byline"),
+        ("About Jane Q. Public", "author_box", "byline"),
+        ("By Maria Lopez and Tom Baker", "byline", "byline"),
+        ("Protesters gather outside parliament. (AP Photo/John Smith)", "photo_caption", "caption"),
+        ("In this file photo, the senator speaks to reporters.", "photo_caption", "caption"),
+        ("Head to our home page for the latest headlines", "homepage_promo", "promo"),
+        ("READ MORE: Ten things to know about the vote", "watch_promo", "promo"),
+        ("» Markets tumble as oil prices jump", "link_arrow", "promo"),
+        ("Election 2024:Who is ahead in the polls", "inline_related_link", "promo"),
+        ("Sign up for our morning briefing newsletter", "newsletter_promo", "promo"),
+        ("Follow us on Twitter for breaking news", "app_or_follow_promo", "promo"),
+    ],
+)
+def test_rule_matches_its_kind_of_chrome(text: str, rule: str, label: str):
+    found = match_rule(text)
+    assert found is not None, text
+    assert (found[0].name, found[0].label) == (rule, label)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The minister said the talks would resume next week.",
+        "By Monday, officials had left the capital.",
+        "Sources close to the negotiations declined to comment on the plan.",
+        "About Us",
+        "Share prices rose 3% on the news, the exchange said in a statement today.",
+        "He urged residents to stay indoors: the storm is expected to worsen overnight.",
+        "WASHINGTON (AP) — Lawmakers returned to the capital on Tuesday.",
+        "Tagged animals were released back into the wild after the study.",
+    ],
+)
+def test_rules_spare_article_prose(text: str):
+    assert match_rule(text) is None
+
+
+def test_every_rule_has_a_name_label_and_description():
+    names = [rule.name for rule in RULES]
+    assert len(names) == len(set(names))
+    for rule in RULES:
+        assert rule.label in {"ad", "byline", "promo", "caption", "boilerplate"}
+        assert rule.description
+
+
+def test_credit_rules_carry_names_as_metadata():
+    rule, match = match_rule("With reporting by AP, Reuters, dpa, and AFP")
+    assert rule.credits(match) == ["AP", "Reuters", "dpa", "AFP"]
+    rule, match = match_rule("By Maria Lopez and Tom Baker")
+    assert rule.authors(match) == ["Maria Lopez", "Tom Baker"]
+
+
+def test_split_names_drops_roles_and_locations():
+    assert split_names("Jane Roe in Paris; Editing by John Doe") == ["Jane Roe", "John Doe"]
+
+
+def test_dateline_credit_is_normalised_to_catalogue_spelling():
+    assert dateline_credit("LONDON (reuters) - Shares fell.") == "Reuters"
+    assert dateline_credit("LONDON - Shares fell.") is None
