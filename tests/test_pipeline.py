@@ -1,0 +1,254 @@
+"""End to end on a real Prefect flow run: gold labels, schema, validation gate, quarantine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pyarrow.dataset as ds
+import pytest
+
+from flows.cli import main
+from flows.pipeline import newsclean_flow
+from tasks.config import PipelineConfig
+from tasks.paragraphs import split_paragraphs
+from tasks.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
+
+from .conftest import DATA, SEEDS
+
+KEPT = {"title", "body"}
+
+
+def _rows(query: str) -> list[dict]:
+    relation = duckdb.sql(query)
+    names = [d[0] for d in relation.description]
+    return [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
+
+
+def _paragraphs_by_line(output: Path) -> dict[tuple[str, int], dict]:
+    rows = _rows(
+        f"SELECT a.source, p.* FROM read_parquet('{output}/paragraphs/**/*.parquet') p "
+        f"JOIN read_parquet('{output}/articles/**/*.parquet') a USING (article_id)"
+    )
+    return {(Path(r["source"]).name, r["line_start"]): r for r in rows}
+
+
+def test_seeds_match_the_gold_labels(seeds_run, gold):
+    assert seeds_run.published
+    found = _paragraphs_by_line(seeds_run.output)
+    wrong = []
+    for entry in gold:
+        row = found.get((entry["file"], entry["lines"][0]))
+        assert row is not None, f"gold paragraph missing: {entry['file']} {entry['lines']}"
+        assert row["text"] == entry["text"]
+        assert row["line_end"] == entry["lines"][1]
+        assert (row["label"] in KEPT) == (entry["label"] in KEPT), entry
+        if row["label"] != entry["label"]:
+            wrong.append((entry["file"], entry["lines"], entry["label"], row["label"]))
+    assert wrong == []
+    assert len(found) == len(gold)
+
+
+def test_seed_titles_are_exact(seeds_run, gold):
+    titles = {
+        Path(r["source"]).name: r["title"]
+        for r in _rows(f"SELECT source, title FROM '{seeds_run.output}/articles/*.parquet'")
+    }
+    expected = {e["file"]: e["text"] for e in gold if e["label"] == "title"}
+    assert titles == expected
+
+
+def test_bylines_and_credits_become_metadata(seeds_run):
+    meta = {
+        Path(r["source"]).name[:3]: set(r["authors"]) | set(r["credits"])
+        for r in _rows(
+            f"SELECT source, authors, credits FROM '{seeds_run.output}/articles/*.parquet'"
+        )
+    }
+    assert "Associated Press" in meta["000"]
+    assert {"RFE/RL", "AP", "TASS", "Reuters", "Al Jazeera", "dpa", "AFP"} <= meta["003"]
+    assert "Nicklaus Predovic" in meta["004"]
+
+
+def test_duplicates_point_at_a_kept_paragraph(seeds_run):
+    rows = _rows(f"SELECT * FROM '{seeds_run.output}/paragraphs/*.parquet'")
+    by_id = {r["paragraph_id"]: r for r in rows}
+    duplicates = [r for r in rows if r["label"] == "duplicate"]
+    assert len(duplicates) == 3
+    for row in duplicates:
+        kept = by_id[row["duplicate_of"]]
+        assert kept["label"] in KEPT
+        assert kept["article_id"] == row["article_id"] and kept["position"] < row["position"]
+        assert row["cluster_id"] == kept["cluster_id"] == kept["paragraph_id"]
+
+
+def test_nothing_is_lost_every_input_paragraph_is_a_row(seeds_run):
+    expected = sum(len(split_paragraphs(p.read_text(encoding="utf-8"))) for p in SEEDS.iterdir())
+    counts = _rows(
+        f"SELECT (SELECT count(*) FROM '{seeds_run.output}/paragraphs/*.parquet') AS rows, "
+        f"(SELECT sum(n_paragraphs_in) FROM '{seeds_run.output}/articles/*.parquet') AS n_in, "
+        f"(SELECT sum(n_paragraphs_kept + n_removed_ad + n_removed_byline + n_removed_promo "
+        f"+ n_removed_caption + n_removed_boilerplate + n_removed_duplicate) "
+        f"FROM '{seeds_run.output}/articles/*.parquet') AS accounted"
+    )[0]
+    assert counts == {"rows": expected, "n_in": expected, "accounted": expected}
+
+
+def test_duckdb_reads_the_documented_types(seeds_run):
+    articles = dict(
+        duckdb.sql(
+            f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
+            f"read_parquet('{seeds_run.output}/articles/**/*.parquet'))"
+        ).fetchall()
+    )
+    assert articles["article_id"] == "VARCHAR"
+    assert articles["authors"] == "VARCHAR[]"
+    assert articles["credits"] == "VARCHAR[]"
+    assert articles["published_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert articles["processed_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert articles["n_paragraphs_in"] == "INTEGER"
+    assert articles["word_count"] == "INTEGER"
+    paragraphs = dict(
+        duckdb.sql(
+            f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
+            f"read_parquet('{seeds_run.output}/paragraphs/**/*.parquet'))"
+        ).fetchall()
+    )
+    assert paragraphs["position"] == "INTEGER"
+    assert paragraphs["duplicate_of"] == "VARCHAR"
+    row = _rows(
+        f"SELECT text, published_at, word_count, content_hash, len(article_id) AS id_len "
+        f"FROM '{seeds_run.output}/articles/*.parquet' WHERE source LIKE '%003_%'"
+    )[0]
+    assert row["published_at"] is None
+    assert row["word_count"] == len(row["text"].split()) > 100
+    assert row["id_len"] == 16 and len(row["content_hash"]) == 64
+    assert "\n\n" in row["text"] and "Copyright" not in row["text"]
+
+
+def test_pyarrow_dataset_sees_the_published_schema(seeds_run):
+    articles = ds.dataset(seeds_run.output / "articles")
+    paragraphs = ds.dataset(seeds_run.output / "paragraphs")
+    assert articles.schema.equals(ARTICLES_SCHEMA, check_metadata=False)
+    assert paragraphs.schema.equals(PARAGRAPHS_SCHEMA, check_metadata=False)
+    assert articles.count_rows() == 5
+
+
+def test_run_report_and_data_docs_are_written(seeds_run, gold):
+    report = json.loads(seeds_run.report_json.read_text(encoding="utf-8"))
+    assert report["inputs"] == {
+        "total": 5,
+        "published": 5,
+        "skipped": 0,
+        "quarantined": 0,
+        "not_published_validation_failed": 0,
+    }
+    assert report["validation"]["success"] is True
+    removed = {}
+    for entry in gold:
+        if entry["label"] not in KEPT:
+            removed[entry["label"]] = removed.get(entry["label"], 0) + 1
+    assert report["removed_by_label"] == removed
+    assert report["removed_by_rule"]["ad_marker"] == removed["ad"]
+    assert Path(seeds_run.data_docs).is_file()
+    assert (seeds_run.output / "reports" / "latest.html").is_file()
+
+
+def _table_without_run_columns(output: Path, table: str, key: str) -> list[tuple]:
+    return duckdb.sql(
+        f"SELECT * EXCLUDE (run_id{', processed_at' if table == 'articles' else ''}) "
+        f"FROM read_parquet('{output}/{table}/*.parquet') ORDER BY {key}"
+    ).fetchall()
+
+
+def test_output_does_not_depend_on_sharding(seeds_run, tmp_path):
+    other = newsclean_flow(
+        inputs=[str(SEEDS)], output=str(tmp_path), config=PipelineConfig(shard_size=2)
+    )
+    assert other.published
+    for table, key in (("articles", "article_id"), ("paragraphs", "paragraph_id")):
+        assert _table_without_run_columns(other.output, table, key) == (
+            _table_without_run_columns(seeds_run.output, table, key)
+        )
+
+
+def test_rerun_publishes_nothing_new(tmp_path):
+    first = newsclean_flow(inputs=[str(SEEDS)], output=str(tmp_path))
+    files = sorted(p.name for p in (tmp_path / "articles").iterdir())
+    second = newsclean_flow(inputs=[str(SEEDS)], output=str(tmp_path))
+    assert first.summary.inputs["published"] == 5
+    assert second.summary.inputs["published"] == 0
+    assert second.summary.inputs["skipped"] == 5
+    assert sorted(p.name for p in (tmp_path / "articles").iterdir()) == files
+
+
+def test_bad_inputs_are_quarantined_and_good_ones_publish(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "good.txt").write_bytes((SEEDS / "003_a7277c371bf19f06.txt").read_bytes())
+    (inputs / "empty.txt").write_bytes(b"")
+    (inputs / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 20)
+    (inputs / "huge.txt").write_bytes(b"word " * 300_000)
+    (inputs / "notext.html").write_text("<html><body><script>x()</script></body></html>")
+    (inputs / "page.html").write_bytes((DATA / "html" / "article.html").read_bytes())
+    result = newsclean_flow(
+        inputs=[str(inputs)],
+        output=str(tmp_path / "out"),
+        config=PipelineConfig(max_input_bytes=1_000_000),
+    )
+    assert result.published
+    reasons = {Path(q["source"]).name: (q["stage"], q["reason"]) for q in result.summary.quarantine}
+    assert reasons["empty.txt"] == ("read", "file is empty")
+    assert reasons["binary.txt"][0] == "decode" and "binary" in reasons["binary.txt"][1]
+    assert reasons["huge.txt"][0] == "read" and "limit" in reasons["huge.txt"][1]
+    assert reasons["notext.html"] == ("extract", "HTML page has no visible text")
+    assert len(reasons) == 4
+    published = _rows(f"SELECT source, extractor FROM '{tmp_path}/out/articles/*.parquet'")
+    assert sorted(Path(r["source"]).name for r in published) == ["good.txt", "page.html"]
+    quarantine = _rows(f"SELECT * FROM '{tmp_path}/out/quarantine/*.parquet'")
+    assert len(quarantine) == 4
+
+
+def test_html_page_gets_metadata_and_its_chrome_labelled(tmp_path):
+    result = newsclean_flow(inputs=[str(DATA / "html" / "article.html")], output=str(tmp_path))
+    assert result.published
+    article = _rows(f"SELECT * FROM '{tmp_path}/articles/*.parquet'")[0]
+    assert article["title"] == "Harbour bridge reopens after repairs"
+    assert article["authors"] == ["Alice Marin"]
+    assert article["site_name"] == "Coastline Gazette"
+    assert article["extractor"] == "trafilatura"
+    assert article["published_at"] is not None
+    labels = {
+        r["text"]: r["label"] for r in _rows(f"SELECT * FROM '{tmp_path}/paragraphs/*.parquet'")
+    }
+    assert labels.get("Advertisement", "ad") == "ad"
+    assert "Advertisement" not in article["text"]
+    assert "READ MORE" not in article["text"]
+    assert "20,000 vehicles a day" in article["text"]
+
+
+def test_failed_validation_publishes_nothing_and_exits_non_zero(tmp_path, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "ok.txt").write_bytes((SEEDS / "001_2adf55038d9a7ba4.txt").read_bytes())
+    # One paragraph of 250,000 characters breaks the paragraphs suite's text-length bound.
+    giant = " ".join(f"word{i % 977}" for i in range(30_000)) + "."
+    (inputs / "giant.txt").write_text(f"A headline for a giant page\n\n{giant}\n", encoding="utf-8")
+    output = tmp_path / "out"
+    code = main(["run", str(inputs), "--output", str(output)])
+    printed = capsys.readouterr().out
+    assert code == 1
+    assert "validation FAILED" in printed and "expect_column_value_lengths_to_be_between" in printed
+    assert not (output / "articles").exists() and not (output / "paragraphs").exists()
+    assert not any((output / "_staging").glob("*")) if (output / "_staging").exists() else True
+    report = json.loads((output / "reports" / "latest.json").read_text(encoding="utf-8"))
+    assert report["published"] is False
+    assert report["inputs"]["not_published_validation_failed"] == 2
+    assert any(f["column"] == "text" for f in report["validation"]["failures"])
+
+
+@pytest.mark.parametrize("argv", [["run", "does/not/exist"]])
+def test_cli_reports_missing_input_as_usage_error(argv, tmp_path, capsys):
+    assert main([*argv, "--output", str(tmp_path)]) == 2
+    assert "input not found" in capsys.readouterr().err
