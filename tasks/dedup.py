@@ -181,8 +181,46 @@ class DedupConfig:
 # Normalisation and hashing
 # --------------------------------------------------------------------------------------------
 
-_APOSTROPHES = str.maketrans("", "", "'’‘ʼ`´")
+_APOSTROPHES = ("'", "’", "‘", "ʼ", "`", "´")
 _WORD = re.compile(r"[^\W_]+")
+# ASCII fast path: bytes.translate maps letters to lower case, digits to themselves and every
+# other byte to a space; apostrophes are deleted. Same result as the Unicode path on ASCII.
+_ASCII_TABLE = bytes(
+    c + 32 if 65 <= c <= 90 else c if (97 <= c <= 122 or 48 <= c <= 57) else 32 for c in range(256)
+)
+_ASCII_DELETE = b"'`"
+
+
+# Common non-ASCII characters whose treatment is known: apostrophes are deleted, the rest
+# separate words (exactly what the Unicode path does with them). A text that is ASCII once
+# these are replaced takes the fast byte path; tests check both paths agree.
+_COMMON_NON_ASCII = {
+    **dict.fromkeys("’‘ʼ", ""),
+    **dict.fromkeys("“”„‟«»‹›—–‐‑‒―−…•·″′\xa0\u2009\u200a\u200b\u202f\u2002\u2003", " "),
+}
+
+
+def _normalised_unicode(text: str) -> bytes:
+    """General path of :func:`_normalised`: NFKC, case-fold, apostrophes out, word regex."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    for mark in _APOSTROPHES:
+        if mark in text:
+            text = text.replace(mark, "")
+    return " ".join(_WORD.findall(text)).encode()
+
+
+def _normalised(text: str) -> bytes:
+    """Normalised words as UTF-8 joined by single spaces (what every hash sees).
+
+    See :func:`normalise_words`; ``b""`` when the text has no words.
+    """
+    if not text.isascii():
+        for char, replacement in _COMMON_NON_ASCII.items():
+            if char in text:
+                text = text.replace(char, replacement)
+        if not text.isascii():
+            return _normalised_unicode(text)
+    return b" ".join(text.encode().translate(_ASCII_TABLE, _ASCII_DELETE).split())
 
 
 def normalise_words(text: str) -> list[str]:
@@ -190,18 +228,55 @@ def normalise_words(text: str) -> list[str]:
 
     Apostrophes are deleted (``don’t`` == ``don't`` == ``dont``) rather than split on, so the
     quote style inside a word never changes the words; every other non-alphanumeric run
-    (quotes, dashes, punctuation, whitespace) separates words. NFKC folds full-width forms and
-    ligatures; it is skipped for ASCII text, which it cannot change.
+    (quotes, dashes, punctuation, whitespace, underscores) separates words. NFKC folds
+    full-width forms and ligatures and the text is case-folded; pure ASCII text takes a
+    byte-table fast path with the same result.
     """
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-    return _WORD.findall(text.casefold().translate(_APOSTROPHES))
+    return _normalised(text).decode().split()
 
 
-def _text_hash(words: Sequence[str]) -> int:
-    """Signed 64-bit BLAKE2b of the normalised word sequence (stable across processes)."""
-    digest = hashlib.blake2b(" ".join(words).encode(), digest_size=8).digest()
+def _text_hash(normalised: bytes) -> int:
+    """Signed 64-bit BLAKE2b of the normalised text (stable across processes and runs)."""
+    digest = hashlib.blake2b(normalised, digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
+
+
+_WORD_PRIME = _U64(0x9E3779B97F4A7C15)
+_pow_cache: list[np.ndarray] = [np.ones(1, dtype=np.uint64)]
+
+
+def _powers(n: int) -> np.ndarray:
+    """``_WORD_PRIME ** i mod 2^64`` for ``i < n`` (cached, grown on demand)."""
+    if len(_pow_cache[0]) < n:
+        table = np.full(max(n, 2 * len(_pow_cache[0])), _WORD_PRIME, dtype=np.uint64)
+        table[0] = 1
+        _pow_cache[0] = np.cumprod(table, dtype=np.uint64)
+    return _pow_cache[0]
+
+
+def _word_hashes(texts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """uint64 hash of every word of every normalised text, vectorised over one byte buffer.
+
+    A word's hash is ``splitmix64(sum((byte_k + 1) * P^k) ^ len * C)`` mod 2^64: stable across
+    processes (the index stores hashes derived from it) and with no Python object per word.
+    Returns flat hashes and int64 row offsets.
+    """
+    counts = np.fromiter((t.count(b" ") + 1 for t in texts), dtype=np.int64, count=len(texts))
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    buf = np.frombuffer(b" ".join(texts) + b" ", dtype=np.uint8)
+    space = buf == 32
+    ends = np.flatnonzero(space)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    word_of_byte = np.cumsum(space) - space
+    pos = np.arange(len(buf), dtype=np.int64) - starts[word_of_byte]
+    values = (buf.astype(np.uint64) + _U64(1)) * _powers(int(pos.max()) + 1)[pos]
+    values[space] = 0
+    hashes = np.add.reduceat(values, starts)
+    hashes ^= (ends - starts).astype(np.uint64) * _U64(0xD6E8FEB86659FD93)
+    return _splitmix64(hashes), offsets
 
 
 def _splitmix64(x: np.ndarray) -> np.ndarray:
@@ -211,17 +286,6 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
     x = x ^ (x >> _U64(27))
     x = x * _U64(0x94D049BB133111EB)
     return x ^ (x >> _U64(31))
-
-
-def _flatten(lists: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """Flat uint64 values and int64 row offsets (length ``len(lists) + 1``) of a ragged list."""
-    lengths = np.fromiter((len(x) for x in lists), dtype=np.int64, count=len(lists))
-    offsets = np.zeros(len(lists) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    flat = np.fromiter(
-        itertools.chain.from_iterable(lists), dtype=np.uint64, count=int(offsets[-1])
-    )
-    return flat, offsets
 
 
 def _shingles(
@@ -315,8 +379,13 @@ def _fingerprints(shingles: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray
     """
     n = len(offsets) - 1
     row = np.repeat(np.arange(n, dtype=np.int64), np.diff(offsets))
-    fp = (shingles & _U64(0xFFFFFFFF)).astype(np.uint64)
-    combined = np.unique((row.astype(np.uint64) << _U64(32)) | fp)
+    combined = (row.astype(np.uint64) << _U64(32)) | (shingles & _U64(0xFFFFFFFF))
+    combined.sort()
+    if len(combined):
+        keep = np.empty(len(combined), dtype=bool)
+        keep[0] = True
+        np.not_equal(combined[1:], combined[:-1], out=keep[1:])
+        combined = combined[keep]
     rows_of = (combined >> _U64(32)).astype(np.int64)
     out_offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows_of, minlength=n), out=out_offsets[1:])
@@ -340,24 +409,25 @@ def _prepare(batches: Iterable[Sequence[str | None]], config: DedupConfig) -> _P
     key_parts: list[np.ndarray] = []
     for batch in batches:
         uids = np.full(len(batch), -1, dtype=np.int64)
-        new_words: list[list[str]] = []
+        new_texts: list[bytes] = []
+        min_spaces = config.min_tokens - 1
         for i, text in enumerate(batch):
             if not text:
                 continue
-            words = normalise_words(text)
-            if not words:
+            normalised = _normalised(text)
+            if not normalised:
                 continue
-            h = _text_hash(words)
+            h = _text_hash(normalised)
             uid = uid_of.get(h)
             if uid is None:
                 uid = uid_of[h] = len(uid_of)
-                if len(words) >= config.min_tokens:
+                if normalised.count(b" ") >= min_spaces:
                     long_uids.append(uid)
-                    new_words.append(words)
+                    new_texts.append(normalised)
             uids[i] = uid
         row_uid.append(uids)
-        if new_words:
-            word_hashes, offsets = _flatten(RMinHash.hash_token_sets(new_words))
+        if new_texts:
+            word_hashes, offsets = _word_hashes(new_texts)
             sh, sh_off = _shingles(word_hashes, offsets, config.shingle_words)
             key_parts.append(_band_keys(_minhash(sh, sh_off, config), bands, rows))
             fp, fp_off = _fingerprints(sh, sh_off)

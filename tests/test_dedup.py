@@ -101,6 +101,18 @@ def test_normalisation_ignores_case_punctuation_quotes_dashes_and_whitespace() -
     assert normalise_words("ＦＵＬＬ width") == ["full", "width"]
 
 
+def test_fast_normalisation_paths_agree_with_the_unicode_path() -> None:
+    # _normalised takes byte-level shortcuts for ASCII and common punctuation; the reference
+    # is the general NFKC + casefold + regex path.
+    from tasks.dedup import _COMMON_NON_ASCII, _normalised, _normalised_unicode
+
+    alphabet = [*_COMMON_NON_ASCII, *"aZ9 _'`-\"!.,\u00b4\u00e9\u00df\u0130\u00bd\t\n"]
+    rng = random.Random(0)
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 30)))
+        assert _normalised(text) == _normalised_unicode(text), repr(text)
+
+
 def test_bands_rows_follow_the_optimal_parameter_search() -> None:
     # Same values as datasketch's _optimal_param for equal weights.
     assert optimal_bands_rows(0.5, 128) == (25, 5)

@@ -1,0 +1,533 @@
+"""Benchmark of tasks.dedup: accuracy curve on labelled reprints, throughput and peak memory.
+
+    python -m benchmarks.dedup                  # curve + throughput at 10k and 100k paragraphs
+    python -m benchmarks.dedup --sizes 10000,100000,1000000
+    python -m benchmarks.dedup --skip-throughput
+
+Labelled set: the WCXB article bodies (``ground_truth.main_content``, paragraphs separated by
+blank lines, with ``ground_truth.title`` as a first paragraph) are the distinct originals.
+Reprints of a sample of them are generated with the edits wire copy really gets: headline
+swap, dateline ("WASHINGTON (AP) — "), trimmed last sentence, re-split paragraphs (split at a
+sentence boundary or merged with the next), typo fixes and word edits, re-wrapped whitespace,
+straight vs curly quotes and dashes, and a combination of several. Every paragraph carries its
+origin (source article, source paragraph), so the truth does not depend on the algorithm:
+
+* a paragraph is a **true duplicate** when an earlier-published paragraph has the same origin
+  or the same normalised text (originals share some boilerplate);
+* it is **near-identical** when, in addition, it keeps >= 90% of its origin's words in order
+  (difflib ratio on word sequences): the population the precision/recall targets are about.
+  Heavier derivations (half of a split paragraph, a paragraph that lost a long last sentence)
+  are reported separately per edit kind.
+
+A prediction ``duplicate_of = k`` is correct when ``k`` has the paragraph's origin or text.
+Article level: an article is predicted a reprint when at least half of its paragraphs are
+duplicates; it is correct when most of them point into its true source article.
+
+Throughput runs each size in a fresh subprocess pinned to one CPU (``RAYON_NUM_THREADS=1``
+too), on originals plus reprints replicated to the wanted size, and reports wall time,
+paragraphs/s and peak RSS (``VmHWM``) next to the RSS after loading the input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from tasks.dedup import DedupConfig, find_duplicates, normalise_words, update_index
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+BENCH_DIR_ENV = "NEWSCLEAN_BENCH_DIR"
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NEAR_IDENTICAL_RATIO = 0.9
+EDITS = (
+    "headline_swap",
+    "dateline",
+    "trimmed_last_sentence",
+    "resplit",
+    "word_edits",
+    "rewrapped",
+    "quotes_dashes",
+    "combined",
+)
+DATELINES = ("WASHINGTON (AP) — ", "LONDON (Reuters) - ", "NEW YORK — ", "PARIS (AFP) – ")
+_SENTENCE = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’]))\s+(?=[A-Z“\"])")
+
+
+def bench_dir() -> Path:
+    override = os.environ.get(BENCH_DIR_ENV)
+    return Path(override) if override else REPO_ROOT.parent / "shared/bench/wcxb-dev-articles"
+
+
+# ---------------------------------------------------------------------------------- data
+
+
+@dataclass
+class Para:
+    """One paragraph of the labelled set."""
+
+    text: str
+    origin: tuple[int, int] | None  # (source article, source paragraph); None = new text
+    near: bool = True  # near-identical to its origin (difflib word ratio >= 0.9)
+    edit: str = "original"
+
+
+@dataclass
+class Doc:
+    article_id: str
+    source: int  # index of the source article (itself for originals)
+    published: datetime
+    paragraphs: list[Para] = field(default_factory=list)
+    edit: str = "original"
+
+
+def load_originals(directory: Path) -> list[list[str]]:
+    """[title, *body paragraphs] of every ground-truth article with at least 3 paragraphs."""
+    articles = []
+    for path in sorted((directory / "ground-truth").glob("*.json")):
+        truth = json.loads(path.read_text())["ground_truth"]
+        body = [p.strip() for p in (truth.get("main_content") or "").split("\n\n") if p.strip()]
+        title = (truth.get("title") or "").strip()
+        paragraphs = ([title] if title else []) + body
+        if len(body) >= 3:
+            articles.append(paragraphs)
+    return articles
+
+
+def _word_ratio(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, normalise_words(a), normalise_words(b)).ratio()
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    i = rng.randrange(1, len(word) - 2)
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+def _word_edits(text: str, rng: random.Random, vocab: list[str]) -> str:
+    words = text.split(" ")
+    for _ in range(1 if len(words) < 40 else 2):
+        i = rng.randrange(len(words))
+        if len(words[i]) >= 5 and words[i].isalpha():
+            words[i] = _typo(words[i], rng) if rng.random() < 0.5 else rng.choice(vocab)
+    return " ".join(words)
+
+
+def _rewrap(text: str, rng: random.Random) -> str:
+    words = text.split(" ")
+    out = []
+    for i, w in enumerate(words):
+        out.append(w)
+        if i < len(words) - 1:
+            out.append("\n" if rng.random() < 0.12 else ("  " if rng.random() < 0.1 else " "))
+    return "".join(out)
+
+
+def _quotes(text: str) -> str:
+    swap = {"“": '"', "”": '"', "‘": "'", "’": "'", "—": "--", "–": "-"}
+    if any(c in text for c in swap):
+        return "".join(swap.get(c, c) for c in text)
+    text = re.sub(r'"(\w)', r"“\1", text)
+    text = text.replace('"', "”").replace("'", "’")
+    return text.replace(" - ", " — ")
+
+
+def make_reprint(
+    source: list[str], src: int, edit: str, rng: random.Random, vocab: list[str]
+) -> list[Para]:
+    """Paragraphs of one reprint of ``source`` with ``edit`` applied."""
+    paras = [Para(text, (src, i), True, edit) for i, text in enumerate(source)]
+    kinds = (
+        rng.sample([e for e in EDITS if e not in ("combined", "headline_swap")], 3)
+        if edit == "combined"
+        else [edit]
+    )
+    if edit == "combined":
+        kinds.append("headline_swap")
+    for kind in kinds:
+        if kind == "headline_swap":
+            words = paras[0].text.split()
+            rng.shuffle(words)
+            paras[0] = Para(" ".join(["Update:", *words]), None, False, edit)
+        elif kind == "dateline":
+            paras[1].text = rng.choice(DATELINES) + paras[1].text
+        elif kind == "trimmed_last_sentence":
+            sentences = _SENTENCE.split(paras[-1].text)
+            if len(sentences) > 1:
+                paras[-1].text = " ".join(sentences[:-1])
+            else:
+                paras.pop()  # a one-sentence last paragraph is dropped whole
+        elif kind == "resplit":
+            i = rng.randrange(1, len(paras))
+            sentences = _SENTENCE.split(paras[i].text)
+            if len(sentences) > 1:
+                cut = max(1, len(sentences) // 2)
+                first, second = " ".join(sentences[:cut]), " ".join(sentences[cut:])
+                o = paras[i].origin
+                paras[i : i + 1] = [Para(first, o, True, edit), Para(second, o, True, edit)]
+            elif i + 1 < len(paras):
+                merged = paras[i].text + " " + paras[i + 1].text
+                paras[i : i + 2] = [Para(merged, paras[i].origin, True, edit)]
+        elif kind == "word_edits":
+            for p in paras[1:]:
+                p.text = _word_edits(p.text, rng, vocab)
+        elif kind == "rewrapped":
+            for p in paras:
+                p.text = _rewrap(p.text, rng)
+        elif kind == "quotes_dashes":
+            for p in paras:
+                p.text = _quotes(p.text)
+    for p in paras:
+        if p.origin is not None:
+            p.near = _word_ratio(p.text, source[p.origin[1]]) >= NEAR_IDENTICAL_RATIO
+    return paras
+
+
+def build_corpus(
+    originals: list[list[str]], reprints_per_source: float, seed: int, target: int | None = None
+) -> list[Doc]:
+    """Originals plus generated reprints (published later than their source).
+
+    With ``target`` set, reprints are generated until the corpus has that many paragraphs
+    (for throughput runs; the mix then has more reprints than the accuracy set).
+    """
+    rng = random.Random(seed)
+    vocab = sorted({w for a in originals for p in a for w in p.split() if w.isalpha()})
+    docs = [
+        Doc(
+            f"orig-{i:05d}",
+            i,
+            T0 + timedelta(hours=rng.randrange(24 * 30)),
+            [Para(t, (i, j)) for j, t in enumerate(a)],
+        )
+        for i, a in enumerate(originals)
+    ]
+    count = sum(len(d.paragraphs) for d in docs)
+    n = 0
+    while (target is None and n < int(reprints_per_source * len(originals))) or (
+        target is not None and count < target
+    ):
+        src = rng.randrange(len(originals))
+        edit = EDITS[n % len(EDITS)]
+        paras = make_reprint(originals[src], src, edit, rng, vocab)
+        published = docs[src].published + timedelta(hours=1 + rng.randrange(24 * 7))
+        docs.append(Doc(f"rep-{n:07d}", src, published, paras, edit))
+        count += len(paras)
+        n += 1
+    if target is not None:  # trim to exactly target paragraphs
+        while count > target:
+            extra = count - target
+            last = docs[-1]
+            if len(last.paragraphs) <= extra:
+                docs.pop()
+                count -= len(last.paragraphs)
+            else:
+                del last.paragraphs[len(last.paragraphs) - extra :]
+                count = target
+    return docs
+
+
+def to_table(docs: list[Doc]) -> pa.Table:
+    ids, articles, positions, texts, published = [], [], [], [], []
+    for d in docs:
+        for i, p in enumerate(d.paragraphs):
+            ids.append(f"{d.article_id}-{i}")
+            articles.append(d.article_id)
+            positions.append(i)
+            texts.append(p.text)
+            published.append(d.published)
+    return pa.table(
+        {
+            "paragraph_id": ids,
+            "article_id": articles,
+            "position": pa.array(positions, pa.int32()),
+            "text": texts,
+            "published_at": pa.array(published, pa.timestamp("us", tz="UTC")),
+            "eligible": pa.array([True] * len(ids)),
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------- scoring
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0}
+
+
+def score(docs: list[Doc], out: pa.Table) -> dict[str, object]:
+    """Paragraph- and article-level precision/recall/F1, recall per edit kind, FP examples."""
+    info: dict[str, tuple[Doc, Para, str]] = {}
+    order = []
+    for d in docs:
+        for i, p in enumerate(d.paragraphs):
+            pid = f"{d.article_id}-{i}"
+            info[pid] = (d, p, " ".join(normalise_words(p.text)))
+            order.append((d.published, d.article_id, i, pid))
+    # Truth: a paragraph is a duplicate when an earlier one has its origin or its text.
+    seen_origin: set[tuple[int, int]] = set()
+    seen_text: set[str] = set()
+    truth: dict[str, bool] = {}
+    for *_, pid in sorted(order):
+        _, p, norm = info[pid]
+        dup = bool(norm) and (
+            norm in seen_text or (p.origin is not None and p.origin in seen_origin)
+        )
+        truth[pid] = dup
+        if norm:
+            seen_text.add(norm)
+        if p.origin is not None:
+            seen_origin.add(p.origin)
+    pred = dict(
+        zip(
+            out.column("paragraph_id").to_pylist(),
+            out.column("duplicate_of").to_pylist(),
+            strict=True,
+        )
+    )
+
+    def correct(pid: str, kept: str) -> bool:
+        _, p, norm = info[pid]
+        _, k, knorm = info[kept]
+        return norm == knorm or (p.origin is not None and p.origin == k.origin)
+
+    all_c, near_c = Counter(), Counter()
+    per_edit: dict[str, Counter] = {}
+    fp_examples = []
+    for pid, kept in pred.items():
+        d, p, _ = info[pid]
+        is_true = truth[pid]
+        ok = kept is not None and correct(pid, kept)
+        near_pop = (not is_true) or p.near  # near-identical population: negatives + near dups
+        for counter, include in ((all_c, True), (near_c, near_pop)):
+            if not include:
+                continue
+            if kept is not None and ok and is_true:
+                counter["tp"] += 1
+            elif kept is not None:
+                counter["fp"] += 1
+            elif is_true:
+                counter["fn"] += 1
+        if is_true:
+            key = f"{d.edit}{'' if p.near else ' (heavier)'}"
+            c = per_edit.setdefault(key, Counter())
+            c["n"] += 1
+            c["found"] += int(kept is not None and ok)
+        if kept is not None and not (ok and is_true) and len(fp_examples) < 5:
+            fp_examples.append((p.text[:120], info[kept][1].text[:120]))
+
+    # Article level.
+    by_article: dict[str, list[str | None]] = {}
+    for pid, kept in pred.items():
+        by_article.setdefault(info[pid][0].article_id, []).append(kept)
+    art = Counter()
+    for d in docs:
+        kept = by_article.get(d.article_id, [])
+        dups = [k for k in kept if k is not None]
+        predicted = len(kept) > 0 and len(dups) * 2 >= len(kept)
+        is_reprint = d.edit != "original"
+        if predicted:
+            target = Counter(info[k][0].source for k in dups).most_common(1)[0][0]
+            if is_reprint and target == d.source:
+                art["tp"] += 1
+            else:
+                art["fp"] += 1
+        elif is_reprint:
+            art["fn"] += 1
+    return {
+        "paragraphs": len(pred),
+        "true_duplicates": sum(truth.values()),
+        "paragraph_near_identical": _prf(near_c["tp"], near_c["fp"], near_c["fn"]),
+        "paragraph_all": _prf(all_c["tp"], all_c["fp"], all_c["fn"]),
+        "article": _prf(art["tp"], art["fp"], art["fn"]),
+        "recall_by_edit": {k: v["found"] / v["n"] for k, v in sorted(per_edit.items())},
+        "fp_examples": fp_examples,
+    }
+
+
+# ------------------------------------------------------------------------------ throughput
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_rss_mb() -> float:
+    """VmHWM: this process image's peak RSS (ru_maxrss can carry the parent's over exec)."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def throughput_child(path: Path, index_dir: Path | None) -> None:
+    """Run find_duplicates once on the Parquet input; print JSON (time, RSS)."""
+    table = pq.read_table(path)
+    rss_input = _rss_mb()
+    config = DedupConfig()
+    start = time.perf_counter()
+    _ = config.bands_rows  # one-off per process (cached): the (b, r) search, reported apart
+    bands_rows_seconds = time.perf_counter() - start
+    start, cpu = time.perf_counter(), time.process_time()
+    out = find_duplicates(table, config)
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    result = {
+        "paragraphs": table.num_rows,
+        "seconds": elapsed,
+        "cpu_seconds": cpu,
+        "paragraphs_per_s": table.num_rows / elapsed,
+        "bands_rows_seconds": bands_rows_seconds,
+        "duplicates": out.num_rows - out.column("duplicate_of").null_count,
+        "rss_after_input_mb": rss_input,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+    if index_dir is not None:
+        start = time.perf_counter()
+        update_index(index_dir, table.append_column("duplicate_of", out.column("duplicate_of")))
+        result["update_index_seconds"] = time.perf_counter() - start
+        probe = table.slice(0, min(10_000, table.num_rows))
+        probe = probe.set_column(
+            0, "paragraph_id", pa.array([f"new-{i}" for i in range(len(probe))])
+        )
+        start = time.perf_counter()
+        find_duplicates(probe, config, index_dir)
+        result["run_10k_against_index_seconds"] = time.perf_counter() - start
+        result["peak_rss_with_index_mb"] = _peak_rss_mb()
+    print(json.dumps(result))
+
+
+def run_throughput(originals: list[list[str]], sizes: list[int], with_index: bool) -> list[dict]:
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in sizes:
+            path = Path(tmp) / f"input-{size}.parquet"
+            pq.write_table(to_table(build_corpus(originals, 0, seed=size, target=size)), path)
+            cmd = [sys.executable, "-m", "benchmarks.dedup", "--child", str(path)]
+            if with_index:
+                cmd += ["--child-index", str(Path(tmp) / f"index-{size}")]
+            env = {**os.environ, "RAYON_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+            if hasattr(os, "sched_setaffinity"):
+                cmd = ["taskset", "-c", "0", *cmd] if _has_taskset() else cmd
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO_ROOT)
+            if done.returncode:
+                print(done.stderr, file=sys.stderr)
+                raise SystemExit(done.returncode)
+            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    return results
+
+
+def _has_taskset() -> bool:
+    from shutil import which
+
+    return which("taskset") is not None
+
+
+# ------------------------------------------------------------------------------------ main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000", help="throughput sizes (paragraphs)")
+    parser.add_argument("--thresholds", default="0.5,0.6,0.7,0.8,0.9")
+    parser.add_argument("--shingles", default="2,3", help="shingle_words values for the curve")
+    parser.add_argument("--reprints", type=float, default=1.0, help="reprints per original")
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--with-index", action="store_true", help="also time the index")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-index", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        throughput_child(args.child, args.child_index)
+        return 0
+
+    directory = bench_dir()
+    if not (directory / "ground-truth").is_dir():
+        print(
+            f"dedup benchmark skipped: no WCXB data at {directory}/ground-truth "
+            f"(set {BENCH_DIR_ENV} to a copy of wcxb-dev-articles)."
+        )
+        return 0
+    originals = load_originals(directory)
+    docs = build_corpus(originals, args.reprints, seed=1)
+    table = to_table(docs)
+    n_reprints = sum(d.edit != "original" for d in docs)
+    print(
+        f"labelled set: {len(originals)} originals + {n_reprints} reprints = "
+        f"{table.num_rows} paragraphs"
+    )
+    print(f"default config: {DedupConfig()} bands_rows={DedupConfig().bands_rows}")
+    print(
+        "\nshingle threshold bands×rows | near-identical P R F1 | all-derived P R F1 | "
+        "article P R F1"
+    )
+    default_report = None
+    for k in [int(x) for x in args.shingles.split(",")]:
+        for t in [float(x) for x in args.thresholds.split(",")]:
+            config = DedupConfig(threshold=t, shingle_words=k)
+            report = score(docs, find_duplicates(table, config))
+            n, a, art = (
+                report["paragraph_near_identical"],
+                report["paragraph_all"],
+                report["article"],
+            )
+            b, r = config.bands_rows
+            print(
+                f"{k:>7} {t:>9.2f} {b:>5}×{r:<4} | {n['precision']:.4f} {n['recall']:.4f} "
+                f"{n['f1']:.4f} | {a['precision']:.4f} {a['recall']:.4f} {a['f1']:.4f} | "
+                f"{art['precision']:.4f} {art['recall']:.4f} {art['f1']:.4f}"
+            )
+            if config == DedupConfig():
+                default_report = report
+    if default_report is None:
+        default_report = score(docs, find_duplicates(table, DedupConfig()))
+    print("\nrecall by edit kind (default config):")
+    for kind, recall in default_report["recall_by_edit"].items():
+        print(f"  {kind:<40} {recall:.4f}")
+    if default_report["fp_examples"]:
+        print("\nfalse-positive examples (default config), paragraph vs kept copy:")
+        for text, kept in default_report["fp_examples"]:
+            print(f"  - {text!r}\n    {kept!r}")
+
+    if not args.skip_throughput:
+        sizes = [int(x) for x in args.sizes.split(",")]
+        print("\nthroughput (one CPU, find_duplicates within one run, default config):")
+        for r in run_throughput(originals, sizes, args.with_index):
+            line = (
+                f"  {r['paragraphs']:>9,} paragraphs: {r['seconds']:.2f} s "
+                f"({r['paragraphs_per_s']:,.0f} paragraphs/s, cpu {r['cpu_seconds']:.2f} s), "
+                f"{r['duplicates']:,} duplicates, RSS after input {r['rss_after_input_mb']:.0f}"
+                f" MB, peak RSS {r['peak_rss_mb']:.0f} MB"
+            )
+            if "update_index_seconds" in r:
+                line += (
+                    f"; update_index {r['update_index_seconds']:.2f} s, 10k run against the "
+                    f"index {r['run_10k_against_index_seconds']:.2f} s, peak RSS "
+                    f"{r['peak_rss_with_index_mb']:.0f} MB"
+                )
+            print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
