@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-from prefect import flow
+from prefect import flow, unmapped
 
 from tasks.config import PipelineConfig
-from tasks.corpus import drop_repeated_inputs
+from tasks.corpus import drop_repeated_inputs, record_published_run, sync_dedup_index
 from tasks.prefect_tasks import clean_shard, deduplicate, validate
 from tasks.publish import discard, publish, read_published, recover, write_staged
 from tasks.read import discover_inputs
@@ -30,7 +30,7 @@ from tasks.report import (
 from tasks.stats import StepStats, merge_stats
 from tasks.tables import articles_table, paragraphs_table, quarantine_table
 
-DEDUP_INDEX = "_dedup_index"
+DEDUP_STATE = "_dedup"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,18 +75,21 @@ def newsclean_flow(
     run_id = new_run_id(started)
     recover(out)
 
+    dedup_state = out / DEDUP_STATE
+    index_status = sync_dedup_index(out, dedup_state, config.dedup)
     refs = discover_inputs(inputs)
     published_ids, published_paragraphs = _published_ids(out)
-    futures = clean_shard.map(_shards(refs, config.shard_size), config)
+    futures = clean_shard.map(
+        _shards(refs, config.shard_size), unmapped(config), unmapped(published_ids)
+    )
     shard_results = [future.result() for future in futures]
 
     quarantined = [q for r in shard_results for q in r.quarantined]
-    articles, skipped = drop_repeated_inputs(
-        (a for r in shard_results for a in r.articles), published_ids
-    )
+    articles, repeated = drop_repeated_inputs(a for r in shard_results for a in r.articles)
+    skipped = [s for r in shard_results for s in r.skipped] + repeated
     dedup_stats = StepStats("deduplicate")
     with dedup_stats.timed():
-        n_duplicates = deduplicate(articles, config, out / DEDUP_INDEX if DEDUP_INDEX else None)
+        n_duplicates = deduplicate(articles, config, dedup_state / "index")
     paragraph_count = sum(len(a.paragraphs) for a in articles)
     dedup_stats.keep(paragraph_count - n_duplicates)
     dedup_stats.drop("duplicate", n_duplicates)
@@ -106,24 +109,27 @@ def newsclean_flow(
     published_files: list[str] = []
     if report.success:
         published_files = [str(p) for p in publish(out, run_id)]
+        record_published_run(dedup_state, run_id, tables, config.dedup)
     else:
         discard(out, run_id)
 
     by_label, by_rule = removal_counts(articles)
+    stages = [*merge_stats([r.stats for r in shard_results]), dedup_stats, validate_stats]
     summary = RunSummary(
         run_id=run_id,
         started_at=started.isoformat(),
         finished_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
         inputs={
-            "total": len(refs),
+            "files": len(refs),
+            # Documents found: one per file, one per HTML record of a WARC, plus files that
+            # could not be read at all. Always published + skipped + quarantined (+ failed).
+            "total": next((s.total for s in stages if s.name == "read"), 0),
             "published": len(articles) if report.success else 0,
             "skipped": len(skipped),
             "quarantined": len(quarantined),
             "not_published_validation_failed": 0 if report.success else len(articles),
         },
-        stages=stage_rows(
-            [*merge_stats([r.stats for r in shard_results]), dedup_stats, validate_stats]
-        ),
+        stages=stage_rows(stages),
         removed_by_label=by_label,
         removed_by_rule=by_rule,
         duplicate_clusters=duplicate_clusters(articles),
@@ -139,6 +145,7 @@ def newsclean_flow(
             "data_docs": report.data_docs_index,
         },
         config=config.fingerprint(),
+        dedup_index=index_status,
     )
     report_json, report_html = write_report(summary, out / "reports")
     return RunResult(

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
-from tasks.dedup import DedupConfig, find_duplicates, normalise_words
-from tasks.models import BODY, KEPT_LABELS, Article, Paragraph
+from tasks.dedup import (
+    DedupConfig,
+    IndexDamagedError,
+    IndexMismatchError,
+    find_duplicates,
+    index_status,
+    normalise_words,
+    rebuild_index,
+    update_index,
+)
+from tasks.models import BODY, KEPT_LABELS, Article, Paragraph, SkippedInput
 from tasks.tables import TIMESTAMP
 
 DUPLICATE_RULE = "near_duplicate"
@@ -22,25 +33,16 @@ CONTAINMENT_THRESHOLD = 0.8
 CONTAINMENT_MIN_WORDS = 12
 
 
-@dataclass(frozen=True, slots=True)
-class SkippedInput:
-    source: str
-    reason: str
+def drop_repeated_inputs(articles: Iterable[Article]) -> tuple[list[Article], list[SkippedInput]]:
+    """Keep one article per input content (the first source in sort order).
 
-
-def drop_repeated_inputs(
-    articles: Iterable[Article], published_ids: frozenset[str] = frozenset()
-) -> tuple[list[Article], list[SkippedInput]]:
-    """Keep one article per input content, in source order; skip what was published before.
-
-    Sorting by ``article_id`` makes the output order independent of sharding.
+    Returns the articles sorted by ``article_id``, so the output order is independent of
+    sharding and of the order inputs were found in.
     """
     kept: dict[str, Article] = {}
     skipped: list[SkippedInput] = []
     for article in sorted(articles, key=lambda a: a.source):
-        if article.article_id in published_ids:
-            skipped.append(SkippedInput(article.source, "already published by an earlier run"))
-        elif article.article_id in kept:
+        if article.article_id in kept:
             first = kept[article.article_id].source
             skipped.append(SkippedInput(article.source, f"same content as {first}"))
         else:
@@ -129,3 +131,75 @@ def _mark_repeats_in_article(article: Article, shingle_words: int) -> int:
                     break
         earlier.append((paragraph, shingles))
     return marked
+
+
+# --- the persistent dedup index, kept in step with what is published -----------------------
+
+INDEX_RUNS_FILE = "runs.json"
+
+
+def _published_runs(output: Path) -> list[str]:
+    return sorted(
+        p.stem.removeprefix("part-") for p in (output / "paragraphs").glob("part-*.parquet")
+    )
+
+
+def _recorded_runs(state_dir: Path) -> list[str] | None:
+    try:
+        return json.loads((state_dir / INDEX_RUNS_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def _record_runs(state_dir: Path, runs: list[str]) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    temporary = state_dir / f".{INDEX_RUNS_FILE}.tmp"
+    temporary.write_text(json.dumps(sorted(runs)), encoding="utf-8")
+    os.replace(temporary, state_dir / INDEX_RUNS_FILE)
+
+
+def index_records(paragraphs: pa.Table | str, articles: pa.Table | str) -> pa.Table:
+    """Paragraph rows as the dedup index reads them; tables or Parquet globs."""
+    with duckdb.connect() as con:
+        for name, source in (("paragraphs", paragraphs), ("articles", articles)):
+            if isinstance(source, str):
+                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{source}')")
+            else:
+                con.register(name, source)
+        return con.sql(
+            "SELECT p.paragraph_id, p.article_id, p.position, p.text, a.published_at, "
+            "p.label IN ('title', 'body') AS eligible, p.duplicate_of "
+            "FROM paragraphs p JOIN articles a USING (article_id) ORDER BY p.paragraph_id"
+        ).to_arrow_table()
+
+
+def sync_dedup_index(output: Path, state_dir: Path, config: DedupConfig) -> str:
+    """Make the index cover exactly the published runs; rebuild it when it does not.
+
+    A missing, damaged, stale (a run published but not recorded, e.g. killed in between) or
+    differently configured index is rebuilt from the published Parquet, never ignored.
+    Returns what was done, for the run report.
+    """
+    index_dir = state_dir / "index"
+    published = _published_runs(output)
+    try:
+        status = index_status(index_dir)
+        if status == "ok" and _recorded_runs(state_dir) != published:
+            status = "stale"
+    except (IndexDamagedError, IndexMismatchError) as error:
+        status = f"damaged: {error}"
+    if status == "ok" or (status == "missing" and not published):
+        return status
+    records = index_records(f"{output}/paragraphs/*.parquet", f"{output}/articles/*.parquet")
+    rebuild_index(index_dir, records, config)
+    _record_runs(state_dir, published)
+    return f"rebuilt ({status})"
+
+
+def record_published_run(
+    state_dir: Path, run_id: str, tables: dict[str, pa.Table], config: DedupConfig
+) -> None:
+    """Add a just-published run's kept paragraphs to the index (idempotent)."""
+    records = index_records(tables["paragraphs"], tables["articles"])
+    update_index(state_dir / "index", records, config)
+    _record_runs(state_dir, [*(_recorded_runs(state_dir) or []), run_id])

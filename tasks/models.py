@@ -40,6 +40,17 @@ class InputRef:
     path: str
 
 
+@dataclass(frozen=True, slots=True)
+class Document:
+    """One unit of input bytes to clean: a file, or one record of a WARC archive."""
+
+    source: str
+    data: bytes
+    input_format: str
+    url: str | None = None
+    declared_charset: str | None = None
+
+
 @dataclass(slots=True)
 class Paragraph:
     position: int
@@ -87,6 +98,14 @@ class Article:
     def text(self) -> str:
         """The cleaned body: kept body paragraphs joined by a blank line (title excluded)."""
         return "\n\n".join(p.text for p in self.body)
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedInput:
+    """An input not processed because its content was already published or seen in this run."""
+
+    source: str
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,8 +21,10 @@ from tasks.validate import ValidationReport, run_checkpoints
 
 
 @task(name="clean-shard", cache_policy=NO_CACHE, retries=0)
-def clean_shard(refs: list[InputRef], config: PipelineConfig) -> ShardResult:
-    return process_shard(refs, config)
+def clean_shard(
+    refs: list[InputRef], config: PipelineConfig, published_ids: frozenset[str]
+) -> ShardResult:
+    return process_shard(refs, config, published_ids)
 
 
 @task(name="deduplicate", cache_policy=NO_CACHE)

@@ -8,19 +8,27 @@ is an infrastructure error and propagates.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from tasks.classify import classify
 from tasks.config import PipelineConfig
 from tasks.extract import extract_html
-from tasks.models import Article, InputRef, QuarantineRecord, Rejected
+from tasks.models import (
+    Article,
+    Document,
+    InputRef,
+    QuarantineRecord,
+    Rejected,
+    SkippedInput,
+)
 from tasks.paragraphs import split_paragraphs
 from tasks.read import decode, input_format, read_input
 from tasks.stats import StepStats
 
 ARTICLE_ID_HEX = 16
 EXTRACTOR_TEXT = "text"
+ALREADY_PUBLISHED = "already published by an earlier run"
 
 
 def article_id_for(data: bytes) -> str:
@@ -34,11 +42,15 @@ def process_document(
     *,
     url: str | None = None,
     declared_charset: str | None = None,
+    fmt: str | None = None,
     config: PipelineConfig | None = None,
 ) -> Article:
-    """Decode, extract, split and classify one input. Raises ``Rejected`` for bad input."""
+    """Decode, extract, split and classify one input. Raises ``Rejected`` for bad input.
+
+    ``fmt`` (``"html"`` or ``"text"``) defaults to what the suffix of ``source`` says.
+    """
     config = config or PipelineConfig()
-    fmt = input_format(source)
+    fmt = fmt or input_format(source)
     text, encoding = decode(data, declared=declared_charset, is_html=fmt == "html")
     article = Article(
         article_id=article_id_for(data),
@@ -70,6 +82,8 @@ def process_document(
         known_title=known_title,
         whole_page=fmt == "text" and config.select_main_content,
     )
+    if not any(p.label == "body" for p in result.paragraphs):
+        raise Rejected("clean", "no article text left after removing page chrome")
     article.paragraphs = result.paragraphs
     article.title = result.title
     article.authors.extend(a for a in result.authors if a not in article.authors)
@@ -77,31 +91,90 @@ def process_document(
     return article
 
 
+def iter_documents(ref: InputRef, config: PipelineConfig, stats: StepStats) -> Iterator[Document]:
+    """The documents of one input file: itself, or each HTML response record of a WARC."""
+    fmt = input_format(ref.source)
+    if fmt == "warc":
+        from tasks.warc import warc_documents
+
+        yield from warc_documents(ref, config, stats)
+        return
+    raw = read_input(ref, config.max_input_bytes)
+    stats.keep()
+    yield Document(ref.source, raw.data, fmt)
+
+
 @dataclass(slots=True)
 class ShardResult:
     articles: list[Article] = field(default_factory=list)
     quarantined: list[QuarantineRecord] = field(default_factory=list)
+    skipped: list[SkippedInput] = field(default_factory=list)
     stats: list[StepStats] = field(default_factory=list)
 
 
-def process_shard(refs: Sequence[InputRef], config: PipelineConfig) -> ShardResult:
-    """Process a batch of inputs; each bad input is quarantined and the rest go on."""
+def process_shard(
+    refs: Sequence[InputRef],
+    config: PipelineConfig,
+    published_ids: frozenset[str] = frozenset(),
+) -> ShardResult:
+    """Process a batch of inputs; each bad input is quarantined and the rest go on.
+
+    Inputs whose content an earlier run published (same ``article_id``) are skipped unread
+    beyond hashing, so a renamed file is not new and an edited one is.
+    """
     read_stats, clean_stats = StepStats("read"), StepStats("clean")
     result = ShardResult(stats=[read_stats, clean_stats])
     for ref in refs:
-        sha = None
-        try:
-            with read_stats.timed():
-                raw = read_input(ref, config.max_input_bytes)
-            sha = raw.sha256
-            read_stats.keep()
-            with clean_stats.timed():
-                article = process_document(raw.data, ref.source, config=config)
-            clean_stats.keep()
-            result.articles.append(article)
-        except Rejected as rejection:
-            (read_stats if sha is None else clean_stats).drop(rejection.stage)
-            result.quarantined.append(
-                QuarantineRecord(ref.source, rejection.stage, rejection.reason, sha)
-            )
+        documents = iter_documents(ref, config, read_stats)
+        while True:
+            try:
+                with read_stats.timed():
+                    document = next(documents, None)
+            except Rejected as rejection:
+                # A file-level failure; records a WARC yielded before it are kept.
+                read_stats.drop(rejection.stage)
+                result.quarantined.append(
+                    QuarantineRecord(ref.source, rejection.stage, rejection.reason)
+                )
+                break
+            if document is None:
+                break
+            _clean_document(document, config, published_ids, clean_stats, result)
     return result
+
+
+def _clean_document(
+    document: Document,
+    config: PipelineConfig,
+    published_ids: frozenset[str],
+    stats: StepStats,
+    result: ShardResult,
+) -> None:
+    article_id = article_id_for(document.data)
+    if article_id in published_ids:
+        stats.drop("already_published")
+        result.skipped.append(SkippedInput(document.source, ALREADY_PUBLISHED))
+        return
+    try:
+        with stats.timed():
+            article = process_document(
+                document.data,
+                document.source,
+                url=document.url,
+                declared_charset=document.declared_charset,
+                fmt=document.input_format,
+                config=config,
+            )
+    except Rejected as rejection:
+        stats.drop(rejection.stage)
+        result.quarantined.append(
+            QuarantineRecord(
+                document.source,
+                rejection.stage,
+                rejection.reason,
+                hashlib.sha256(document.data).hexdigest(),
+            )
+        )
+        return
+    stats.keep()
+    result.articles.append(article)

@@ -16,6 +16,7 @@ from tasks.models import InputRef, Rejected
 
 TEXT_SUFFIXES = frozenset({".txt"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
+WARC_SUFFIXES = (".warc", ".warc.gz")
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
@@ -43,9 +44,16 @@ class RawInput:
 
 
 def input_format(source: str) -> str:
-    """``"html"`` or ``"text"``, from the file suffix."""
-    suffix = Path(source).suffix.lower()
-    return "html" if suffix in HTML_SUFFIXES else "text"
+    """``"warc"``, ``"html"`` or ``"text"``, from the file name."""
+    name = Path(source).name.lower()
+    if name.endswith(WARC_SUFFIXES):
+        return "warc"
+    return "html" if Path(name).suffix in HTML_SUFFIXES else "text"
+
+
+def _supported(name: str) -> bool:
+    lowered = name.lower()
+    return Path(lowered).suffix in SUPPORTED_SUFFIXES or lowered.endswith(WARC_SUFFIXES)
 
 
 def discover_inputs(paths: Iterable[str]) -> list[InputRef]:
@@ -62,7 +70,7 @@ def discover_inputs(paths: Iterable[str]) -> list[InputRef]:
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     child = Path(root) / name
-                    if name.startswith(".") or child.suffix.lower() not in SUPPORTED_SUFFIXES:
+                    if name.startswith(".") or not _supported(name):
                         continue
                     found.setdefault(str(child.resolve()), InputRef(str(child), str(child)))
         elif path.exists():

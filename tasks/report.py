@@ -34,6 +34,7 @@ class RunSummary:
     published: bool
     outputs: dict[str, str | list[str] | None] = field(default_factory=dict)
     config: str = ""
+    dedup_index: str = ""
 
     def as_dict(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}

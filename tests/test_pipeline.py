@@ -138,6 +138,7 @@ def test_pyarrow_dataset_sees_the_published_schema(seeds_run):
 def test_run_report_and_data_docs_are_written(seeds_run, gold):
     report = json.loads(seeds_run.report_json.read_text(encoding="utf-8"))
     assert report["inputs"] == {
+        "files": 5,
         "total": 5,
         "published": 5,
         "skipped": 0,
@@ -208,6 +209,9 @@ def test_bad_inputs_are_quarantined_and_good_ones_publish(tmp_path):
     assert sorted(Path(r["source"]).name for r in published) == ["good.txt", "page.html"]
     quarantine = _rows(f"SELECT * FROM '{tmp_path}/out/quarantine/*.parquet'")
     assert len(quarantine) == 4
+    counts = result.summary.inputs
+    assert counts["total"] == counts["files"] == 6
+    assert counts["published"] + counts["skipped"] + counts["quarantined"] == counts["total"]
 
 
 def test_html_page_gets_metadata_and_its_chrome_labelled(tmp_path):

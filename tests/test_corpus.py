@@ -1,0 +1,103 @@
+"""Run-wide dedup through the flow: across runs, with the index deleted, damaged or stale."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from flows.pipeline import DEDUP_STATE, newsclean_flow
+
+from .conftest import SEEDS
+
+ORIGINAL = SEEDS / "003_a7277c371bf19f06.txt"
+
+
+def _reprint(path: Path) -> None:
+    """A syndicated copy: new headline, dateline, trimmed ending, curly quotes, one typo fixed."""
+    paragraphs = [p for p in ORIGINAL.read_text(encoding="utf-8").split("\n\n") if p.strip()]
+    body = paragraphs[3:-3]  # drop share widget, title, credit; trim the ending
+    body[0] = "TEHRAN (Reuters) — " + body[0]
+    body = [p.replace('"', "”") for p in body]
+    text = "Missiles hit bases housing US forces, Iran says\n\n" + "\n\n".join(body) + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def _labels(output: Path) -> dict[str, tuple[str, str | None]]:
+    rows = duckdb.sql(
+        f"SELECT a.source, p.position, p.label, p.duplicate_of "
+        f"FROM read_parquet('{output}/paragraphs/*.parquet') p "
+        f"JOIN read_parquet('{output}/articles/*.parquet') a USING (article_id)"
+    ).fetchall()
+    return {f"{Path(s).name}:{pos}": (label, dup) for s, pos, label, dup in rows}
+
+
+def test_second_run_dedups_against_the_first_and_index_rebuilds_identically(tmp_path):
+    first_in, second_in = tmp_path / "in1", tmp_path / "in2"
+    first_in.mkdir()
+    second_in.mkdir()
+    shutil.copy(ORIGINAL, first_in / "original.txt")
+    _reprint(second_in / "reprint.txt")
+    output = tmp_path / "out"
+
+    first = newsclean_flow(inputs=[str(first_in)], output=str(output))
+    assert first.published
+    second = newsclean_flow(inputs=[str(second_in)], output=str(output))
+    assert second.published and second.summary.inputs["published"] == 1
+
+    labels = _labels(output)
+    reprint = {k: v for k, v in labels.items() if k.startswith("reprint.txt")}
+    original_ids = set(
+        duckdb.sql(
+            f"SELECT paragraph_id FROM "
+            f"read_parquet('{output}/paragraphs/part-{first.run_id}.parquet')"
+        )
+        .to_arrow_table()
+        .column("paragraph_id")
+        .to_pylist()
+    )
+    duplicates = [dup for label, dup in reprint.values() if label == "duplicate"]
+    assert len(duplicates) >= 20
+    assert set(duplicates) <= original_ids  # earlier published copies win
+    assert reprint["reprint.txt:0"][0] == "title"  # the new headline is not a duplicate
+
+    # Same second run against a copy whose index was deleted: rebuilt, same labels.
+    rebuilt = tmp_path / "rebuilt"
+    shutil.copytree(output, rebuilt)
+    for part in (rebuilt / "articles").glob(f"part-{second.run_id}*"):
+        part.unlink()
+    for part in (rebuilt / "paragraphs").glob(f"part-{second.run_id}*"):
+        part.unlink()
+    shutil.rmtree(rebuilt / DEDUP_STATE)
+    again = newsclean_flow(inputs=[str(second_in)], output=str(rebuilt))
+    assert again.summary.dedup_index == "rebuilt (missing)"
+    assert _labels(rebuilt) == labels
+
+
+def test_damaged_index_is_rebuilt_not_ignored(tmp_path):
+    output = tmp_path / "out"
+    first_in = tmp_path / "in1"
+    first_in.mkdir()
+    shutil.copy(ORIGINAL, first_in / "original.txt")
+    newsclean_flow(inputs=[str(first_in)], output=str(output))
+    data_file = next((output / DEDUP_STATE / "index").glob("*.paragraphs.parquet"))
+    data_file.write_bytes(data_file.read_bytes()[:100])  # a torn write
+    second_in = tmp_path / "in2"
+    second_in.mkdir()
+    _reprint(second_in / "reprint.txt")
+    result = newsclean_flow(inputs=[str(second_in)], output=str(output))
+    assert result.summary.dedup_index.startswith("rebuilt (damaged")
+    assert any(label == "duplicate" for label, _ in _labels(output).values())
+
+
+def test_index_left_stale_by_a_crash_is_rebuilt(tmp_path):
+    output = tmp_path / "out"
+    first_in = tmp_path / "in1"
+    first_in.mkdir()
+    shutil.copy(ORIGINAL, first_in / "original.txt")
+    newsclean_flow(inputs=[str(first_in)], output=str(output))
+    (output / DEDUP_STATE / "runs.json").write_text("[]")  # as if killed before recording
+    result = newsclean_flow(inputs=[str(first_in)], output=str(output))
+    assert result.summary.dedup_index == "rebuilt (stale)"
+    assert result.summary.inputs["skipped"] == 1
