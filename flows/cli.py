@@ -1,4 +1,8 @@
-"""``newsclean`` command line: ``newsclean run [INPUT ...] [--output DIR]``."""
+"""``newsclean`` command line.
+
+* ``newsclean run [INPUT ...] [--output DIR] [--runner local|dask] [--dask-address URL]``
+* ``newsclean serve --cron "..." [INPUT ...] [--output DIR]``: a scheduled deployment.
+"""
 
 from __future__ import annotations
 
@@ -19,27 +23,48 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="process inputs and publish the dataset")
-    run.add_argument(
-        "inputs", nargs="*", default=["seeds/"], help="files or folders (default: seeds/)"
-    )
-    run.add_argument("--output", default="output", help="output directory (default: output/)")
+    _add_io_arguments(run)
     run.add_argument(
         "--shard-size", type=int, default=None, help="inputs per Prefect task (default: 500)"
     )
+    run.add_argument(
+        "--runner",
+        choices=("local", "dask"),
+        default="local",
+        help="local threads, or Dask (a LocalCluster unless --dask-address is given)",
+    )
+    run.add_argument("--dask-address", default=None, help="scheduler of an existing Dask cluster")
+    run.add_argument("--workers", type=int, default=None, help="Dask LocalCluster workers")
+    serve = commands.add_parser("serve", help="register a scheduled deployment and serve it")
+    _add_io_arguments(serve)
+    serve.add_argument("--cron", required=True, help='cron schedule, e.g. "0 * * * *"')
+    serve.add_argument("--name", default="newsclean-scheduled", help="deployment name")
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    configure_environment()
+def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "inputs", nargs="*", default=["seeds/"], help="files or folders (default: seeds/)"
+    )
+    parser.add_argument("--output", default="output", help="output directory (default: output/)")
+
+
+def _run(args: argparse.Namespace) -> int:
     from flows.pipeline import newsclean_flow
     from tasks.config import PipelineConfig
 
     config = PipelineConfig()
     if args.shard_size:
         config = PipelineConfig(shard_size=args.shard_size)
+    flow = newsclean_flow
+    if args.runner == "dask":
+        from flows.runners import dask_task_runner
+
+        flow = newsclean_flow.with_options(
+            task_runner=dask_task_runner(args.dask_address, args.workers)
+        )
     try:
-        result = newsclean_flow(inputs=list(args.inputs), output=args.output, config=config)
+        result = flow(inputs=list(args.inputs), output=args.output, config=config)
     except FileNotFoundError as error:
         print(f"newsclean: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -63,6 +88,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         return EXIT_VALIDATION_FAILED
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from flows.serve import serve
+
+    serve(inputs=list(args.inputs), output=args.output, cron=args.cron, name=args.name)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    configure_environment()
+    return _serve(args) if args.command == "serve" else _run(args)
 
 
 if __name__ == "__main__":
