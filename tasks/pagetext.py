@@ -26,9 +26,9 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from functools import lru_cache
-from operator import methodcaller
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -52,26 +52,7 @@ _STOP_WORDS = (  # noqa: SIM905
     "e per non sono della nel alla si da ma anche o os não um uma em do da dos das com na mais "
     "mas de het een van dat op te zijn voor er maar ook"
 ).split()
-_STOP_SET = frozenset(_STOP_WORDS)
-_CAP_RE = re.compile(r"[A-Z]")
-_DIGIT_RE = re.compile(r"\d")
-_SENT_END_RE = re.compile(r"""[.!?…]["'”’)\]]*$""")
-_INNER_SENT_RE = re.compile(r"""[.!?]["'”’)]*\s+["'“‘(]?[A-ZÀ-Þ]""")
-_SEP_RE = re.compile(r"[|•›»·■►→←/]| [-–—] ")
-_BULLET_RE = re.compile(r"^(?:[-–—•*·▪►»>]|\d{1,2}[.)]\s)")
 _URL_RE = re.compile(r"@|https?:|www\.|\.com\b")
-_BOILER_RE = re.compile(  # factored by first letter: a flat alternation is 2x slower
-    r"c(?:ookie|opyright|omment|lick|ontact us)|n(?:ewsletter|ext)|"
-    r"s(?:ubscri|ign (?:up|in)|ponsored|hare|kip to|earch)|l(?:og ?in|oading)|"
-    r"r(?:egister|ights reserved|e(?:ad more|lated))|p(?:rivacy|age \d|revious)|"
-    r"t(?:erms of|rending)|©|a(?:dvertis|pp store|ll rights|bout us)|follow us|"
-    r"most (?:read|popular|viewed)|download|google play|menu|home"
-)
-# Ratios and keyword flags are measured on the head of a paragraph: long paragraphs are prose
-# either way, and scanning all of them would cost most of the time budget.
-HEAD_CHARS = 240
-_count_comma = methodcaller("count", ",")
-_ends_colon = methodcaller("endswith", ":")
 
 LOCAL_FEATURES = (
     "log_words",
@@ -95,51 +76,150 @@ LOCAL_FEATURES = (
 )
 
 
-def _flags(found: Iterable[object], n: int) -> np.ndarray:
-    return np.fromiter(map(bool, found), dtype=np.float64, count=n)
+# Character classes of every BMP code point as bit flags, so one table lookup classifies the
+# whole page (characters above the BMP get no class).
+_WS, _UP, _LO, _DIGIT, _SEP, _DASH, _BULLET, _END, _CLOSE, _COMMA, _COLON = (
+    1 << i for i in range(11)
+)
 
 
-def _counts(found: Iterable[int], n: int) -> np.ndarray:
-    return np.fromiter(found, dtype=np.float64, count=n)
+def _char_classes() -> np.ndarray:
+    table = np.zeros(0x10000, dtype=np.uint16)
+    chars = [chr(i) for i in range(0x10000)]
+    table[[i for i, c in enumerate(chars) if c.isspace()]] |= _WS
+    table[[i for i, c in enumerate(chars) if c.isupper()]] |= _UP
+    table[[i for i, c in enumerate(chars) if c.islower()]] |= _LO
+    table[ord("0") : ord("9") + 1] |= _DIGIT
+    for flag, members in (
+        (_SEP, "|•›»·■►→←/"),
+        (_DASH, "-–—"),
+        (_BULLET, "-–—•*·▪►»>"),
+        (_END, ".!?…"),
+        (_CLOSE, "\"'”’)]"),
+        (_COMMA, ","),
+        (_COLON, ":"),
+    ):
+        table[[ord(c) for c in members]] |= flag
+    return table
+
+
+_CLASSES = _char_classes()
+
+# Boilerplate vocabulary, matched on lower-cased words (with trailing punctuation variants) and
+# word pairs: cheaper than a regex over the page and it does not fire inside longer words.
+_BOILER_WORDS = (  # noqa: SIM905
+    "cookie cookies newsletter newsletters subscribe subscribers subscription privacy copyright "
+    "© advertisement advertisements advertising sponsored share shares comment comments click "
+    "download menu home search login log-in register related trending next previous loading "
+    "unsubscribe inbox email e-mail"
+).split()
+_BOILER_PAIRS = (  # noqa: SIM905
+    "sign up|sign in|log in|read more|follow us|most read|most popular|most viewed|all rights|"
+    "rights reserved|terms of|contact us|about us|skip to|app store|google play|see all|view all|"
+    "load more|show more|back to"
+).split("|")
+_TRAILING = ("", ".", ",", ":", ";", "!", "?", ")")
+_BOILER_PAIR_SET = frozenset(
+    (a, b + t) for a, b in (pair.split() for pair in _BOILER_PAIRS) for t in _TRAILING
+)
+# One dict lookup per word gives all word classes at once.
+_STOP, _BOILER, _PAIR_FIRST = 1, 2, 4
+_WORD_CLASS: dict[str, int] = {}
+for _w in _STOP_WORDS:
+    _WORD_CLASS[_w] = _STOP
+for _w in _BOILER_WORDS:
+    for _t in _TRAILING:
+        _WORD_CLASS[_w + _t] = _WORD_CLASS.get(_w + _t, 0) | _BOILER
+for _pair in _BOILER_PAIRS:
+    _first = _pair.split()[0]
+    _WORD_CLASS[_first] = _WORD_CLASS.get(_first, 0) | _PAIR_FIRST
 
 
 def _local_features(paragraphs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Per-paragraph shape features and word counts.
 
-    Everything is mapped over the page with C-level callables (bound regex methods, str
-    methods) instead of a Python loop per paragraph: that keeps a 250-paragraph page well
-    under a millisecond.
+    The page is joined into one string and classified per code point with one table lookup;
+    counts per paragraph come from one ``np.add.reduceat`` and word lists from one ``split()``.
+    That avoids a Python call per paragraph and feature (~10x faster on a 250-line page).
     """
     n = len(paragraphs)
-    heads = [text[:HEAD_CHARS] for text in paragraphs]
-    lows = list(map(str.lower, heads))
-    tails = [text[-4:] for text in paragraphs]
-    words = np.maximum(_counts(map(len, map(str.split, paragraphs)), n), 1.0)
-    chars = _counts(map(len, paragraphs), n)
-    head_words = np.maximum(_counts(map(len, map(str.split, lows)), n), 1.0)
-    stops = _counts(map(len, map(_STOP_SET.intersection, map(str.split, lows))), n)
+    lengths = np.fromiter(map(len, paragraphs), dtype=np.int64, count=n)
+    starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    ends = starts + lengths  # index of the newline after each paragraph
+    page = "\n".join(paragraphs) + "\n"
+    codes = np.frombuffer(page.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    cls = _CLASSES[np.minimum(codes, 0xFFFF)]
+    space = (cls & _WS) > 0
+    prev_space = np.concatenate(([True], space[:-1]))
+    nxt = np.concatenate((cls[1:], [_WS]))
+    nxt2 = np.concatenate((cls[2:], [_WS, _WS]))
+    upper = (cls & _UP) > 0
+    counted = np.vstack(
+        (
+            ~space & prev_space,  # word starts
+            upper & prev_space,  # capitalised words
+            upper,
+            (cls & _LO) > 0,
+            (cls & _DIGIT) > 0,
+            (cls & _COMMA) > 0,
+            ((cls & _SEP) > 0) | ((cls & _DASH) > 0) & prev_space & ((nxt & _WS) > 0),
+            ((cls & _END) > 0) & ((nxt & _WS) > 0) & ((nxt2 & _UP) > 0),  # inner sentence ends
+        )
+    ).astype(np.int32)
+    per_par = np.add.reduceat(counted, starts, axis=1).T.astype(np.float64)
+    words = np.maximum(per_par[:, 0], 1.0)
+    # Words in the order str.split() yields them, attributed to their paragraph.
+    tokens = page.lower().split()
+    word_pid = np.repeat(np.arange(n), per_par[:, 0].astype(np.int64))
+    word_class = np.fromiter(
+        map(_WORD_CLASS.get, tokens, repeat(0)), dtype=np.int64, count=len(tokens)
+    )
+    stops = np.bincount(word_pid, weights=word_class & _STOP, minlength=n)
+    boiler = np.bincount(word_pid, weights=word_class & _BOILER, minlength=n) > 0
+    for i in np.flatnonzero(word_class[:-1] & _PAIR_FIRST).tolist():
+        if (tokens[i], tokens[i + 1]) in _BOILER_PAIR_SET:
+            boiler[word_pid[i]] = True
+    url = _match_flags(_URL_RE, page, starts, n)
+    last = np.where(lengths > 0, cls[np.maximum(ends - 1, 0)], _WS)
+    before_last = np.where(lengths > 1, cls[np.maximum(ends - 2, 0)], _WS)
+    ends_sentence = ((last & _END) > 0) | (((last & _CLOSE) > 0) & ((before_last & _END) > 0))
+    first, second = (np.where(lengths > k, cls[starts + k], _WS) for k in range(2))
+    numbered = ((first & _DIGIT) > 0) & (
+        (codes[np.minimum(starts + 1, len(codes) - 1)] == ord("."))
+        | ((second & _DIGIT) > 0) & (codes[np.minimum(starts + 2, len(codes) - 1)] == ord("."))
+    )
     dup = Counter(paragraphs)
+    chars = lengths.astype(np.float64)
     columns = (
         np.log1p(words),
         np.log1p(chars),
-        stops / head_words,
-        np.log1p(stops * words / head_words),
-        _flags(map(_SENT_END_RE.search, tails), n),
-        np.log1p(_counts(map(len, map(_INNER_SENT_RE.findall, paragraphs)), n)),
-        _counts(map(_count_comma, heads), n) / head_words,
-        _counts(map(len, map(_CAP_RE.findall, heads)), n) / head_words,
-        _counts(map(len, map(_DIGIT_RE.findall, heads)), n) / head_words,
-        _flags(map(_SEP_RE.search, heads), n),
-        _flags(map(_BULLET_RE.match, heads), n),
-        _flags(map(_BOILER_RE.search, lows), n),
-        _flags(map(_URL_RE.search, lows), n),
-        _flags(map(str.isupper, heads), n),
-        _counts(map(dup.__getitem__, paragraphs), n) > 1,
-        _flags(map(_ends_colon, tails), n),
-        _flags(map(str.islower, [text[:1] for text in paragraphs]), n),
+        stops / words,
+        np.log1p(stops),
+        ends_sentence,
+        np.log1p(per_par[:, 7]),
+        per_par[:, 5] / words,
+        per_par[:, 1] / words,
+        per_par[:, 4] / words,
+        per_par[:, 6] > 0,
+        ((first & _BULLET) > 0) | numbered,
+        boiler,
+        url,
+        (per_par[:, 2] > 0) & (per_par[:, 3] == 0),
+        np.fromiter(map(dup.__getitem__, paragraphs), dtype=np.float64, count=n) > 1,
+        (last & _COLON) > 0,
+        (first & _LO) > 0,
         np.minimum(chars / words, 20.0) / 10.0,
     )
-    return np.column_stack(columns).astype(np.float64).reshape(n, len(LOCAL_FEATURES)), words
+    return np.column_stack(columns).astype(np.float64), words
+
+
+def _match_flags(pattern: re.Pattern[str], page: str, starts: np.ndarray, n: int) -> np.ndarray:
+    """1.0 for paragraphs of the joined page that contain a match of ``pattern``."""
+    hits = [m.start() for m in pattern.finditer(page)]
+    flags = np.zeros(n)
+    if hits:
+        flags[np.searchsorted(starts, hits, side="right") - 1] = 1.0
+    return flags
 
 
 def _window_mean(x: np.ndarray, k: int) -> np.ndarray:
@@ -154,28 +234,20 @@ def _window_mean(x: np.ndarray, k: int) -> np.ndarray:
 
 def _best_segment(score: np.ndarray) -> tuple[int, int, np.ndarray]:
     """Maximum-sum run of paragraphs (the densest prose) and, per paragraph, the best sum of a
-    run through it relative to that maximum: how close it is to being part of the main text."""
-    n = len(score)
-    s = score.tolist()
-    fwd = [0.0] * n
-    run = 0.0
-    best, best_end, start, best_start = -math.inf, 0, 0, 0
-    for i, v in enumerate(s):
-        if run > 0:
-            run += v
-        else:
-            run, start = v, i
-        fwd[i] = run
-        if run > best:
-            best, best_end, best_start = run, i, start
-    bwd = [0.0] * n
-    run = 0.0
-    for i in range(n - 1, -1, -1):
-        run = run + s[i] if run > 0 else s[i]
-        bwd[i] = run
-    through = np.asarray(fwd) + np.asarray(bwd) - score
-    ratio = np.clip(through / best, -1.0, 1.0) if best > 0 else np.zeros(n)
-    return best_start, best_end, ratio
+    run through it relative to that maximum: how close it is to being part of the main text.
+
+    Prefix sums make it vectorised: the best run ending at i is C[i+1] - min(C[..i]), the best
+    run starting at i is max(C[i+1..]) - C[i].
+    """
+    c = np.concatenate(([0.0], np.cumsum(score)))
+    ending = c[1:] - np.minimum.accumulate(c[:-1])
+    starting = np.maximum.accumulate(c[::-1])[::-1][1:] - c[:-1]
+    end = int(np.argmax(ending))
+    best = ending[end]
+    start = int(np.argmin(c[: end + 1]))
+    through = ending + starting - score
+    ratio = np.clip(through / best, -1.0, 1.0) if best > 0 else np.zeros(len(score))
+    return start, end, ratio
 
 
 def _block_features(score: np.ndarray, words: np.ndarray) -> list[np.ndarray]:
@@ -253,18 +325,10 @@ def page_features(paragraphs: Sequence[str]) -> np.ndarray:
     log_words, stop_density, ends = local[:, 0], local[:, 2], local[:, 4]
     prose = ((words >= 8) & (stop_density >= 0.15)).astype(float)
     short = words <= SHORT_WORDS
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], short.astype(np.int8), [0]))))
+    run_lengths = edges[1::2] - edges[::2]
     run = np.zeros(n)
-    i = 0
-    short_list = short.tolist()
-    while i < n:
-        if short_list[i]:
-            j = i
-            while j < n and short_list[j]:
-                j += 1
-            run[i:j] = math.log1p(j - i)
-            i = j
-        else:
-            i += 1
+    run[short] = np.repeat(np.log1p(run_lengths), run_lengths)
     idx = np.arange(n)
     cum = np.cumsum(words)
     score = np.where(prose > 0, np.minimum(words, 100.0), 0.0) - 6.0
@@ -315,12 +379,25 @@ def mlp_forward(layer: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(h @ layer["w2"] + layer["b2"])))
 
 
+def _fold_standardisation(layer: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Same network with (x - mean) / std folded into the first layer: one matmul less."""
+    w1 = layer["w1"] / layer["std"][:, None]
+    b1 = layer["b1"] - layer["mean"] @ w1
+    return {"w1": w1, "b1": b1, "w2": layer["w2"], "b2": layer["b2"]}
+
+
+def _forward(layer: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    h = np.tanh(x @ layer["w1"] + layer["b1"])
+    return 1.0 / (1.0 + np.exp(-(h @ layer["w2"] + layer["b2"])))
+
+
 @lru_cache(maxsize=1)
 def _load_model(path: str = str(MODEL_PATH)) -> dict:
     raw = json.loads(Path(path).read_text(encoding="utf-8"))
     model = dict(raw)
     for stage in ("stage1", "stage2"):
-        model[stage] = {k: np.asarray(v, dtype=np.float64) for k, v in raw[stage].items()}
+        layer = {k: np.asarray(v, dtype=np.float64) for k, v in raw[stage].items()}
+        model[stage] = _fold_standardisation(layer)
     return model
 
 
@@ -347,7 +424,7 @@ def _headline(paragraphs: Sequence[str], words: np.ndarray, first_kept: int) -> 
             and n >= best_words
             and not _HEADLINE_END.search(text)
             and not _NOT_HEADLINE.search(text)
-            and not _BOILER_RE.search(text.lower())
+            and not any(_WORD_CLASS.get(w, 0) & _BOILER for w in text.lower().split())
         ):
             best, best_words = text, n
     return best
@@ -359,8 +436,9 @@ def select_main_content(
     """For each paragraph: ``None`` to keep it as article text, else the reason it was dropped.
 
     Reasons: ``site_repeat`` (seen on other pages of this site), ``menu_run`` (inside a run of
-    short lines), ``outside_main_text`` (before or after the article's prose),
-    ``short_non_prose`` and ``low_content_score`` (failed the scorer inside the article span).
+    short lines), ``outside_main_text`` (before or after the article's prose); inside the
+    article span, paragraphs the scorer rejects are ``boilerplate_phrase`` (cookie, newsletter,
+    share... vocabulary), ``short_non_prose`` or ``low_content_score``.
     """
     n = len(paragraphs)
     if n == 0:
@@ -368,8 +446,8 @@ def select_main_content(
     model = _load_model()
     x1 = page_features(paragraphs)
     words = np.exp(x1[:, 0]) - 1.0
-    p1 = mlp_forward(model["stage1"], x1)
-    p2 = mlp_forward(model["stage2"], np.hstack([x1, stage2_features(p1, words)]))
+    p1 = _forward(model["stage1"], x1)
+    p2 = _forward(model["stage2"], np.hstack([x1, stage2_features(p1, words)]))
     keep = p2 >= model["threshold"]
     kept = np.flatnonzero(keep)
     if len(kept) == 0:
@@ -389,24 +467,32 @@ def select_main_content(
         drop_repeat = repeated & np.array([t != headline for t in paragraphs])
     else:
         drop_repeat = np.zeros(n, dtype=bool)
-    short_run = x1[:, LOCAL_FEATURES_N + CONTEXT_FEATURES.index("short_run")]
-    prose = (words >= 8) & (x1[:, 2] >= 0.15)
-    reasons: list[str | None] = []
-    for i in range(n):
-        if drop_repeat[i]:
-            reasons.append("site_repeat")
-        elif keep[i]:
-            reasons.append(None)
-        elif short_run[i] >= MENU_RUN_LOG:
-            reasons.append("menu_run")
-        elif i < first or i > last:
-            reasons.append("outside_main_text")
-        elif not prose[i]:
-            reasons.append("short_non_prose")
-        else:
-            reasons.append("low_content_score")
-    return reasons
+    short_run = x1[:, _SHORT_RUN_COLUMN]
+    idx = np.arange(n)
+    code = np.select(
+        [
+            drop_repeat,
+            keep,
+            short_run >= MENU_RUN_LOG,
+            (idx < first) | (idx > last),
+            x1[:, _BOILER_COLUMN] > 0,
+            (words < 8) | (x1[:, 2] < 0.15),
+        ],
+        [1, 0, 2, 3, 4, 5],
+        default=6,
+    )
+    return list(map(_REASONS.__getitem__, code.tolist()))
 
 
-LOCAL_FEATURES_N = len(LOCAL_FEATURES)
+_REASONS = (
+    None,
+    "site_repeat",
+    "menu_run",
+    "outside_main_text",
+    "boilerplate_phrase",
+    "short_non_prose",
+    "low_content_score",
+)
+_SHORT_RUN_COLUMN = len(LOCAL_FEATURES) + CONTEXT_FEATURES.index("short_run")
+_BOILER_COLUMN = LOCAL_FEATURES.index("boiler_keyword")
 MENU_RUN_LOG = math.log1p(MENU_RUN)
