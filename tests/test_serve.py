@@ -1,0 +1,152 @@
+"""Scheduling on a real Prefect server: ``newsclean serve`` and ``prefect deploy`` (prefect.yaml).
+
+The server's scheduler creates the cron runs; ``newsclean serve`` (a subprocess, it blocks)
+executes them and runs triggered with ``run_deployment``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import pytest
+from prefect import get_client
+from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
+from prefect.client.schemas.objects import StateType
+from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL, temporary_settings
+
+from flows.serve import ServeError, build_deployment, serve
+
+from .conftest import REPO, SEEDS
+from .prefect_server import client_env, prefect_server
+
+T = TypeVar("T")
+CRON = "* * * * *"
+NAME = "every-minute"
+SERVE_CLI = (sys.executable, "-m", "flows.cli", "serve")
+
+
+@pytest.fixture(scope="module")
+def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A server whose scheduler looks for new deployments every second."""
+    with prefect_server(
+        tmp_path_factory.mktemp("prefect-server-home"),
+        PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+        PREFECT_SERVER_SERVICES_SCHEDULER_RECENT_DEPLOYMENTS_LOOP_SECONDS="1",
+    ) as url:
+        yield url
+
+
+def _wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (value := check()) is not None:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def test_serve_schedules_runs_and_a_triggered_run_publishes(api_url, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for seed in sorted(SEEDS.iterdir())[:2]:
+        shutil.copy(seed, inputs / seed.name)
+    output = tmp_path / "out"
+    serve_log = tmp_path / "serve.log"
+    # Started from an unrelated directory: parameters are absolute, the entrypoint a module.
+    with open(serve_log, "wb") as log:
+        server = subprocess.Popen(
+            [*SERVE_CLI, str(inputs), "--output", str(output), "--cron", CRON, "--name", NAME],
+            cwd=tmp_path,
+            env=client_env(api_url, tmp_path / "serve-home", PYTHONPATH=str(REPO)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        with (
+            temporary_settings(updates={PREFECT_API_URL: api_url}),
+            get_client(sync_client=True) as client,
+        ):
+
+            def deployment():
+                assert server.poll() is None, serve_log.read_text()
+                try:
+                    return client.read_deployment_by_name(f"newsclean/{NAME}")
+                except ObjectNotFound:
+                    return None
+
+            found = _wait_for(deployment, 180, "the deployment to be registered")
+            assert [s.schedule.cron for s in found.schedules] == [CRON]
+            assert found.parameters == {"inputs": [str(inputs)], "output": str(output)}
+
+            def scheduled_runs():
+                runs = client.read_flow_runs(
+                    deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[found.id]))
+                )
+                auto = [r for r in runs if r.auto_scheduled and r.state_type == StateType.SCHEDULED]
+                return auto or None
+
+            runs = _wait_for(scheduled_runs, 60, "the scheduler to create runs")
+            assert all(r.expected_start_time.second == 0 for r in runs)  # on the minute
+
+            triggered = run_deployment(found.id, timeout=420, poll_interval=2, as_subflow=False)
+            assert triggered.state_type == StateType.COMPLETED, (
+                triggered.state,
+                serve_log.read_text()[-3000:],
+            )
+        assert sorted(p.suffix for p in (output / "articles").iterdir()) == [".parquet"]
+        assert (output / "reports" / "latest.json").is_file()
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
+
+
+def test_prefect_yaml_deploys_with_its_schedule(api_url, tmp_path):
+    env = client_env(api_url, tmp_path / "home")
+    with (
+        temporary_settings(updates={PREFECT_API_URL: api_url}),
+        get_client(sync_client=True) as client,
+    ):
+        client.create_work_pool(WorkPoolCreate(name="newsclean", type="process"), overwrite=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "prefect", "--no-prompt", "deploy", "--all"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        deployment = client.read_deployment_by_name("newsclean/newsclean-hourly")
+    assert [s.schedule.cron for s in deployment.schedules] == ["0 * * * *"]
+    assert deployment.entrypoint == "flows/pipeline.py:newsclean_flow"
+    assert deployment.parameters == {"inputs": ["seeds/"], "output": "output"}
+    assert deployment.work_pool_name == "newsclean"
+    assert deployment.pull_steps == [
+        {"prefect.deployments.steps.set_working_directory": {"directory": str(REPO)}}
+    ]
+
+
+def test_serve_refuses_to_run_without_a_server(tmp_path):
+    # The tests' own process has no PREFECT_API_URL: only the temporary server, no scheduler.
+    with pytest.raises(ServeError, match="prefect server start"):
+        serve(inputs=[str(SEEDS)], output=str(tmp_path), cron=CRON)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "cron", "message"),
+    [([str(SEEDS)], "every day", "cron"), (["does/not/exist"], CRON, "input not found")],
+)
+def test_bad_schedules_and_inputs_are_rejected_before_registering(inputs, cron, message, tmp_path):
+    with pytest.raises(ServeError, match=message):
+        build_deployment(inputs, str(tmp_path), cron)
