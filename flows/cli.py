@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -97,9 +98,20 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_progress() -> None:
+    """Progress lines (files read, articles cleaned, stages) on stderr."""
+    logger = logging.getLogger("newsclean")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s newsclean: %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_environment()
+    _show_progress()
     return _serve(args) if args.command == "serve" else _run(args)
 
 

@@ -6,6 +6,7 @@ run once. Nothing becomes visible unless validation passes.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,9 +14,16 @@ from pathlib import Path
 
 import pyarrow as pa
 from prefect import flow, unmapped
+from prefect.futures import as_completed
 
 from tasks.config import PipelineConfig
-from tasks.corpus import drop_repeated_inputs, record_published_run, sync_dedup_index
+from tasks.corpus import (
+    drop_repeated_inputs,
+    link_articles,
+    record_published_run,
+    sync_dedup_index,
+)
+from tasks.models import QuarantineRecord, SkippedInput
 from tasks.prefect_tasks import clean_shard, deduplicate, validate
 from tasks.publish import discard, publish, read_published, recover, write_staged
 from tasks.read import discover_inputs
@@ -31,6 +39,7 @@ from tasks.stats import StepStats, merge_stats
 from tasks.tables import articles_table, paragraphs_table, quarantine_table
 
 DEDUP_STATE = "_dedup"
+progress = logging.getLogger("newsclean.progress")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +60,28 @@ def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
 
+def _by_source(record: QuarantineRecord | SkippedInput) -> str:
+    return record.source
+
+
 def _shards(items: list, size: int) -> list[list]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _published_ids(output: Path) -> tuple[frozenset[str], pa.Table]:
-    articles = read_published(output, "articles", "article_id")
+def _published(output: Path) -> dict[str, pa.Table]:
+    """Ids and credits published by earlier runs (empty tables on a first run)."""
+    articles = read_published(output, "articles", "article_id, credits")
     paragraphs = read_published(output, "paragraphs", "paragraph_id")
-    ids = frozenset(articles.column("article_id").to_pylist()) if articles else frozenset()
+    if articles is None:
+        articles = pa.table(
+            {
+                "article_id": pa.array([], pa.string()),
+                "credits": pa.array([], pa.list_(pa.string())),
+            }
+        )
     if paragraphs is None:
         paragraphs = pa.table({"paragraph_id": pa.array([], pa.string())})
-    return ids, paragraphs
+    return {"published_articles": articles, "published_paragraphs": paragraphs}
 
 
 @flow(name="newsclean", log_prints=False, validate_parameters=False)
@@ -78,18 +98,33 @@ def newsclean_flow(
     dedup_state = out / DEDUP_STATE
     index_status = sync_dedup_index(out, dedup_state, config.dedup)
     refs = discover_inputs(inputs)
-    published_ids, published_paragraphs = _published_ids(out)
-    futures = clean_shard.map(
-        _shards(refs, config.shard_size), unmapped(config), unmapped(published_ids)
-    )
-    shard_results = [future.result() for future in futures]
+    published = _published(out)
+    published_ids = frozenset(published["published_articles"].column("article_id").to_pylist())
+    shards = _shards(refs, config.shard_size)
+    progress.info("run %s: %d input files in %d shards", run_id, len(refs), len(shards))
+    futures = clean_shard.map(shards, unmapped(config), unmapped(published_ids))
+    shard_results = []
+    for done, future in enumerate(as_completed(futures), start=1):
+        shard_results.append(future.result())
+        progress.info(
+            "shard %d/%d: %d read, %d articles cleaned, %d skipped, %d quarantined (total)",
+            done,
+            len(shards),
+            sum(s.total for r in shard_results for s in r.stats if s.name == "read"),
+            sum(len(r.articles) for r in shard_results),
+            sum(len(r.skipped) for r in shard_results),
+            sum(len(r.quarantined) for r in shard_results),
+        )
 
-    quarantined = [q for r in shard_results for q in r.quarantined]
+    quarantined = sorted((q for r in shard_results for q in r.quarantined), key=_by_source)
     articles, repeated = drop_repeated_inputs(a for r in shard_results for a in r.articles)
-    skipped = [s for r in shard_results for s in r.skipped] + repeated
+    skipped = sorted([s for r in shard_results for s in r.skipped] + repeated, key=_by_source)
+    progress.info("deduplicating %d articles", len(articles))
     dedup_stats = StepStats("deduplicate")
     with dedup_stats.timed():
         n_duplicates = deduplicate(articles, config, dedup_state / "index")
+        earlier = published["published_articles"].to_pylist()
+        link_articles(articles, {row["article_id"]: row["credits"] for row in earlier})
     paragraph_count = sum(len(a.paragraphs) for a in articles)
     dedup_stats.keep(paragraph_count - n_duplicates)
     dedup_stats.drop("duplicate", n_duplicates)
@@ -99,11 +134,10 @@ def newsclean_flow(
         "paragraphs": paragraphs_table(articles, run_id),
     }
     write_staged(out, run_id, {**tables, "quarantine": quarantine_table(quarantined, run_id)})
+    progress.info("validating")
     validate_stats = StepStats("validate")
     with validate_stats.timed():
-        report = validate(
-            tables, published_paragraphs, config.expectations_dir, out / "reports" / "data_docs"
-        )
+        report = validate(tables, published, config.expectations_dir, out / "reports" / "data_docs")
     validate_stats.keep(tables["articles"].num_rows)
 
     published_files: list[str] = []
@@ -113,6 +147,7 @@ def newsclean_flow(
     else:
         discard(out, run_id)
 
+    progress.info("%s", "published" if report.success else "validation failed: not published")
     by_label, by_rule = removal_counts(articles)
     stages = [*merge_stats([r.stats for r in shard_results]), dedup_stats, validate_stats]
     summary = RunSummary(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from tasks.dedup import (
     rebuild_index,
     update_index,
 )
-from tasks.models import BODY, KEPT_LABELS, Article, Paragraph, SkippedInput
+from tasks.models import BODY, KEPT_LABELS, Article, Paragraph, SkippedInput, article_of
+from tasks.rules import WIRE_PATTERN
 from tasks.tables import TIMESTAMP
 
 DUPLICATE_RULE = "near_duplicate"
@@ -131,6 +133,42 @@ def _mark_repeats_in_article(article: Article, shingle_words: int) -> int:
                     break
         earlier.append((paragraph, shingles))
     return marked
+
+
+# An article is a copy of another when more than this share of its body words (kept body
+# plus paragraphs removed as duplicates) are duplicates of paragraphs of that one article.
+ARTICLE_COPY_SHARE = 0.5
+
+
+def link_articles(articles: Sequence[Article], published_credits: dict[str, list[str]]) -> None:
+    """Set ``duplicate_of_article`` and ``syndication_source`` from clusters and credits.
+
+    The syndication source is the article's own first wire credit or, for a copy, the credit
+    of the article it copies (from this run or, via ``published_credits``, an earlier one).
+    """
+    credits = {a.article_id: a.credits for a in articles} | published_credits
+    for article in articles:
+        words_from: Counter[str] = Counter()
+        total = 0
+        for paragraph in article.paragraphs:
+            if paragraph.label not in (BODY, "duplicate"):
+                continue
+            words = len(paragraph.text.split())
+            total += words
+            if paragraph.duplicate_of is not None:
+                words_from[article_of(paragraph.duplicate_of)] += words
+        words_from.pop(article.article_id, None)
+        if words_from:
+            source, words = min(words_from.items(), key=lambda item: (-item[1], item[0]))
+            if words > ARTICLE_COPY_SHARE * total:
+                article.duplicate_of_article = source
+    for article in articles:
+        wires = [c for c in article.credits if WIRE_PATTERN.match(c)]
+        if not wires and article.duplicate_of_article:
+            wires = [
+                c for c in credits.get(article.duplicate_of_article, []) if WIRE_PATTERN.match(c)
+            ]
+        article.syndication_source = wires[0] if wires else None
 
 
 # --- the persistent dedup index, kept in step with what is published -----------------------

@@ -86,6 +86,8 @@ class Article:
     site_name: str | None = None
     language: str | None = None
     description: str | None = None
+    duplicate_of_article: str | None = None
+    syndication_source: str | None = None
 
     def paragraph_id(self, position: int) -> str:
         return f"{self.article_id}-{position:05d}"
@@ -98,6 +100,11 @@ class Article:
     def text(self) -> str:
         """The cleaned body: kept body paragraphs joined by a blank line (title excluded)."""
         return "\n\n".join(p.text for p in self.body)
+
+
+def article_of(paragraph_id: str) -> str:
+    """The article id inside a paragraph id (``<article_id>-<position>``)."""
+    return paragraph_id.rsplit("-", 1)[0]
 
 
 @dataclass(frozen=True, slots=True)

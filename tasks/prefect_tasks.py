@@ -35,8 +35,8 @@ def deduplicate(articles: list[Article], config: PipelineConfig, index_dir: Path
 @task(name="validate", cache_policy=NO_CACHE)
 def validate(
     tables: dict[str, pa.Table],
-    published_paragraph_ids: pa.Table,
+    published: dict[str, pa.Table],
     expectations_dir: Path,
     docs_dir: Path,
 ) -> ValidationReport:
-    return run_checkpoints(tables, published_paragraph_ids, expectations_dir, docs_dir)
+    return run_checkpoints(tables, published, expectations_dir, docs_dir)

@@ -59,14 +59,17 @@ def load_suite(expectations_dir: Path, table: str) -> dict:
 
 
 def validation_frames(
-    tables: dict[str, pa.Table], published_paragraph_ids: pa.Table, suites: dict[str, dict]
+    tables: dict[str, pa.Table], published: dict[str, pa.Table], suites: dict[str, dict]
 ) -> dict[str, pa.Table]:
-    """Each table plus the derived check columns its suite declares, computed in DuckDB."""
+    """Each table plus the derived check columns its suite declares, computed in DuckDB.
+
+    ``published`` holds the ids published by earlier runs (views ``published_articles``
+    with ``article_id`` and ``published_paragraphs`` with ``paragraph_id``).
+    """
     con = duckdb.connect()
     try:
-        for name, table in tables.items():
+        for name, table in {**tables, **published}.items():
             con.register(name, table)
-        con.register("published_paragraphs", published_paragraph_ids)
         frames = {}
         for name in tables:
             derived = suites[name].get("meta", {}).get("derived_columns", {})
@@ -102,13 +105,13 @@ def _gx_context(docs_dir: Path):
 
 def run_checkpoints(
     tables: dict[str, pa.Table],
-    published_paragraph_ids: pa.Table,
+    published: dict[str, pa.Table],
     expectations_dir: Path,
     docs_dir: Path,
 ) -> ValidationReport:
     """Run one GX checkpoint per table; Data Docs are rebuilt under ``docs_dir``."""
     suites = {name: load_suite(expectations_dir, name) for name in tables}
-    frames = validation_frames(tables, published_paragraph_ids, suites)
+    frames = validation_frames(tables, published, suites)
     gx, context = _gx_context(docs_dir)
     from great_expectations.checkpoint import UpdateDataDocsAction
 

@@ -14,11 +14,11 @@ from .conftest import SEEDS
 ORIGINAL = SEEDS / "003_a7277c371bf19f06.txt"
 
 
-def _reprint(path: Path) -> None:
-    """A syndicated copy: new headline, dateline, trimmed ending, curly quotes, one typo fixed."""
+def _reprint(path: Path, dateline: str = "TEHRAN (Reuters) — ") -> None:
+    """A syndicated copy: new headline, dateline, trimmed ending, curly quotes."""
     paragraphs = [p for p in ORIGINAL.read_text(encoding="utf-8").split("\n\n") if p.strip()]
     body = paragraphs[3:-3]  # drop share widget, title, credit; trim the ending
-    body[0] = "TEHRAN (Reuters) — " + body[0]
+    body[0] = dateline + body[0]
     body = [p.replace('"', "”") for p in body]
     text = "Missiles hit bases housing US forces, Iran says\n\n" + "\n\n".join(body) + "\n"
     path.write_text(text, encoding="utf-8")
@@ -61,6 +61,15 @@ def test_second_run_dedups_against_the_first_and_index_rebuilds_identically(tmp_
     assert len(duplicates) >= 20
     assert set(duplicates) <= original_ids  # earlier published copies win
     assert reprint["reprint.txt:0"][0] == "title"  # the new headline is not a duplicate
+    links = {
+        Path(source).name: (article_id, copy_of, syndication)
+        for source, article_id, copy_of, syndication in duckdb.sql(
+            f"SELECT source, article_id, duplicate_of_article, syndication_source "
+            f"FROM read_parquet('{output}/articles/*.parquet')"
+        ).fetchall()
+    }
+    assert links["original.txt"][1:] == (None, "RFE/RL")
+    assert links["reprint.txt"][1:] == (links["original.txt"][0], "Reuters")
 
     # Same second run against a copy whose index was deleted: rebuilt, same labels.
     rebuilt = tmp_path / "rebuilt"
@@ -73,6 +82,25 @@ def test_second_run_dedups_against_the_first_and_index_rebuilds_identically(tmp_
     again = newsclean_flow(inputs=[str(second_in)], output=str(rebuilt))
     assert again.summary.dedup_index == "rebuilt (missing)"
     assert _labels(rebuilt) == labels
+
+
+def test_copy_without_credit_inherits_the_source_of_the_article_it_copies(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    shutil.copy(ORIGINAL, inputs / "a_original.txt")
+    _reprint(inputs / "b_copy.txt", dateline="")
+    (inputs / "c_other.txt").write_bytes((SEEDS / "000_4d8a93c36e8773f0.txt").read_bytes())
+    result = newsclean_flow(inputs=[str(inputs)], output=str(tmp_path / "out"))
+    assert result.published
+    links = {
+        Path(source).name: (article_id, copy_of, syndication)
+        for source, article_id, copy_of, syndication in duckdb.sql(
+            f"SELECT source, article_id, duplicate_of_article, syndication_source "
+            f"FROM read_parquet('{tmp_path}/out/articles/*.parquet')"
+        ).fetchall()
+    }
+    assert links["b_copy.txt"][1:] == (links["a_original.txt"][0], "RFE/RL")
+    assert links["c_other.txt"][1:] == (None, "Associated Press")
 
 
 def test_damaged_index_is_rebuilt_not_ignored(tmp_path):
