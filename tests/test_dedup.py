@@ -120,7 +120,8 @@ def test_bands_rows_follow_the_optimal_parameter_search() -> None:
     bands, rows = DedupConfig().bands_rows
     assert bands * rows <= DedupConfig().num_perm
     # Weighting false negatives higher moves towards more, shorter bands (higher recall).
-    assert optimal_bands_rows(0.7, 128, 0.3, 0.7)[1] <= optimal_bands_rows(0.7, 128)[1]
+    assert optimal_bands_rows(0.7, 128, 0.3, 0.7) == (16, 8)
+    assert DedupConfig().bands_rows == optimal_bands_rows(0.7, 128, 0.1, 0.9) == (20, 6)
 
 
 def test_output_schema_and_order() -> None:
@@ -314,6 +315,12 @@ def test_empty_and_punctuation_only_texts_are_ignored() -> None:
     ]
     out = find_duplicates(make_table(rows), DedupConfig())
     assert out.column("duplicate_of").null_count == 3
+
+
+def test_batch_size_does_not_change_the_result() -> None:
+    table = make_table(_mixed_rows() + article("a", WIRE) + article("b", [WIRE[0]] * 3))
+    expected = find_duplicates(table, DedupConfig())
+    assert find_duplicates(table, DedupConfig(batch_size=3)).equals(expected)
 
 
 def test_empty_table() -> None:
