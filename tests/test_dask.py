@@ -1,0 +1,135 @@
+"""Dask runner: same dataset as the local runner, whatever the worker count or shard size.
+
+Real ``LocalCluster`` of worker *processes*, so results really cross a process boundary
+(pickled shard results) and shards really run concurrently in different interpreters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import psutil
+import pytest
+from distributed import Client, LocalCluster
+
+from flows.pipeline import RunResult, newsclean_flow
+from flows.runners import NewscleanDaskRunner, dask_task_runner, local_cluster_kwargs
+from tasks.config import PipelineConfig
+
+from .conftest import DATA, SEEDS
+
+TABLES = (("articles", "article_id"), ("paragraphs", "paragraph_id"), ("quarantine", "source"))
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Seeds plus edited copies: near-duplicates across shards, a repeat, HTML, a bad file.
+
+    19 inputs, so shard sizes 3 and 4 give 5-7 shards; the edited copies make dedup pick
+    canonical paragraphs across shard boundaries, which is where a runner could leak order.
+    """
+    root = tmp_path_factory.mktemp("dask-corpus")
+    for seed in sorted(SEEDS.glob("*.txt")):
+        text = seed.read_text(encoding="utf-8")
+        (root / seed.name).write_text(text, encoding="utf-8")
+        for copy in range(2):
+            note = f"Editor's note {copy}: this copy of {seed.stem} was revised on day {copy + 2}."
+            (root / f"{seed.stem}_v{copy}.txt").write_text(f"{text}\n\n{note}\n", encoding="utf-8")
+    first = sorted(SEEDS.glob("*.txt"))[0]
+    (root / "zz_exact_repeat.txt").write_bytes(first.read_bytes())
+    page = (DATA / "html" / "article.html").read_text(encoding="utf-8")
+    (root / "page.html").write_text(page, encoding="utf-8")
+    (root / "page_v1.html").write_text(
+        page.replace("</body>", "<p>Correction appended to this copy of the page.</p></body>"),
+        encoding="utf-8",
+    )
+    (root / "empty.txt").write_bytes(b"")
+    return root
+
+
+def _run(corpus: Path, output: Path, shard_size: int, runner=None) -> RunResult:
+    flow = newsclean_flow if runner is None else newsclean_flow.with_options(task_runner=runner)
+    return flow(
+        inputs=[str(corpus)], output=str(output), config=PipelineConfig(shard_size=shard_size)
+    )
+
+
+def _dataset(result: RunResult) -> dict[str, list[tuple]]:
+    """Every published table without the columns that name the run."""
+    tables = {}
+    for table, key in TABLES:
+        excluded = "run_id, processed_at" if table == "articles" else "run_id"
+        tables[table] = duckdb.sql(
+            f"SELECT * EXCLUDE ({excluded}) "
+            f"FROM read_parquet('{result.output}/{table}/*.parquet') ORDER BY {key}"
+        ).fetchall()
+    return tables
+
+
+@pytest.fixture(scope="module")
+def local_run(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    return _run(corpus, tmp_path_factory.mktemp("local"), shard_size=4)
+
+
+@pytest.fixture(scope="module")
+def two_workers() -> Iterator[tuple[LocalCluster, Client]]:
+    """A cluster the test owns (``--dask-address`` path), so it can ask the workers later."""
+    with (
+        LocalCluster(**local_cluster_kwargs(2)) as cluster,
+        Client(cluster, set_as_default=False) as client,
+    ):
+        yield cluster, client
+
+
+def test_local_run_exercises_sharding_dedup_and_quarantine(local_run: RunResult):
+    """Guards the other tests: a corpus without these would make equality trivial."""
+    counts = local_run.summary.inputs
+    assert local_run.published
+    assert counts["files"] == 19
+    assert counts["skipped"] == 1  # the exact repeat
+    assert counts["quarantined"] == 1  # the empty file
+    dataset = _dataset(local_run)
+    labels = [row[4] for row in dataset["paragraphs"]]
+    assert labels.count("duplicate") > 20  # the edited copies point back across shards
+
+
+def test_one_dask_worker_gives_the_local_dataset(corpus, local_run, tmp_path):
+    result = _run(corpus, tmp_path, shard_size=3, runner=dask_task_runner(None, workers=1))
+    assert result.summary.inputs == local_run.summary.inputs
+    assert _dataset(result) == _dataset(local_run)
+
+
+def test_two_dask_workers_give_the_local_dataset(corpus, local_run, two_workers, tmp_path):
+    cluster, client = two_workers
+    before = client.run(lambda dask_worker: dask_worker.state.executed_count)
+    runner = dask_task_runner(cluster.scheduler_address)
+    result = _run(corpus, tmp_path, shard_size=3, runner=runner)
+    assert result.summary.inputs == local_run.summary.inputs
+    assert _dataset(result) == _dataset(local_run)
+    after = client.run(lambda dask_worker: dask_worker.state.executed_count)
+    ran = {worker: after[worker] - before[worker] for worker in after}
+    assert len(ran) == 2 and all(n >= 1 for n in ran.values()), ran  # both processes worked
+    assert sum(ran.values()) == 7  # ceil(19 / 3) clean-shard tasks, nothing else
+    # Workers used the flow's Prefect API: none started a temporary server of its own.
+    children = client.run(lambda: [p.cmdline() for p in psutil.Process().children()])
+    assert children == {worker: [] for worker in after}
+
+
+def test_local_cluster_is_single_threaded_processes():
+    assert local_cluster_kwargs(3) == {
+        "n_workers": 3,
+        "threads_per_worker": 1,
+        "processes": True,
+        "dashboard_address": None,
+    }
+    assert local_cluster_kwargs()["n_workers"] >= 1
+
+
+def test_address_means_no_local_cluster():
+    runner = dask_task_runner("tcp://127.0.0.1:8786", workers=4)
+    assert isinstance(runner, NewscleanDaskRunner)
+    assert runner.address == "tcp://127.0.0.1:8786" and runner.cluster_kwargs == {}
+    # The engine enters a duplicate in each worker: it must keep the API hand-over.
+    assert isinstance(runner.duplicate(), NewscleanDaskRunner)
