@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 from tasks.models import Article, QuarantineRecord
 from tasks.stats import StepStats
@@ -82,87 +85,324 @@ def stage_rows(stats: Sequence[StepStats]) -> list[dict[str, object]]:
     return [s.as_dict() for s in stats]
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+class _Raw(str):
+    """Already-escaped HTML: table cells of this type are inserted as they are."""
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _clip(text: object, limit: int) -> str:
+    """At most ``limit`` characters: a 250,000-character paragraph must not become the page."""
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+
+
+def _cell(value: object) -> str:
+    return value if isinstance(value, _Raw) else _esc(value)
+
+
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    *,
+    empty: str = "None.",
+    numeric: Collection[int] = (),
+) -> str:
+    """An HTML table, or a short note instead of an empty one; ``numeric`` columns align right."""
+    if not rows:
+        return f'<p class="empty">{_esc(empty)}</p>'
+
+    def attrs(i: int) -> str:
+        return ' class="num"' if i in numeric else ""
+
+    head = "".join(f"<th{attrs(i)}>{_esc(h)}</th>" for i, h in enumerate(headers))
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
+        "<tr>"
+        + "".join(f"<td{attrs(i)}>{_cell(cell)}</td>" for i, cell in enumerate(row))
+        + "</tr>"
         for row in rows
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+LABEL_COLOURS = {
+    "ad": "#c2410c",
+    "byline": "#7c3aed",
+    "promo": "#be185d",
+    "caption": "#0e7490",
+    "boilerplate": "#4b5563",
+    "duplicate": "#a16207",
+}
+BAR_COLOUR = "#2f6aa8"
+
+
+def bar_chart(
+    items: Sequence[tuple[str, int]], *, title: str, colours: dict[str, str] | None = None
+) -> str:
+    """Horizontal bars as inline SVG: draws in any browser, offline, with no script."""
+    if not items:
+        return '<p class="empty">Nothing removed.</p>'
+    row, gap, bar_area, value_area = 20, 6, 360, 56
+    label_area = min(240, 16 + 7 * max(len(name) for name, _ in items))
+    width = label_area + bar_area + value_area
+    height = gap + len(items) * (row + gap)
+    biggest = max(value for _, value in items) or 1
+    parts = [
+        f'<svg class="chart" role="img" aria-label="{_esc(title)}" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}"><title>{_esc(title)}</title>'
+    ]
+    for i, (name, value) in enumerate(items):
+        y = gap + i * (row + gap)
+        length = max(2, round(bar_area * value / biggest))
+        colour = (colours or {}).get(name, BAR_COLOUR)
+        baseline = y + row - 6
+        parts.append(
+            f"<g><title>{_esc(name)}: {value}</title>"
+            f'<text x="{label_area - 8}" y="{baseline}" text-anchor="end">{_esc(name)}</text>'
+            f'<rect class="bar" x="{label_area}" y="{y}" width="{length}" height="{row}" '
+            f'rx="3" fill="{colour}"/>'
+            f'<text class="value" x="{label_area + length + 6}" y="{baseline}">{value}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _stage_bar(kept: int, total: int) -> _Raw:
+    """Kept versus dropped share of one stage as a small stacked SVG bar."""
+    width = 160
+    kept_width = round(width * kept / total) if total else width
+    return _Raw(
+        f'<svg class="stagebar" width="{width}" height="12" role="img" '
+        f'aria-label="{kept} of {total} kept"><rect width="{width}" height="12" rx="2" '
+        f'class="dropped"/><rect width="{kept_width}" height="12" rx="2" class="kept"/></svg>'
+    )
+
+
+def _href(target: Path, base: Path | None) -> str:
+    """A link that works from disk: relative to the page's directory when that is known."""
+    if base is None:
+        return target.resolve().as_uri()
+    return quote(Path(os.path.relpath(target.resolve(), base.resolve())).as_posix())
+
+
+def data_docs_links(summary: RunSummary) -> list[tuple[str, Path]]:
+    """The Data Docs index and each suite's newest validation page, as far as they exist."""
+    index = summary.outputs.get("data_docs") or summary.validation.get("data_docs_index")
+    if not index or not Path(str(index)).is_file():
+        return []
+    index = Path(str(index))
+    links = [("Data Docs", index)]
+    validations = index.parent / "validations"
+    suites = sorted(p for p in validations.iterdir() if p.is_dir()) if validations.is_dir() else []
+    for suite in suites:
+        # validations/<suite>/<run name>/<run time>/<batch>.html; run times sort by time.
+        pages = sorted(suite.glob("*/*/*.html"), key=lambda p: (p.parent.name, p.name))
+        if pages:
+            links.append((f"{suite.name} validation", pages[-1]))
+    return links
+
+
+def _duration(summary: RunSummary) -> str:
+    try:
+        seconds = (
+            datetime.fromisoformat(summary.finished_at) - datetime.fromisoformat(summary.started_at)
+        ).total_seconds()
+    except ValueError:
+        return ""
+    return f" ({seconds:.0f} s)"
+
+
+INPUT_NAMES = {
+    "files": "input files",
+    "total": "documents",
+    "published": "published",
+    "skipped": "skipped",
+    "quarantined": "quarantined",
+    "not_published_validation_failed": "held back (validation)",
+}
+
 _STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:70rem;color:#1d2733}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d5dbe3}
-table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #d5dbe3;padding:.25rem .6rem;
-text-align:left;vertical-align:top}th{background:#eef2f6}.ok{color:#17702e}.fail{color:#b3261e}
-.bar{display:inline-block;height:.8rem;background:#3b6ea8;vertical-align:middle}
+:root{--ink:#1d2733;--muted:#5b6675;--line:#d5dbe3;--head:#eef2f6;--ok:#17702e;--fail:#b3261e;
+--kept:#3f8f5a;--dropped:#d9a3a0}
+*{box-sizing:border-box}
+body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--ink);
+background:#f7f9fb}
+main{max-width:72rem;margin:0 auto;padding:1.5rem 2rem 3rem}
+h1{font-size:1.55rem;margin:.2rem 0 .4rem}h1 code{font-size:1.2rem}
+h2{font-size:1.15rem;margin:2.2rem 0 .6rem;padding-bottom:.25rem;
+border-bottom:1px solid var(--line)}
+h3{font-size:1rem;margin:1rem 0 .4rem}
+code{font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#eef1f4;
+padding:0 .25rem;border-radius:3px;word-break:break-all}
+.meta{color:var(--muted);margin:.2rem 0}
+.badge{display:inline-block;padding:.15rem .6rem;border-radius:1rem;font-weight:600;color:#fff}
+.badge.ok{background:var(--ok);color:#fff}.badge.fail{background:var(--fail);color:#fff}
+.ok{color:var(--ok)}.fail{color:var(--fail)}
+nav.links{margin:.8rem 0 0;display:flex;flex-wrap:wrap;gap:.5rem}
+nav.links a{display:inline-block;padding:.3rem .75rem;border:1px solid var(--line);
+border-radius:4px;background:#fff;color:#1f4f82;text-decoration:none}
+nav.links a:hover{border-color:#1f4f82}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr));gap:.75rem}
+.card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:.6rem .8rem}
+.card .n{font-size:1.6rem;font-weight:650;display:block}.card .k{color:var(--muted)}
+.card.warn .n{color:var(--fail)}
+table{border-collapse:collapse;margin:.4rem 0;background:#fff;width:100%}
+td,th{border:1px solid var(--line);padding:.3rem .6rem;text-align:left;vertical-align:top}
+th{background:var(--head);font-weight:600}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(30rem,1fr));gap:1.5rem}
+.chart{display:block;max-width:100%;height:auto;font-size:12px;fill:var(--ink)}
+.chart .value{fill:var(--muted)}
+.stagebar .kept{fill:var(--kept)}.stagebar .dropped{fill:var(--dropped)}
+.empty{color:var(--muted);font-style:italic}
+details{margin-top:1rem}summary{cursor:pointer;color:var(--muted)}
 """
 
 
-def render_html(summary: RunSummary) -> str:
-    """A single page with inline styles only: it opens offline and fetches nothing."""
+def render_html(summary: RunSummary, base: Path | None = None) -> str:
+    """The run report as one page with inline CSS and SVG: opens offline, fetches nothing.
+
+    ``base`` is the directory the page will be written to; links to Data Docs are made
+    relative to it so they keep working when the output directory is moved or copied.
+    """
     validation = summary.validation
-    status = (
-        '<span class="ok">passed</span>'
-        if validation.get("success")
-        else '<span class="fail">FAILED</span>'
+    passed = bool(validation.get("success"))
+    badge = (
+        '<span class="badge ok">published</span>'
+        if summary.published
+        else '<span class="badge fail">not published</span>'
     )
-    biggest = max(summary.removed_by_rule.values(), default=1)
-    rule_rows = "".join(
-        f"<tr><td>{html.escape(rule)}</td><td>{count}</td><td>"
-        f'<span class="bar" style="width:{max(2, 300 * count // biggest)}px"></span></td></tr>'
-        for rule, count in summary.removed_by_rule.items()
+    links = [(name, _href(path, base)) for name, path in data_docs_links(summary)]
+    links.append(("JSON", quote(f"run-{summary.run_id}.json")))
+    nav = "".join(f'<a href="{_esc(href)}">{_esc(name)}</a>' for name, href in links)
+
+    inputs = summary.inputs
+    warn = {"quarantined", "not_published_validation_failed"}
+    cards = "".join(
+        f'<div class="card{" warn" if key in warn and value else ""}"><span class="n">'
+        f'{_esc(value)}</span><span class="k">{_esc(INPUT_NAMES.get(key, key))}</span></div>'
+        for key, value in inputs.items()
     )
+    stage_rows = [
+        [
+            s["name"],
+            s["total"],
+            s["kept"],
+            ", ".join(f"{reason}: {n}" for reason, n in dict(s["dropped"]).items()) or "–",
+            _stage_bar(int(s["kept"]), int(s["total"])),
+            f"{float(s['seconds']):.2f}",
+        ]
+        for s in summary.stages
+    ]
+    removed_total = sum(summary.removed_by_label.values())
     failures = validation.get("failures") or []
-    docs = summary.outputs.get("data_docs")
-    docs_link = f'<p><a href="{html.escape(str(docs))}">Data Docs</a></p>' if docs else ""
+    suite_pages = {name.removesuffix(" validation"): href for name, href in links}
+    failure_rows = [
+        [
+            _Raw(
+                f'<a href="{_esc(suite_pages[f["suite"]])}">{_esc(f["suite"])}</a>'
+                if f["suite"] in suite_pages
+                else _esc(f["suite"])
+            ),
+            _Raw(f"<code>{_esc(f['expectation'])}</code>"),
+            f["column"] or "",
+            "" if f["unexpected_count"] is None else f["unexpected_count"],
+            _Raw(", ".join(f"<code>{_esc(_clip(v, 200))}</code>" for v in f["sample"] or [])),
+        ]
+        for f in failures
+    ]
+    validation_line = (
+        f'<p><span class="{"ok" if passed else "fail"}">'
+        f"{'All' if passed else 'Not all'} expectations met</span>: "
+        f"{_esc(validation.get('evaluated_expectations', 0))} evaluated, "
+        f"{len(failures)} failed.</p>"
+    )
+    outputs = [
+        [name, _Raw("<br>".join(f"<code>{_esc(v)}</code>" for v in value))]
+        if isinstance(value, list)
+        else [name, _Raw(f"<code>{_esc(value)}</code>")]
+        for name, value in summary.outputs.items()
+        if value
+    ]
     parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>newsclean run "
-        f"{html.escape(summary.run_id)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>newsclean run {html.escape(summary.run_id)}</h1>",
-        f"<p>{html.escape(summary.started_at)} → {html.escape(summary.finished_at)}. "
-        f"Validation {status}; published: {'yes' if summary.published else 'no'}.</p>",
-        docs_link,
-        "<h2>Inputs</h2>",
-        _table(["", "count"], list(summary.inputs.items())),
-        "<h2>Stages</h2>",
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>newsclean run {_esc(summary.run_id)}</title><style>{_STYLE}</style></head>",
+        "<body><main>",
+        f"<header><h1>newsclean run <code>{_esc(summary.run_id)}</code> {badge}</h1>",
+        f'<p class="meta">{_esc(summary.started_at)} → {_esc(summary.finished_at)}'
+        f"{_esc(_duration(summary))} · validation "
+        f'<span class="{"ok" if passed else "fail"}">{"passed" if passed else "FAILED"}</span>'
+        + (f" · dedup index: {_esc(summary.dedup_index)}" if summary.dedup_index else "")
+        + "</p>",
+        f'<nav class="links">{nav}</nav></header>',
+        '<section id="inputs"><h2>Inputs</h2>',
+        f'<div class="cards">{cards}</div></section>',
+        '<section id="stages"><h2>Stages</h2>',
         _table(
-            ["stage", "total", "kept", "dropped", "seconds"],
-            [
-                [s["name"], s["total"], s["kept"], json.dumps(s["dropped"]), s["seconds"]]
-                for s in summary.stages
-            ],
+            ["stage", "total", "kept", "dropped", "kept share", "seconds"],
+            stage_rows,
+            numeric=(1, 2, 5),
         ),
-        "<h2>Removed paragraphs by label</h2>",
-        _table(["label", "paragraphs"], list(summary.removed_by_label.items())),
-        "<h2>Removed paragraphs by rule</h2>",
-        f"<table><thead><tr><th>rule</th><th>paragraphs</th><th></th></tr></thead>"
-        f"<tbody>{rule_rows}</tbody></table>",
-        "<h2>Duplicate clusters</h2>",
+        "</section>",
+        f'<section id="removed"><h2>Removed paragraphs ({removed_total})</h2><div class="charts">',
+        "<div><h3>By label</h3>",
+        bar_chart(
+            list(summary.removed_by_label.items()),
+            title="Removed paragraphs by label",
+            colours=LABEL_COLOURS,
+        ),
+        "</div><div><h3>By rule</h3>",
+        bar_chart(list(summary.removed_by_rule.items()), title="Removed paragraphs by rule"),
+        "</div></div></section>",
+        f'<section id="duplicates"><h2>Duplicate clusters ({len(summary.duplicate_clusters)})</h2>',
         _table(
-            ["kept paragraph", "size", "copies", "text"],
+            ["size", "kept paragraph", "copies", "text"],
             [
-                [c["kept"], c["size"], ", ".join(c["copies"]), c["text"]]
+                [
+                    c["size"],
+                    _Raw(f"<code>{_esc(c['kept'])}</code>"),
+                    _Raw(" ".join(f"<code>{_esc(x)}</code>" for x in c["copies"])),
+                    _clip(c["text"], 300),
+                ]
                 for c in summary.duplicate_clusters
             ],
+            empty="No duplicates.",
         ),
-        "<h2>Quarantined inputs</h2>",
+        "</section>",
+        f'<section id="quarantine"><h2>Quarantined inputs ({len(summary.quarantine)})</h2>',
         _table(
-            ["source", "stage", "reason"],
-            [[q["source"], q["stage"], q["reason"]] for q in summary.quarantine],
+            ["source", "stage", "reason", "sha256"],
+            [
+                [q["source"], q["stage"], q["reason"], (q.get("input_sha256") or "")[:16]]
+                for q in summary.quarantine
+            ],
+            empty="Nothing quarantined.",
         ),
-        "<h2>Skipped inputs</h2>",
-        _table(["source", "reason"], [[s["source"], s["reason"]] for s in summary.skipped]),
-        "<h2>Failed expectations</h2>",
+        "</section>",
+        f'<section id="skipped"><h2>Skipped inputs ({len(summary.skipped)})</h2>',
+        _table(
+            ["source", "reason"],
+            [[s["source"], s["reason"]] for s in summary.skipped],
+            empty="Nothing skipped.",
+        ),
+        "</section>",
+        '<section id="validation"><h2>Validation</h2>',
+        validation_line,
         _table(
             ["suite", "expectation", "column", "unexpected", "sample"],
-            [
-                [f["suite"], f["expectation"], f["column"], f["unexpected_count"], f["sample"]]
-                for f in failures
-            ],
+            failure_rows,
+            numeric=(3,),
+            empty="No failed expectations.",
         ),
-        "</body></html>",
+        "</section>",
+        '<section id="outputs"><h2>Outputs</h2>',
+        _table(["", "path"], outputs),
+        f"<details><summary>Configuration</summary><pre><code>{_esc(summary.config)}</code>"
+        "</pre></details></section>",
+        "</main></body></html>",
     ]
     return "\n".join(parts)
 
@@ -173,7 +413,126 @@ def write_report(summary: RunSummary, reports_dir: Path) -> tuple[Path, Path]:
     json_path = reports_dir / f"run-{summary.run_id}.json"
     html_path = reports_dir / f"run-{summary.run_id}.html"
     json_path.write_text(json.dumps(summary.as_dict(), indent=2, default=str), encoding="utf-8")
-    html_path.write_text(render_html(summary), encoding="utf-8")
+    html_path.write_text(render_html(summary, base=reports_dir), encoding="utf-8")
     shutil.copyfile(json_path, reports_dir / "latest.json")
     shutil.copyfile(html_path, reports_dir / "latest.html")
     return json_path, html_path
+
+
+ARTIFACT_KEY = "newsclean-run-summary"
+_ARTIFACT_ROWS = 20
+
+
+def _md(value: object, limit: int = 120) -> str:
+    """One Markdown table cell: pipes and markup escaped, newlines flattened, text clipped."""
+    text = _clip(value, limit).replace("\\", "\\\\").replace("|", "\\|")
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    return " ".join(text.split())
+
+
+def _md_table(headers: Sequence[str], rows: Sequence[Sequence[object]], empty: str) -> str:
+    if not rows:
+        return f"_{empty}_"
+    lines = [
+        "| " + " | ".join(headers) + " |",
+        "|" + "|".join("---" for _ in headers) + "|",
+        *("| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows),
+    ]
+    return "\n".join(lines)
+
+
+def _first(rows: Sequence[Sequence[object]], what: str) -> tuple[list[Sequence[object]], str]:
+    more = len(rows) - _ARTIFACT_ROWS
+    note = f"\n\n_…and {more} more {what}; see the HTML report._" if more > 0 else ""
+    return list(rows[:_ARTIFACT_ROWS]), note
+
+
+def artifact_markdown(summary: RunSummary, report_html: Path | None = None) -> str:
+    """The run summary as Markdown for the Prefect UI (long lists cut to their first rows)."""
+    validation = summary.validation
+    failures = validation.get("failures") or []
+    status = "published" if summary.published else "**not published** (validation failed)"
+    inputs = summary.inputs
+    clusters, clusters_note = _first(
+        [
+            [c["size"], c["kept"], ", ".join(c["copies"]), c["text"]]
+            for c in summary.duplicate_clusters
+        ],
+        "clusters",
+    )
+    quarantine, quarantine_note = _first(
+        [[q["source"], q["stage"], q["reason"]] for q in summary.quarantine], "inputs"
+    )
+    skipped, skipped_note = _first([[s["source"], s["reason"]] for s in summary.skipped], "inputs")
+    links = [f"- Data Docs: `{path}`" for name, path in data_docs_links(summary)[:1]]
+    if report_html is not None:
+        links.insert(0, f"- HTML report: `{report_html}`")
+    sections = [
+        f"# newsclean run `{summary.run_id}`: {status}",
+        f"{summary.started_at} → {summary.finished_at}. Validation "
+        f"{'passed' if validation.get('success') else '**FAILED**'}: "
+        f"{validation.get('evaluated_expectations', 0)} expectations, {len(failures)} failed.",
+        "## Inputs",
+        _md_table(
+            [INPUT_NAMES.get(key, key) for key in inputs], [list(inputs.values())], "no inputs"
+        ),
+        "## Stages",
+        _md_table(
+            ["stage", "total", "kept", "dropped"],
+            [
+                [
+                    s["name"],
+                    s["total"],
+                    s["kept"],
+                    ", ".join(f"{k}: {n}" for k, n in dict(s["dropped"]).items()) or "–",
+                ]
+                for s in summary.stages
+            ],
+            "no stages",
+        ),
+        "## Removed paragraphs by label",
+        _md_table(["label", "paragraphs"], list(summary.removed_by_label.items()), "none"),
+        "## Removed paragraphs by rule",
+        _md_table(["rule", "paragraphs"], list(summary.removed_by_rule.items()), "none"),
+        f"## Duplicate clusters ({len(summary.duplicate_clusters)})",
+        _md_table(["size", "kept", "copies", "text"], clusters, "no duplicates") + clusters_note,
+        f"## Quarantined inputs ({len(summary.quarantine)})",
+        _md_table(["source", "stage", "reason"], quarantine, "nothing quarantined")
+        + quarantine_note,
+        f"## Skipped inputs ({len(summary.skipped)})",
+        _md_table(["source", "reason"], skipped, "nothing skipped") + skipped_note,
+        "## Failed expectations",
+        _md_table(
+            ["suite", "expectation", "column", "unexpected", "sample"],
+            [
+                [
+                    f["suite"],
+                    f["expectation"],
+                    f["column"] or "",
+                    "" if f["unexpected_count"] is None else f["unexpected_count"],
+                    ", ".join(_clip(v, 40) for v in f["sample"] or []),
+                ]
+                for f in failures
+            ],
+            "none",
+        ),
+    ]
+    if links:
+        sections += ["## Reports", "\n".join(links)]
+    return "\n\n".join(sections) + "\n"
+
+
+def publish_prefect_artifact(summary: RunSummary, report_html: Path | None = None) -> None:
+    """Attach the run summary to the current Prefect flow run as a Markdown artifact.
+
+    The key is stable, so the Prefect UI's Artifacts page shows one entry whose history is
+    every run's summary. Call it inside the flow run: outside one Prefect links it to nothing.
+    """
+    from prefect.artifacts import create_markdown_artifact
+
+    create_markdown_artifact(
+        markdown=artifact_markdown(summary, report_html),
+        key=ARTIFACT_KEY,
+        description=f"newsclean run {summary.run_id}: "
+        + ("published" if summary.published else "validation failed, not published"),
+    )

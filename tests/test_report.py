@@ -1,0 +1,717 @@
+"""Reports that open anywhere: offline Data Docs, the run report page, the Prefect artifact.
+
+The browser tests drive Debian's headless Chromium over the DevTools protocol (on a pipe, so
+no port is opened) with name resolution and proxying pointed at nothing. They record every
+request a page makes and read computed styles, so "renders styled and fetches nothing" is
+observed in a real browser rather than inferred from grepping HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import queue
+import re
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pyarrow as pa
+import pytest
+
+from tasks.docs_offline import (
+    ASSETS,
+    VENDOR_SUBDIR,
+    external_resources,
+    local_target,
+    make_docs_offline,
+)
+from tasks.report import ARTIFACT_KEY, RunSummary, publish_prefect_artifact, render_html
+from tasks.report import write_report as write_run_report
+from tasks.validate import ValidationReport, run_checkpoints
+
+LOCAL_SCHEMES = {"file", "data", "blob", "about"}
+
+# ---------------------------------------------------------------------------------------------
+# Real Data Docs from a real GX checkpoint: two tiny tables, suites written for the test (so
+# the pipeline's own suites can evolve freely), one expectation failing on purpose so that the
+# failure rendering (unexpected-value tables) is part of what gets checked.
+
+SUITES = {
+    "articles": {
+        "name": "articles",
+        "expectations": [
+            {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}},
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "article_id"}},
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "word_count", "min_value": 1, "max_value": 10_000},
+            },
+        ],
+    },
+    "paragraphs": {
+        "name": "paragraphs",
+        "expectations": [
+            {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "paragraph_id"}},
+            {
+                "type": "expect_column_values_to_be_in_set",
+                "kwargs": {"column": "label", "value_set": ["title", "body", "ad", "duplicate"]},
+            },
+        ],
+    },
+}
+
+
+@dataclass(frozen=True)
+class Docs:
+    """Pristine GX output (never modified) and the validation report that produced it."""
+
+    root: Path
+    report: ValidationReport
+
+
+@pytest.fixture(scope="session")
+def gx_docs(tmp_path_factory: pytest.TempPathFactory) -> Docs:
+    base = tmp_path_factory.mktemp("gx")
+    suites_dir = base / "expectations"
+    suites_dir.mkdir()
+    for name, suite in SUITES.items():
+        (suites_dir / f"{name}.json").write_text(json.dumps(suite), encoding="utf-8")
+    tables = {
+        "articles": pa.table({"article_id": ["a1", "a2", "a3"], "word_count": [120, 0, 431]}),
+        "paragraphs": pa.table(
+            {
+                "paragraph_id": ["a1-0", "a1-1", "a2-0", "a3-0"],
+                "label": ["title", "body", "promo", "body"],
+            }
+        ),
+    }
+    docs = base / "data_docs"
+    report = run_checkpoints(tables, {}, suites_dir, docs)
+    assert report.data_docs_index and not report.success
+    return Docs(docs, report)
+
+
+@pytest.fixture
+def docs_copy(gx_docs: Docs, tmp_path: Path) -> Path:
+    """A private copy of the Data Docs for a test that rewrites them."""
+    target = tmp_path / "reports" / "data_docs"
+    shutil.copytree(gx_docs.root, target)
+    return target
+
+
+def _pages(docs: Path) -> list[Path]:
+    vendor = docs / VENDOR_SUBDIR
+    return sorted(p for p in docs.rglob("*.html") if vendor not in p.parents)
+
+
+def _stylesheets(docs: Path) -> list[Path]:
+    vendor = docs / VENDOR_SUBDIR
+    return sorted(p for p in docs.rglob("*.css") if vendor not in p.parents)
+
+
+_LOCAL_REF = re.compile(r"""<(?:script|link|img)\b[^>]*?\s(?:src|href)=["']([^"']+)["']""", re.I)
+
+
+def test_gx_pages_load_cdn_assets_and_all_of_them_are_vendored(gx_docs: Docs):
+    """The problem exists, and every external asset GX uses has a local copy."""
+    pages = _pages(gx_docs.root)
+    assert len(pages) >= 5  # index, two suites, two validation results
+    found = {url for page in pages for url in external_resources(page.read_text("utf-8"))}
+    found |= {
+        url
+        for css in _stylesheets(gx_docs.root)
+        for url in external_resources(css.read_text(), css=True)
+    }
+    assert any("bootstrap" in url for url in found)
+    unknown = sorted(url for url in found if local_target(url) is None)
+    assert unknown == [], f"GX loads assets make_docs_offline does not vendor: {unknown}"
+
+
+def test_make_docs_offline_leaves_no_external_resource(docs_copy: Path):
+    make_docs_offline(docs_copy)
+    for page in _pages(docs_copy):
+        text = page.read_text(encoding="utf-8")
+        assert external_resources(text) == [], page
+        assert "integrity=" not in text and "crossorigin" not in text, page
+        for ref in _LOCAL_REF.findall(text):
+            if ref.startswith("data:"):
+                continue
+            target = (page.parent / unquote(ref.split("?")[0])).resolve()
+            assert target.is_file(), f"{page.relative_to(docs_copy)} -> {ref}"
+    for css in _stylesheets(docs_copy):
+        assert external_resources(css.read_text(encoding="utf-8"), css=True) == [], css
+    # Plain hyperlinks are not loads: they stay (and open the real site when clicked).
+    assert 'href="https://greatexpectations.io"' in (docs_copy / "index.html").read_text()
+    vendor = docs_copy / VENDOR_SUBDIR
+    for source in ASSETS.rglob("*"):
+        if source.is_file():
+            assert (vendor / source.relative_to(ASSETS)).read_bytes() == source.read_bytes()
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    return {
+        str(p.relative_to(root)): (p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_make_docs_offline_is_idempotent(docs_copy: Path):
+    make_docs_offline(docs_copy)
+    first = _snapshot(docs_copy)
+    make_docs_offline(docs_copy)
+    assert _snapshot(docs_copy) == first
+
+
+def test_vendored_files_are_the_exact_bytes_gx_pins(gx_docs: Docs):
+    """Where GX pins a file by Subresource Integrity, the local copy has that very hash."""
+    tag = re.compile(r"<script\b[^>]*>", re.I)
+    checked = 0
+    for match in tag.finditer((gx_docs.root / "index.html").read_text(encoding="utf-8")):
+        integrity = re.search(r'integrity="sha384-([^"]+)"', match.group(0))
+        src = re.search(r'src="([^"]+)"', match.group(0))
+        if integrity and src:
+            target = local_target(src.group(1))
+            assert target is not None
+            data = (ASSETS / target.removeprefix(f"{VENDOR_SUBDIR}/")).read_bytes()
+            digest = base64.b64encode(hashlib.sha384(data).digest()).decode()
+            assert digest == integrity.group(1), src.group(1)
+            checked += 1
+    assert checked == 2  # popper.js and bootstrap.js
+
+
+def test_every_vendored_package_ships_its_licence():
+    packages = [p for p in ASSETS.iterdir() if p.is_dir()]
+    assert len(packages) == 11
+    for package in packages:
+        assert any(f.name.startswith("LICENSE") for f in package.iterdir()), package.name
+
+
+def test_unknown_external_resources_are_neutralised(tmp_path: Path, caplog):
+    page = tmp_path / "sub" / "page.html"
+    page.parent.mkdir()
+    page.write_text(
+        "<html><head><script src='https://evil.example/x.js' integrity='sha384-x' "
+        'crossorigin="anonymous"></script>'
+        '<link rel="stylesheet" href="//cdn.example/a.css">'
+        '<style>body{background:url("https://cdn.example/bg.png")}'
+        "@import 'http://cdn.example/more.css';</style></head><body>"
+        '<img srcset="https://img.example/a.png 1x, local.png 2x">'
+        '<img src="data:image/png;base64,AAAA">'
+        '<a href="https://example.org/">a plain link stays</a>'
+        '<script src="https://code.jquery.com/jquery-3.7.1.min.js"></script>'
+        "</body></html>",
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.WARNING, logger="tasks.docs_offline"):
+        make_docs_offline(tmp_path)
+    text = page.read_text(encoding="utf-8")
+    assert external_resources(text) == []
+    assert '<a href="https://example.org/">' in text
+    assert 'src="../static/vendor/jquery-3.7.1/dist/jquery.min.js"' in text
+    assert "integrity" not in text and "crossorigin" not in text
+    assert "local.png 2x" in text and 'src="data:image/png;base64,AAAA"' in text
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    for url in ("https://evil.example/x.js", "//cdn.example/a.css", "https://img.example/a.png"):
+        assert url in warned
+
+
+# ---------------------------------------------------------------------------------------------
+# The run report page.
+
+
+def _summary(docs_index: Path | None, **changes: object) -> RunSummary:
+    fields: dict[str, object] = {
+        "run_id": "20260101T000000Z-abcdef12",
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "finished_at": "2026-01-01T00:00:42+00:00",
+        "inputs": {
+            "files": 6,
+            "total": 6,
+            "published": 0,
+            "skipped": 1,
+            "quarantined": 2,
+            "not_published_validation_failed": 3,
+        },
+        "stages": [
+            {"name": "read", "total": 6, "kept": 5, "dropped": {"read": 1}, "seconds": 0.01},
+            {"name": "clean", "total": 5, "kept": 3, "dropped": {"extract": 1}, "seconds": 0.2},
+            {
+                "name": "deduplicate",
+                "total": 40,
+                "kept": 37,
+                "dropped": {"duplicate": 3},
+                "seconds": 0.1,
+            },
+        ],
+        "removed_by_label": {"boilerplate": 5, "ad": 3, "duplicate": 3},
+        "removed_by_rule": {
+            "ad_marker": 3,
+            "exact_duplicate": 3,
+            "copyright_line": 2,
+            "tag_list": 3,
+        },
+        "duplicate_clusters": [
+            {
+                "kept": "a1-00001",
+                "copies": ["a2-00003", "a3-00002"],
+                "size": 3,
+                "text": "Same text.",
+            }
+        ],
+        "quarantine": [
+            {
+                "source": "in/empty.txt",
+                "stage": "read",
+                "reason": "file is empty",
+                "input_sha256": None,
+            },
+            {
+                "source": "in/<script>alert(1)</script>.html",
+                "stage": "extract",
+                "reason": "HTML page has no visible text",
+                "input_sha256": "ab" * 32,
+            },
+        ],
+        "skipped": [{"source": "in/again.txt", "reason": "already published by an earlier run"}],
+        "validation": {
+            "success": False,
+            "evaluated_expectations": 26,
+            "failures": [
+                {
+                    "suite": "paragraphs",
+                    "expectation": "expect_column_value_lengths_to_be_between",
+                    "column": "text",
+                    "unexpected_count": 1,
+                    "sample": ["word " * 50_000, "short | sample"],
+                }
+            ],
+            "data_docs_index": str(docs_index) if docs_index else None,
+        },
+        "published": False,
+        "outputs": {
+            "articles": "/out/articles",
+            "files": [],
+            "data_docs": str(docs_index) if docs_index else None,
+        },
+        "config": '{"dedup": {}}',
+        "dedup_index": "rebuilt",
+    }
+    fields.update(changes)
+    return RunSummary(**fields)  # type: ignore[arg-type]
+
+
+def test_report_page_is_self_contained_and_escapes_its_data():
+    page = render_html(_summary(None))
+    assert "http://" not in page and "https://" not in page
+    assert "<script" not in page.lower().replace("&lt;script&gt;", "")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<link" not in page and "src=" not in page  # nothing to fetch
+    assert len(page) < 40_000  # the 250,000-character sample is clipped
+    assert "(250,000 characters)" in page
+    for heading in (
+        "Inputs",
+        "Stages",
+        "Removed paragraphs",
+        "Duplicate clusters",
+        "Quarantined inputs",
+        "Skipped inputs",
+        "Validation",
+    ):
+        assert f"<h2>{heading}" in page
+    assert page.count('class="bar"') == 4 + 3  # one bar per rule and per label
+
+
+def test_report_page_without_anything_to_show():
+    page = render_html(
+        _summary(
+            None,
+            removed_by_label={},
+            removed_by_rule={},
+            duplicate_clusters=[],
+            quarantine=[],
+            skipped=[],
+            validation={"success": True, "evaluated_expectations": 3, "failures": []},
+            published=True,
+        )
+    )
+    for note in (
+        "Nothing removed.",
+        "No duplicates.",
+        "Nothing quarantined.",
+        "Nothing skipped.",
+        "No failed expectations.",
+    ):
+        assert note in page
+    assert '<svg class="chart"' not in page
+
+
+# ---------------------------------------------------------------------------------------------
+# Headless Chromium over the DevTools protocol.
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-extensions",
+    "--disable-default-apps",
+    # No network: every host name fails to resolve and every proxied request (which, with
+    # loopback bypass removed, is every request) goes to the closed discard port.
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--proxy-server=127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
+    "--window-size=1200,900",
+    "--hide-scrollbars",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium_binary() -> str:
+    """Debian's chromium, installed with apt when missing (the test setup owns this step)."""
+    found = shutil.which("chromium")
+    if found:
+        return found
+    apt = shutil.which("apt-get")
+    if apt is None:
+        pytest.fail(
+            "chromium is not installed and apt-get is unavailable: install Debian's chromium"
+        )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    lock = ["-o", "DPkg::Lock::Timeout=600"]
+    steps = [
+        [apt, *lock, "update"],
+        [apt, *lock, "install", "-y", "--no-install-recommends", "chromium"],
+    ]
+    for step in steps:
+        result = subprocess.run(step, env=env, capture_output=True, text=True, timeout=1200)
+        if result.returncode != 0 and step[-1] == "chromium":
+            pytest.fail(
+                f"`{' '.join(step)}` failed:\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}"
+            )
+    found = shutil.which("chromium")
+    if not found:
+        pytest.fail("apt-get installed chromium but `chromium` is not on PATH")
+    return found
+
+
+class Chromium:
+    """Minimal DevTools client over ``--remote-debugging-pipe`` (fd 3 in, fd 4 out, NUL-framed)."""
+
+    def __init__(self, binary: str, profile: Path) -> None:
+        commands_read, commands_write = os.pipe()
+        replies_read, replies_write = os.pipe()
+        # bash puts them on fds 3 and 4 for the child; keep the originals clear of those numbers.
+        child_in = fcntl.fcntl(commands_read, fcntl.F_DUPFD_CLOEXEC, 10)
+        child_out = fcntl.fcntl(replies_write, fcntl.F_DUPFD_CLOEXEC, 10)
+        os.close(commands_read)
+        os.close(replies_write)
+        self.stderr_path = profile / "chromium-stderr.log"
+        command = [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe"]
+        script = f'exec "$@" 3<&{child_in} 4>&{child_out} {child_in}<&- {child_out}>&-'
+        with self.stderr_path.open("wb") as stderr:
+            self.process = subprocess.Popen(
+                ["bash", "-c", script, "bash", *command],
+                pass_fds=(child_in, child_out),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        os.close(child_in)
+        os.close(child_out)
+        self._commands = os.fdopen(commands_write, "wb", buffering=0)
+        self._inbox: queue.Queue[dict | None] = queue.Queue()
+        self._backlog: list[dict] = []
+        self._next_id = 0
+        threading.Thread(target=self._read, args=(replies_read,), daemon=True).start()
+
+    def _read(self, fd: int) -> None:
+        buffer = b""
+        with os.fdopen(fd, "rb", buffering=0) as stream:
+            while chunk := stream.read(1 << 16):
+                *messages, buffer = (buffer + chunk).split(b"\0")
+                for message in messages:
+                    self._inbox.put(json.loads(message))
+        self._inbox.put(None)
+
+    def _receive(self, deadline: float) -> dict | None:
+        try:
+            message = self._inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            return None
+        if message is None:
+            log = self.stderr_path.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"chromium closed the DevTools pipe:\n{log}")
+        return message
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+        self._next_id += 1
+        message: dict[str, object] = {"id": self._next_id, "method": method, "params": params or {}}
+        if session:
+            message["sessionId"] = session
+        self._commands.write(json.dumps(message).encode() + b"\0")
+        deadline = time.monotonic() + 60
+        while (reply := self._receive(deadline)) is not None:
+            if reply.get("id") == self._next_id:
+                if "error" in reply:
+                    raise RuntimeError(f"{method}: {reply['error']}")
+                return reply.get("result", {})
+            self._backlog.append(reply)
+        raise TimeoutError(method)
+
+    def events(self, session: str, quiet: float = 0.7, timeout: float = 30) -> list[dict]:
+        """Events of ``session`` until the page has loaded and gone quiet for ``quiet`` s."""
+        collected = [e for e in self._backlog if e.get("sessionId") == session]
+        self._backlog = [e for e in self._backlog if e.get("sessionId") != session]
+        loaded = any(e.get("method") == "Page.loadEventFired" for e in collected)
+        deadline = time.monotonic() + timeout
+        last = time.monotonic()
+        while time.monotonic() < deadline:
+            message = self._receive(min(deadline, time.monotonic() + 0.1))
+            if message is None:
+                if loaded and time.monotonic() - last >= quiet:
+                    return collected
+                continue
+            last = time.monotonic()
+            if message.get("sessionId") != session:
+                continue
+            collected.append(message)
+            loaded = loaded or message.get("method") == "Page.loadEventFired"
+        raise TimeoutError(f"page did not finish loading: {len(collected)} events")
+
+    def close(self) -> None:
+        with contextlib.suppress(RuntimeError, TimeoutError, OSError):
+            self.send("Browser.close")
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self._commands.close()
+
+
+@dataclass
+class Visit:
+    requests: list[str]
+    failed: list[str]
+    exceptions: list[str]
+    checks: dict
+    screenshot: Path
+
+    @property
+    def non_local(self) -> list[str]:
+        return [url for url in self.requests if urlsplit(url).scheme not in LOCAL_SCHEMES]
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_binary: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chromium]:
+    chromium = Chromium(chromium_binary, tmp_path_factory.mktemp("chromium-profile"))
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+def visit(browser: Chromium, page: Path, checks: str, screenshot: Path) -> Visit:
+    """Open ``page`` in a fresh tab, wait until it is quiet, evaluate ``checks``, screenshot."""
+    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})[
+        "sessionId"
+    ]
+    try:
+        for domain in ("Network", "Page", "Runtime"):
+            browser.send(f"{domain}.enable", session=session)
+        browser.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
+        events = browser.events(session)
+        result = browser.send(
+            "Runtime.evaluate",
+            {"expression": f"JSON.stringify(({checks})())", "returnByValue": True},
+            session=session,
+        )
+        if "exceptionDetails" in result:
+            raise AssertionError(f"check script failed: {result['exceptionDetails']}")
+        shot = browser.send("Page.captureScreenshot", {"format": "png"}, session=session)
+        screenshot.write_bytes(base64.b64decode(shot["data"]))
+    finally:
+        browser.send("Target.closeTarget", {"targetId": target})
+    by_id = {
+        e["params"]["requestId"]: e["params"]["request"]["url"]
+        for e in events
+        if e.get("method") == "Network.requestWillBeSent"
+    }
+    return Visit(
+        requests=list(by_id.values()),
+        failed=[
+            f"{by_id.get(e['params']['requestId'], '?')}: {e['params'].get('errorText')}"
+            for e in events
+            if e.get("method") == "Network.loadingFailed"
+        ],
+        exceptions=[
+            e["params"]["exceptionDetails"].get("exception", {}).get("description", "")
+            or e["params"]["exceptionDetails"].get("text", "")
+            for e in events
+            if e.get("method") == "Runtime.exceptionThrown"
+        ],
+        checks=json.loads(result["result"]["value"]),
+        screenshot=screenshot,
+    )
+
+
+def assert_png(path: Path, minimum: int = 10_000) -> None:
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > minimum, path
+
+
+DATA_DOCS_CHECKS = """() => {
+  const navbar = document.querySelector('nav.navbar');
+  const fa = document.querySelector('.fas, .fa-solid, .fa');
+  return {
+    navbarDisplay: navbar && getComputedStyle(navbar).display,
+    bodyFont: getComputedStyle(document.body).fontFamily,
+    jquery: typeof window.jQuery,
+    bootstrapTable: typeof (window.jQuery && window.jQuery.fn.bootstrapTable),
+    vega: typeof window.vegaEmbed,
+    iconFontDefined: [...document.fonts].some(f => f.family === 'Font Awesome 6 Free'),
+    // Fonts load when first used; pages without icons never fetch them.
+    iconFontUsable: !fa || document.fonts.check('900 16px "Font Awesome 6 Free"'),
+    icons: document.querySelectorAll('.fas, .fa-solid, .fa').length,
+    stylesheets: document.styleSheets.length,
+  };
+}"""
+
+
+def test_data_docs_render_offline_in_chromium(browser: Chromium, docs_copy: Path, tmp_path: Path):
+    make_docs_offline(docs_copy)
+    pages = [docs_copy / "index.html", *sorted((docs_copy / "validations").rglob("*.html"))]
+    pages.append(docs_copy / "expectations" / "articles.html")
+    for i, page in enumerate(pages):
+        seen = visit(browser, page, DATA_DOCS_CHECKS, tmp_path / f"data-docs-{i}.png")
+        where = page.relative_to(docs_copy)
+        assert seen.non_local == [], f"{where} reached for the network: {seen.non_local}"
+        assert seen.failed == [], f"{where}: local files failed to load: {seen.failed}"
+        assert seen.exceptions == [], f"{where}: script errors: {seen.exceptions}"
+        assert len(seen.requests) > 15, where  # the vendored CSS and JS did load, from file:
+        checks = seen.checks
+        assert checks["navbarDisplay"] == "flex", (where, checks)  # Bootstrap's .navbar
+        assert checks["bodyFont"].startswith("-apple-system"), (where, checks)  # Bootstrap reboot
+        assert checks["jquery"] == checks["bootstrapTable"] == "function", (where, checks)
+        assert checks["vega"] == "function", (where, checks)
+        assert checks["iconFontDefined"] and checks["iconFontUsable"], (where, checks)
+        assert_png(seen.screenshot)
+
+
+def test_chromium_check_catches_cdn_assets(browser: Chromium, gx_docs: Docs, tmp_path: Path):
+    """Control: the same check on GX's own output sees the CDN requests and no styling."""
+    seen = visit(browser, gx_docs.root / "index.html", DATA_DOCS_CHECKS, tmp_path / "cdn.png")
+    hosts = {urlsplit(url).hostname for url in seen.non_local}
+    assert {"maxcdn.bootstrapcdn.com", "code.jquery.com", "cdn.jsdelivr.net"} <= hosts
+    assert all(any(h in f for h in hosts) for f in seen.failed)  # blocked, not served
+    assert seen.checks["navbarDisplay"] != "flex"
+    assert seen.checks["jquery"] == "undefined"
+    assert any("$ is not defined" in e for e in seen.exceptions)
+
+
+REPORT_CHECKS = """() => {
+  const badge = document.querySelector('.badge');
+  const table = document.querySelector('#stages table');
+  const bars = [...document.querySelectorAll('svg.chart rect.bar')];
+  return {
+    badgeBackground: getComputedStyle(badge).backgroundColor,
+    badgeColour: getComputedStyle(badge).color,
+    tableCollapse: getComputedStyle(table).borderCollapse,
+    mainWidth: document.querySelector('main').getBoundingClientRect().width,
+    bars: bars.length,
+    barWidths: bars.map(b => b.getBoundingClientRect().width),
+    links: [...document.querySelectorAll('a[href]')].map(a => [a.textContent, a.href]),
+  };
+}"""
+
+
+def test_run_report_renders_offline_in_chromium(
+    browser: Chromium, docs_copy: Path, gx_docs: Docs, tmp_path: Path
+):
+    make_docs_offline(docs_copy)
+    reports = docs_copy.parent
+    summary = _summary(docs_copy / "index.html")
+    summary.validation["failures"] = [f.as_dict() for f in gx_docs.report.failures]
+    write_run_report(summary, reports)
+    seen = visit(browser, reports / "latest.html", REPORT_CHECKS, tmp_path / "report.png")
+    assert seen.requests == [(reports / "latest.html").resolve().as_uri()]
+    assert seen.failed == [] and seen.exceptions == []
+    checks = seen.checks
+    assert checks["badgeBackground"] == "rgb(179, 38, 30)"  # .badge.fail
+    assert checks["badgeColour"] == "rgb(255, 255, 255)"
+    assert checks["tableCollapse"] == "collapse"
+    assert checks["mainWidth"] <= 72 * 16 + 1  # max-width: 72rem
+    assert checks["bars"] == 7 and min(checks["barWidths"]) > 0
+    links = dict(checks["links"])
+    assert {"Data Docs", "articles validation", "paragraphs validation", "JSON"} <= set(links)
+    for name, href in checks["links"]:
+        assert href.startswith("file://"), (name, href)
+        assert Path(unquote(urlsplit(href).path)).is_file(), (name, href)
+    # The links are relative, so a copied output directory keeps working.
+    moved = tmp_path / "moved"
+    shutil.copytree(reports, moved)
+    html = (moved / "latest.html").read_text(encoding="utf-8")
+    assert (
+        'href="data_docs/index.html"' in html and str(reports) not in html.split("<h2>Outputs")[0]
+    )
+    assert_png(seen.screenshot, minimum=30_000)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Prefect artifact, created inside a real flow run and read back through the API.
+
+
+def test_summary_is_published_as_a_prefect_artifact(tmp_path: Path):
+    from prefect import flow
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
+    from prefect.runtime import flow_run
+
+    summary = _summary(None)
+
+    @flow(name="newsclean-artifact-test", validate_parameters=False)
+    def publishing_flow(summary: RunSummary) -> str:
+        publish_prefect_artifact(summary, report_html=tmp_path / "latest.html")
+        return str(flow_run.id)
+
+    run_id = publishing_flow(summary)
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=[ARTIFACT_KEY]),
+                flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]),
+            )
+        )
+    assert len(artifacts) == 1
+    artifact = artifacts[0]
+    assert artifact.type == "markdown" and str(artifact.flow_run_id) == run_id
+    assert summary.run_id in (artifact.description or "")
+    markdown = str(artifact.data)
+    assert f"# newsclean run `{summary.run_id}`: **not published**" in markdown
+    assert "| ad_marker | 3 |" in markdown and "| boilerplate | 5 |" in markdown
+    assert "| in/empty.txt | read | file is empty |" in markdown
+    assert "&lt;script>alert(1)&lt;/script>" in markdown
+    assert "expect_column_value_lengths_to_be_between" in markdown
+    assert "| in/again.txt | already published by an earlier run |" in markdown
+    assert str(tmp_path / "latest.html") in markdown
