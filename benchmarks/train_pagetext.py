@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pagetext_dev import ROOT, Page, load_pages
+from pagetext_dev import Page, load_pages
 
 from tasks import pagetext
 
@@ -31,6 +31,7 @@ LEARNING_RATE = 3e-3
 L2 = 1e-4
 WORD_WEIGHT_POWER = 0.5
 FOLDS = 5
+THRESHOLD = 0.4  # chosen by domain-grouped 5-fold CV on the train split (0.3-0.6 tried)
 
 
 def sample_weights(words: np.ndarray) -> np.ndarray:
@@ -134,12 +135,12 @@ def main() -> None:
         "train_pages": len(pages),
         "features": list(pagetext.LOCAL_FEATURES + pagetext.CONTEXT_FEATURES),
         "stage2_features": list(pagetext.STAGE2_FEATURES),
-        "threshold": 0.5,
+        "threshold": THRESHOLD,
         "stage1": dump(stage1),
         "stage2": dump(stage2),
     }
     args.out.write_text(json.dumps(model_json, separators=(",", ":")) + "\n", encoding="utf-8")
-    print(f"wrote {args.out.relative_to(ROOT)} from {len(pages)} train pages")
+    print(f"wrote {args.out} from {len(pages)} train pages")
 
 
 if __name__ == "__main__":

@@ -1,23 +1,26 @@
 """Pick the article's main content out of a whole-page plain-text dump.
 
 Method: every paragraph gets cheap shape features (length, stop-word density, sentence ends,
-commas, capitalised/digit share, separators, boilerplate keywords, in-page duplicates) plus page
-context: windowed means of length and prose-ness, the length of the run of short lines it sits in
-(menus, link lists) and where it lies relative to the densest run of prose (a maximum-sum segment
-over per-paragraph prose scores). A two-stage model scores them: stage 1 is a small MLP on those
-features; stage 2 re-scores each paragraph from the same features plus its neighbours' stage-1
-scores, so that a short subheading inside prose survives and a stray sentence inside a footer
-does not. Weights ship in ``pagetext_model.json`` (reproduce with
-``benchmarks/train_pagetext.py``; trained on WCXB dev pages, held-out split by domain).
-Rules on top: the article headline (the headline-like line just before the main text) is kept,
-and paragraphs seen on other pages of the same site are dropped unless most of the page repeats
-(then it is a duplicate page, which deduplication handles, not chrome).
+commas, capitalised/digit share, separators, boilerplate and date vocabulary, in-page duplicates)
+plus page context: windowed means of length and prose-ness, the length of the run of short lines
+it sits in (menus, link lists), where it lies relative to the densest run of prose (maximum-sum
+segment of per-paragraph prose scores) and whether a short "N Comments" line precedes it. A
+two-stage model scores them: stage 1 is a small MLP (one tanh layer) on those features; stage 2
+re-scores each paragraph from the same features plus its neighbours' stage-1 scores, so a short
+subheading inside prose survives and a stray sentence inside a footer does not. Weights ship in
+``pagetext_model.json``, reproducible with ``benchmarks/train_pagetext.py`` (WCXB dev pages,
+train/held-out split by domain). Rules on top: the headline (longest headline-shaped line just
+before the main text) is kept; a short line with newsletter/share/cookie vocabulary next to a
+dropped line is dropped; paragraphs seen on other pages of the same site are dropped unless most
+of the kept text repeats (a duplicate page, which deduplication handles, not chrome).
 
-Known failure modes: long prose outside the article (author bios, "about us" blurbs, comment
-threads, long teaser lists) is often kept; short article paragraphs between list-like blocks
-(product specs, recipe ingredient lists, tables dumped one cell per line) can be dropped as menus;
-pages that are mostly lists or Q&A snippets have no clear prose run; stop words cover only a few
-Western European languages.
+Known failure modes (WCXB dev): comment threads and long "about the author" or teaser blurbs
+after the article are often kept; main content that is itself list-like (directories, data
+tables dumped a cell per line, product specs, recipe ingredients) is dropped as menus; pages with
+several equal prose blocks (Q&A, listicles with long captions) are cut at the wrong block; a
+newsletter box title inside the article can pass as a subheading; the stop-word list covers only
+a few Western European languages; WCXB's ground truth mostly excludes the headline, so keeping it
+costs ~0.3 F1 points there.
 """
 
 from __future__ import annotations
@@ -73,6 +76,8 @@ LOCAL_FEATURES = (
     "ends_colon",
     "starts_lower",
     "chars_per_word",
+    "date_like",
+    "comment_marker",
 )
 
 
@@ -123,7 +128,12 @@ _BOILER_PAIR_SET = frozenset(
     (a, b + t) for a, b in (pair.split() for pair in _BOILER_PAIRS) for t in _TRAILING
 )
 # One dict lookup per word gives all word classes at once.
-_STOP, _BOILER, _PAIR_FIRST = 1, 2, 4
+_STOP, _BOILER, _PAIR_FIRST, _DATE, _COMMENT = 1, 2, 4, 8, 16
+_DATE_WORDS = (  # noqa: SIM905
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec ago am pm"
+).split()
+_COMMENT_WORDS = ("comment", "comments", "responses", "replies", "reply", "discussion")
 _WORD_CLASS: dict[str, int] = {}
 for _w in _STOP_WORDS:
     _WORD_CLASS[_w] = _STOP
@@ -133,6 +143,10 @@ for _w in _BOILER_WORDS:
 for _pair in _BOILER_PAIRS:
     _first = _pair.split()[0]
     _WORD_CLASS[_first] = _WORD_CLASS.get(_first, 0) | _PAIR_FIRST
+for _bit, _words in ((_DATE, _DATE_WORDS), (_COMMENT, _COMMENT_WORDS)):
+    for _w in _words:
+        for _t in _TRAILING:
+            _WORD_CLASS[_w + _t] = _WORD_CLASS.get(_w + _t, 0) | _bit
 
 
 def _local_features(paragraphs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -151,6 +165,7 @@ def _local_features(paragraphs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     cls = _CLASSES[np.minimum(codes, 0xFFFF)]
     space = (cls & _WS) > 0
     prev_space = np.concatenate(([True], space[:-1]))
+    prev_cls = np.concatenate(([_WS], cls[:-1]))
     nxt = np.concatenate((cls[1:], [_WS]))
     nxt2 = np.concatenate((cls[2:], [_WS, _WS]))
     upper = (cls & _UP) > 0
@@ -164,6 +179,7 @@ def _local_features(paragraphs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
             (cls & _COMMA) > 0,
             ((cls & _SEP) > 0) | ((cls & _DASH) > 0) & prev_space & ((nxt & _WS) > 0),
             ((cls & _END) > 0) & ((nxt & _WS) > 0) & ((nxt2 & _UP) > 0),  # inner sentence ends
+            ((cls & _COLON) > 0) & ((prev_cls & _DIGIT) > 0) & ((nxt & _DIGIT) > 0),  # 10:45
         )
     ).astype(np.int32)
     per_par = np.add.reduceat(counted, starts, axis=1).T.astype(np.float64)
@@ -176,6 +192,8 @@ def _local_features(paragraphs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     )
     stops = np.bincount(word_pid, weights=word_class & _STOP, minlength=n)
     boiler = np.bincount(word_pid, weights=word_class & _BOILER, minlength=n) > 0
+    dates = np.bincount(word_pid, weights=word_class & _DATE, minlength=n)
+    comments = np.bincount(word_pid, weights=word_class & _COMMENT, minlength=n)
     for i in np.flatnonzero(word_class[:-1] & _PAIR_FIRST).tolist():
         if (tokens[i], tokens[i + 1]) in _BOILER_PAIR_SET:
             boiler[word_pid[i]] = True
@@ -209,6 +227,8 @@ def _local_features(paragraphs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         (last & _COLON) > 0,
         (first & _LO) > 0,
         np.minimum(chars / words, 20.0) / 10.0,
+        (words <= 10) & ((per_par[:, 8] > 0) | (dates > 0)),
+        (words <= 6) & (comments > 0),
     )
     return np.column_stack(columns).astype(np.float64), words
 
@@ -250,7 +270,7 @@ def _best_segment(score: np.ndarray) -> tuple[int, int, np.ndarray]:
     return start, end, ratio
 
 
-def _block_features(score: np.ndarray, words: np.ndarray) -> list[np.ndarray]:
+def _block_features(score: np.ndarray, words: np.ndarray) -> tuple[list[np.ndarray], int]:
     n = len(score)
     start, end, ratio = _best_segment(score)
     idx = np.arange(n)
@@ -267,7 +287,7 @@ def _block_features(score: np.ndarray, words: np.ndarray) -> list[np.ndarray]:
         np.log1p(dist),
         np.log1p(between),
         ratio,
-    ]
+    ], start
 
 
 CONTEXT_FEATURES = (
@@ -290,6 +310,7 @@ CONTEXT_FEATURES = (
     "log_block_distance",
     "log_words_to_block",
     "block_ratio",
+    "after_comment_marker",
 )
 
 STAGE2_FEATURES = (
@@ -332,6 +353,11 @@ def page_features(paragraphs: Sequence[str]) -> np.ndarray:
     idx = np.arange(n)
     cum = np.cumsum(words)
     score = np.where(prose > 0, np.minimum(words, 100.0), 0.0) - 6.0
+    block, start = _block_features(score, words)
+    # Comment threads follow a short "N Comments" / "Leave a reply" line after the article start.
+    marker = local[:, LOCAL_FEATURES.index("comment_marker")] > 0
+    marker[:start] = False
+    after_marker = np.concatenate(([0.0], np.maximum.accumulate(marker[:-1].astype(float))))
     ctx = [
         idx / max(n - 1, 1),
         (cum - words / 2) / max(cum[-1], 1.0),
@@ -347,7 +373,8 @@ def page_features(paragraphs: Sequence[str]) -> np.ndarray:
         _window_mean(prose, 2),
         _window_mean(prose, 6),
         _window_mean(prose, 15),
-        *_block_features(score, words),
+        *block,
+        after_marker,
     ]
     return np.hstack([local, np.column_stack(ctx)])
 
@@ -367,7 +394,7 @@ def stage2_features(p1: np.ndarray, words: np.ndarray) -> np.ndarray:
             _window_mean(p1, 8),
             prev3,
             next3,
-            *_block_features(score, words),
+            *_block_features(score, words)[0],
         ]
     )
 
@@ -402,6 +429,7 @@ def _load_model(path: str = str(MODEL_PATH)) -> dict:
 
 
 HEADLINE_WINDOW = 8
+BOILER_LINE_WORDS = 12
 MENU_RUN = 3
 _HEADLINE_END = re.compile(r"[.:,;]$")
 _NOT_HEADLINE = re.compile(
@@ -448,13 +476,32 @@ def select_main_content(
     words = np.exp(x1[:, 0]) - 1.0
     p1 = _forward(model["stage1"], x1)
     p2 = _forward(model["stage2"], np.hstack([x1, stage2_features(p1, words)]))
-    keep = p2 >= model["threshold"]
+    return decide(paragraphs, x1, p2, model["threshold"], site_repeats)
+
+
+def decide(
+    paragraphs: Sequence[str],
+    x1: np.ndarray,
+    score: np.ndarray,
+    threshold: float,
+    site_repeats: Collection[str] = frozenset(),
+) -> list[str | None]:
+    """Turn paragraph scores into keep/drop reasons (headline and site-repeat rules included)."""
+    n = len(paragraphs)
+    words = np.exp(x1[:, 0]) - 1.0
+    p2 = score
+    keep = p2 >= threshold
     kept = np.flatnonzero(keep)
     if len(kept) == 0:
         # No prose at all: keep the single best paragraph rather than return nothing.
         keep[int(np.argmax(p2))] = True
         kept = np.flatnonzero(keep)
     first, last = int(kept[0]), int(kept[-1])
+    # A short line with newsletter/share/cookie vocabulary next to a rejected line is the title
+    # of a widget embedded in the article (it looks like a subheading to the scorer).
+    dropped = ~keep
+    beside_dropped = np.concatenate(([True], dropped[:-1])) | np.concatenate((dropped[1:], [True]))
+    keep &= ~((x1[:, _BOILER_COLUMN] > 0) & (words <= BOILER_LINE_WORDS) & beside_dropped)
     headline = _headline(paragraphs, words, first)
     if headline is not None:
         for i in range(max(first - HEADLINE_WINDOW, 0), first):
