@@ -1,0 +1,215 @@
+"""Atomic, idempotent publish: a run SIGKILLed at any point of the protocol, then rerun.
+
+The CLI runs as a subprocess with the test hook in tasks/publish.py (NEWSCLEAN_TEST_PAUSE_AT)
+so it stops at a known point; the test checks what a reader sees there, kills it, reruns
+and compares the dataset with that of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from flows.pipeline import DEDUP_STATE, newsclean_flow
+from tasks.models import QuarantineRecord
+from tasks.publish import (
+    COMMIT_MARKER,
+    PAUSE_ENV,
+    PAUSE_FILE_ENV,
+    PAUSE_POINTS,
+    PUBLISHED_TABLES,
+    STAGING,
+    OutputBusyError,
+    output_lock,
+    publish,
+    recover,
+    write_staged,
+)
+from tasks.tables import quarantine_table
+
+from .conftest import REPO, SEEDS
+from .prefect_server import client_env, prefect_server
+
+PAUSE_TIMEOUT_S = 600
+RUN_CLI = (sys.executable, "-m", "flows.cli", "run")
+
+
+@pytest.fixture(scope="module")
+def api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with prefect_server(tmp_path_factory.mktemp("prefect-server-home")) as url:
+        yield url
+
+
+def _dataset(output: Path, *, with_run_columns: bool = False) -> dict[str, list[tuple]]:
+    """Every published table, sorted; without the columns that differ between runs."""
+    tables = {}
+    for table in PUBLISHED_TABLES:
+        files = sorted(str(f) for f in (output / table).glob("*.parquet"))
+        exclude = "" if with_run_columns else " EXCLUDE (run_id)"
+        if table == "articles" and not with_run_columns:
+            exclude = " EXCLUDE (run_id, processed_at)"
+        tables[table] = (
+            duckdb.sql(f"SELECT *{exclude} FROM read_parquet({files!r}) ORDER BY ALL").fetchall()
+            if files
+            else []
+        )
+    return tables
+
+
+def _index_paragraph_ids(output: Path) -> list[str]:
+    index = output / DEDUP_STATE / "index"
+    manifest = json.loads((index / "manifest.json").read_text(encoding="utf-8"))
+    files = [str(index / part["paragraphs"]["file"]) for part in manifest["parts"]]
+    return sorted(
+        r[0] for r in duckdb.sql(f"SELECT paragraph_id FROM read_parquet({files!r})").fetchall()
+    )
+
+
+def _assert_visible_files_are_whole(output: Path) -> None:
+    for table in PUBLISHED_TABLES:
+        for path in (output / table).glob("*"):
+            assert path.name.startswith("part-") and path.suffix == ".parquet", path
+            pq.read_table(path)  # a torn file has no footer and raises
+
+
+def _wait_for_pause(process: subprocess.Popen, marker: Path, log: Path) -> None:
+    deadline = time.monotonic() + PAUSE_TIMEOUT_S
+    while not marker.exists():
+        assert process.poll() is None, f"run ended before pausing:\n{log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, "run did not reach its pause point"
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two seeds published first; three more seeds and one bad input for the killed run."""
+    root = tmp_path_factory.mktemp("inputs")
+    first, second = root / "first", root / "second"
+    first.mkdir()
+    second.mkdir()
+    seeds = sorted(SEEDS.iterdir())
+    for seed in seeds[:2]:
+        shutil.copy(seed, first / seed.name)
+    for seed in seeds[2:]:
+        shutil.copy(seed, second / seed.name)
+    (second / "empty.txt").write_bytes(b"\n")
+    return first, second
+
+
+def test_a_run_killed_anywhere_leaves_the_dataset_intact_and_a_rerun_completes_it(
+    api_url, inputs, tmp_path
+):
+    first, second = inputs
+    base = tmp_path / "base"
+    assert newsclean_flow(inputs=[str(first)], output=str(base)).published
+    before = _dataset(base, with_run_columns=True)
+    reference = tmp_path / "reference"
+    shutil.copytree(base, reference)
+    assert newsclean_flow(inputs=[str(first), str(second)], output=str(reference)).published
+    expected = _dataset(reference)
+    assert len(expected["articles"]) == 5 and len(expected["quarantine"]) == 1
+
+    # All kill points at once: each CLI run costs tens of seconds of imports and startup.
+    runs = {}
+    for point in PAUSE_POINTS:
+        output = tmp_path / point
+        shutil.copytree(base, output)
+        marker, log = tmp_path / f"{point}.paused", tmp_path / f"{point}.log"
+        env = client_env(
+            api_url,
+            tmp_path / f"{point}-home",
+            PYTHONPATH=str(REPO),
+            **{PAUSE_ENV: point, PAUSE_FILE_ENV: str(marker)},
+        )
+        with open(log, "wb") as handle:
+            process = subprocess.Popen(
+                [*RUN_CLI, str(first), str(second), "--output", str(output)],
+                cwd=REPO,
+                env=env,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        runs[point] = (process, output, marker, log)
+
+    try:
+        for point, (process, output, marker, log) in runs.items():
+            _wait_for_pause(process, marker, log)
+            _assert_visible_files_are_whole(output)
+            seen = _dataset(output, with_run_columns=True)
+            staged = list((output / STAGING).glob("*/*"))
+            if point == "staging":  # killed in the middle of writing a staged file
+                torn = [p for p in staged if p.name == "articles.parquet"]
+                assert torn
+                with pytest.raises(pa.ArrowInvalid):
+                    pq.read_metadata(torn[0])
+            if point in ("staging", "committed"):
+                assert seen == before
+            if point == "committed":
+                assert {p.name for p in staged} == {
+                    "articles.parquet",
+                    "paragraphs.parquet",
+                    "quarantine.parquet",
+                    COMMIT_MARKER,
+                }
+            if point == "renaming":  # the articles file is in place, the others not yet
+                assert len(seen["articles"]) == 5 and seen["paragraphs"] == before["paragraphs"]
+            if point == "published":  # everything visible, dedup index not yet told
+                assert len(seen["articles"]) == 5 and not staged
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+            assert _dataset(output, with_run_columns=True) == seen  # the kill changed nothing
+    finally:
+        for process, *_ in runs.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=30)
+
+    for point, (_, output, _, _) in runs.items():
+        rerun = newsclean_flow(inputs=[str(first), str(second)], output=str(output))
+        assert rerun.published, point
+        assert _dataset(output) == expected, point
+        assert not any((output / STAGING).iterdir()), point
+        assert _index_paragraph_ids(output) == _index_paragraph_ids(reference), point
+        committed = point != "staging"
+        assert rerun.summary.dedup_index == ("rebuilt (stale)" if committed else "ok"), point
+        assert rerun.summary.inputs["published"] == (0 if committed else 3), point
+
+
+def test_only_one_run_writes_an_output_at_a_time(tmp_path):
+    with output_lock(tmp_path), pytest.raises(OutputBusyError), output_lock(tmp_path):
+        pass
+    with output_lock(tmp_path):  # released on exit, also after the error above
+        pass
+
+
+def test_recover_completes_committed_runs_and_drops_the_rest(tmp_path):
+    table = pa.table({"article_id": ["a"], "run_id": ["r"]})
+    write_staged(tmp_path, "committed-run", {"articles": table})
+    (tmp_path / STAGING / "committed-run" / COMMIT_MARKER).touch()
+    write_staged(tmp_path, "abandoned-run", {"articles": table})
+    assert recover(tmp_path) == ["committed-run"]
+    assert [p.name for p in (tmp_path / "articles").iterdir()] == ["part-committed-run.parquet"]
+    assert not any((tmp_path / STAGING).iterdir())
+    assert recover(tmp_path) == []  # idempotent
+
+
+def test_a_quarantined_input_is_recorded_once_across_runs(tmp_path):
+    record = QuarantineRecord("a.txt", "read", "file is empty")
+    for run_id in ("run-1", "run-2"):
+        write_staged(tmp_path, run_id, {"quarantine": quarantine_table([record], run_id)})
+        publish(tmp_path, run_id)
+    files = list((tmp_path / "quarantine").iterdir())
+    assert [f.name for f in files] == ["part-run-1.parquet"]
