@@ -24,6 +24,7 @@ import pytest
 
 from flows.pipeline import DEDUP_STATE, newsclean_flow
 from tasks.models import QuarantineRecord
+from tasks.process import ALREADY_PUBLISHED, article_id_for
 from tasks.publish import (
     COMMIT_MARKER,
     PAUSE_ENV,
@@ -213,3 +214,28 @@ def test_a_quarantined_input_is_recorded_once_across_runs(tmp_path):
         publish(tmp_path, run_id)
     files = list((tmp_path / "quarantine").iterdir())
     assert [f.name for f in files] == ["part-run-1.parquet"]
+
+
+def test_a_renamed_file_is_skipped_and_an_edited_file_is_new(tmp_path):
+    inputs, output = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    first_seed, second_seed = sorted(SEEDS.iterdir())[:2]
+    shutil.copy(first_seed, inputs / "a.txt")
+    shutil.copy(second_seed, inputs / "b.txt")
+    first = newsclean_flow(inputs=[str(inputs)], output=str(output))
+    assert first.summary.inputs["published"] == 2
+
+    (inputs / "a.txt").rename(inputs / "renamed.txt")
+    correction = "\n\nCorrection: an earlier version of this article misstated the date.\n"
+    (inputs / "b.txt").write_text(second_seed.read_text(encoding="utf-8") + correction)
+    second = newsclean_flow(inputs=[str(inputs)], output=str(output))
+
+    assert second.summary.skipped == [
+        {"source": str(inputs / "renamed.txt"), "reason": ALREADY_PUBLISHED}
+    ]
+    assert second.summary.inputs["published"] == 1
+    new = duckdb.sql(
+        f"SELECT source, article_id FROM '{output}/articles/part-{second.run_id}.parquet'"
+    ).fetchall()
+    assert new == [(str(inputs / "b.txt"), article_id_for((inputs / "b.txt").read_bytes()))]
+    assert duckdb.sql(f"SELECT count(*) FROM '{output}/articles/*.parquet'").fetchall() == [(3,)]
