@@ -536,7 +536,12 @@ def _cluster(
     # 1. Identical to a kept paragraph of an earlier run: the earliest such row.
     if q:
         by_rank = np.argsort(index.rank, kind="stable")
-        hashes, first = np.unique(index.text_hash[by_rank], return_index=True)
+        ordered = index.text_hash[by_rank]
+        first = np.argsort(ordered, kind="stable")  # stable: earliest rank first per hash
+        keep = np.ones(len(first), dtype=bool)
+        keep[1:] = ordered[first[1:]] != ordered[first[:-1]]
+        first = first[keep]
+        hashes = ordered[first]
         at = np.minimum(np.searchsorted(hashes, prep.uniq_hash), len(hashes) - 1)
         hit = hashes[at] == prep.uniq_hash
         leader[hit] = g + by_rank[first[at[hit]]]
@@ -551,14 +556,24 @@ def _cluster(
     bands = prep.band_keys.shape[1]
     run_keys = prep.band_keys[open_long].reshape(-1)
     run_owners = np.repeat(prep.long_uids[open_long], bands)
-    idx_use = np.isin(index.band_key, run_keys)
+    idx_use = (
+        np.isin(index.band_key, run_keys, kind="sort")
+        if len(index.band_key)
+        else np.zeros(0, dtype=bool)
+    )
     keys = np.concatenate([run_keys, index.band_key[idx_use]])
     owners = np.concatenate([run_owners, index.band_row[idx_use] + g])
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    shared = counts[inverse] >= 2
+    # Buckets by sorting (np.unique's hash path is several times slower on millions of keys).
+    by_key = np.argsort(keys)
+    sorted_keys = keys[by_key]
+    new_bucket = np.ones(len(keys), dtype=bool)
+    new_bucket[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    bucket = np.cumsum(new_bucket) - 1
+    size = np.bincount(bucket)
+    shared = size[bucket] >= 2
     if not shared.any():
         return leader, similarity
-    s_owner, s_bucket = owners[shared], inverse[shared]
+    s_owner, s_bucket = owners[by_key][shared], bucket[shared]
     order = np.lexsort((s_bucket, node_order[s_owner]))
     s_owner, s_bucket = s_owner[order], s_bucket[order]
     cut = np.flatnonzero(np.diff(s_owner)) + 1
@@ -832,6 +847,14 @@ def _files(index_dir: Path, manifest: dict, kind: str) -> list[str]:
     return [str(index_dir / part[kind]["file"]) for part in manifest["parts"]]
 
 
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values by plain sorting (numpy 2's hash-based unique is slower here)."""
+    values = np.sort(values)
+    keep = np.ones(len(values), dtype=bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
+
+
 def _arrow(con: object, query: str, params: dict | None = None) -> pa.Table:
     """Run ``query`` and return an Arrow table across duckdb 1.x and 2.x method names."""
     relation = con.sql(query, params=params)  # type: ignore[attr-defined]
@@ -852,7 +875,7 @@ def _load_index_candidates(
     con = duckdb.connect()
     try:
         con.register("run_hashes", pa.table({"h": prep.uniq_hash}))
-        con.register("run_keys", pa.table({"k": np.unique(prep.band_keys.reshape(-1))}))
+        con.register("run_keys", pa.table({"k": _sorted_unique(prep.band_keys.reshape(-1))}))
         con.register("run_ids", pa.table({"id": run_ids}))
         con.execute(
             "CREATE TEMP TABLE hits AS "
