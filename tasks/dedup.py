@@ -781,17 +781,23 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def _atomic_write_parquet(path: Path, table: pa.Table) -> dict[str, object]:
-    """Write ``table`` atomically; return the manifest entry (name, rows, bytes, sha256)."""
+def _atomic_write_parquet(
+    path: Path, tables: pa.Table | Iterable[pa.Table], schema: pa.Schema
+) -> dict[str, object]:
+    """Write one table (or a stream of them) atomically; return its manifest entry."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
+    rows = 0
     try:
-        pq.write_table(table, tmp, compression="zstd")
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for table in [tables] if isinstance(tables, pa.Table) else tables:
+                writer.write_table(table.cast(schema))
+                rows += table.num_rows
         with open(tmp, "rb") as handle:
             os.fsync(handle.fileno())
         entry = {
             "file": path.name,
-            "rows": table.num_rows,
+            "rows": rows,
             "bytes": os.path.getsize(tmp),
             "sha256": _sha256(Path(tmp)),
         }
@@ -802,11 +808,31 @@ def _atomic_write_parquet(path: Path, table: pa.Table) -> dict[str, object]:
     return entry
 
 
+def _is_index_file(path: Path) -> bool:
+    """Files this module writes into an index directory (and may delete)."""
+    name = path.name
+    return path.is_file() and (
+        name.endswith((".paragraphs.parquet", ".bands.parquet"))
+        or (name.startswith(".") and name.endswith(".tmp"))
+    )
+
+
+def _remove_unlisted(index_dir: Path, parts: list[dict]) -> None:
+    listed = {p[k]["file"] for p in parts for k in ("paragraphs", "bands")}
+    for path in index_dir.iterdir():
+        if _is_index_file(path) and path.name not in listed:
+            path.unlink()
+
+
 def _read_manifest(index_dir: Path, verify: bool = True) -> dict | None:
     """The manifest, or None for a missing/empty index; raises if anything is damaged."""
     path = index_dir / MANIFEST
     if not path.exists():
-        leftovers = [p for p in index_dir.glob("*.parquet")] if index_dir.exists() else []
+        leftovers = (
+            [p for p in index_dir.iterdir() if p.name.endswith(".parquet") and _is_index_file(p)]
+            if index_dir.exists()
+            else []
+        )
         if leftovers:
             raise IndexDamagedError(f"{index_dir}: data files but no {MANIFEST}")
         return None
@@ -968,8 +994,12 @@ def _kept_records(table: pa.Table) -> pa.Table:
 def _write_part(index_dir: Path, name: str, records: pa.Table, config: DedupConfig) -> dict:
     paragraphs, bands = _index_tables(records, config)
     return {
-        "paragraphs": _atomic_write_parquet(index_dir / f"{name}.paragraphs.parquet", paragraphs),
-        "bands": _atomic_write_parquet(index_dir / f"{name}.bands.parquet", bands),
+        "paragraphs": _atomic_write_parquet(
+            index_dir / f"{name}.paragraphs.parquet", paragraphs, PARAGRAPH_INDEX_SCHEMA
+        ),
+        "bands": _atomic_write_parquet(
+            index_dir / f"{name}.bands.parquet", bands, BAND_INDEX_SCHEMA
+        ),
     }
 
 
@@ -984,14 +1014,20 @@ def _write_manifest(index_dir: Path, config: DedupConfig, generation: str, parts
     _atomic_write_bytes(index_dir / MANIFEST, json.dumps(manifest, indent=1).encode())
 
 
-def update_index(index_dir: Path, published: pa.Table, config: DedupConfig | None = None) -> int:
+def update_index(
+    index_dir: Path,
+    published: pa.Table,
+    config: DedupConfig | None = None,
+    max_parts: int = 64,
+) -> int:
     """Record the kept paragraphs of a run that has just been published; return rows added.
 
     ``published`` is the run's input joined with its :func:`find_duplicates` output (at least
     ``paragraph_id, article_id, position, text, published_at``; ``eligible`` and
     ``duplicate_of`` are honoured when present). Ids already in the index are skipped, so a
     repeated call is harmless. Call only after the run's output is published: the index
-    makes these paragraphs win over every later one.
+    makes these paragraphs win over every later one. One writer at a time. Every update adds
+    one pair of files; past ``max_parts`` pairs the index is compacted (:func:`compact_index`).
     """
     import duckdb
 
@@ -1026,7 +1062,44 @@ def update_index(index_dir: Path, published: pa.Table, config: DedupConfig | Non
     name = f"{manifest['generation']}-{len(manifest['parts']):06d}"
     parts = [*manifest["parts"], _write_part(index_dir, name, records, config)]
     _write_manifest(index_dir, config, manifest["generation"], parts)
+    if len(parts) > max_parts:
+        compact_index(index_dir, config)
     return records.num_rows
+
+
+def compact_index(index_dir: Path, config: DedupConfig | None = None) -> int:
+    """Merge all parts into one pair of files (streamed row group by row group).
+
+    The merged files are a new generation; the manifest is swapped atomically and only then
+    the old files are deleted. Returns the number of indexed paragraphs.
+    """
+    config = config or DedupConfig()
+    index_dir = Path(index_dir)
+    manifest = _read_manifest(index_dir)
+    if manifest is None:
+        return 0
+    _check_hashing(manifest, config, index_dir)
+    generation = uuid.uuid4().hex[:12]
+
+    def stream(kind: str) -> Iterator[pa.Table]:
+        for file in _files(index_dir, manifest, kind):
+            reader = pq.ParquetFile(file)
+            for group in range(reader.num_row_groups):
+                yield reader.read_row_group(group)
+
+    part = {
+        "paragraphs": _atomic_write_parquet(
+            index_dir / f"{generation}-000000.paragraphs.parquet",
+            stream("paragraphs"),
+            PARAGRAPH_INDEX_SCHEMA,
+        ),
+        "bands": _atomic_write_parquet(
+            index_dir / f"{generation}-000000.bands.parquet", stream("bands"), BAND_INDEX_SCHEMA
+        ),
+    }
+    _write_manifest(index_dir, config, generation, [part])
+    _remove_unlisted(index_dir, [part])
+    return int(part["paragraphs"]["rows"])
 
 
 def rebuild_index(
@@ -1058,10 +1131,7 @@ def rebuild_index(
         for n, start in enumerate(range(0, records.num_rows, batch_rows))
     ]
     _write_manifest(index_dir, config, generation, parts)
-    listed = {MANIFEST} | {p[k]["file"] for p in parts for k in ("paragraphs", "bands")}
-    for path in index_dir.iterdir():
-        if path.is_file() and path.name not in listed:
-            path.unlink()
+    _remove_unlisted(index_dir, parts)
     return records.num_rows
 
 
@@ -1071,6 +1141,7 @@ __all__ = [
     "DedupConfig",
     "IndexDamagedError",
     "IndexMismatchError",
+    "compact_index",
     "find_duplicates",
     "index_status",
     "jaccard",

@@ -13,6 +13,7 @@ from tasks.dedup import (
     DedupConfig,
     IndexDamagedError,
     IndexMismatchError,
+    compact_index,
     find_duplicates,
     index_status,
     normalise_words,
@@ -452,3 +453,27 @@ def test_index_built_with_other_settings_is_refused(tmp_path: Path) -> None:
     update_index(tmp_path, with_results(table, find_duplicates(table)), DedupConfig())
     with pytest.raises(IndexMismatchError):
         find_duplicates(table, DedupConfig(shingle_words=3), tmp_path)
+
+
+def test_compaction_keeps_the_answer_and_foreign_files(tmp_path: Path) -> None:
+    config = DedupConfig()
+    (tmp_path / "notes.txt").write_text("not ours")
+    runs = [
+        article(f"r{i}", [*WIRE[i : i + 2], OTHER_REPORT[i]], T0 + timedelta(i)) for i in range(3)
+    ]
+    for rows in runs:
+        table = make_table(rows)
+        update_index(tmp_path, with_results(table, find_duplicates(table, config, tmp_path)))
+    probe = make_table(_second_run())
+    expected = find_duplicates(probe, config, tmp_path)
+    assert len(list(tmp_path.glob("*.bands.parquet"))) == 3
+    # 9 paragraphs, of which WIRE[1] and WIRE[2] repeat in the next run: 7 kept copies.
+    assert compact_index(tmp_path, config) == 7
+    assert len(list(tmp_path.glob("*.bands.parquet"))) == 1
+    assert find_duplicates(probe, config, tmp_path).equals(expected)
+    # update_index compacts by itself past max_parts.
+    extra = make_table(article("x", ["A completely new paragraph about the weather " * 2]))
+    update_index(tmp_path, extra, config, max_parts=1)
+    assert len(list(tmp_path.glob("*.paragraphs.parquet"))) == 1
+    rebuild_index(tmp_path, make_table(runs[0]), config)
+    assert (tmp_path / "notes.txt").read_text() == "not ours"
