@@ -20,9 +20,11 @@ from tasks.config import PipelineConfig
 from tasks.corpus import (
     drop_repeated_inputs,
     link_articles,
+    mark_site_chrome,
     record_published_run,
     sync_dedup_index,
 )
+from tasks.docs_offline import make_docs_offline
 from tasks.models import QuarantineRecord, SkippedInput
 from tasks.prefect_tasks import clean_shard, deduplicate, validate
 from tasks.publish import discard, publish, read_published, recover, write_staged
@@ -30,6 +32,7 @@ from tasks.read import discover_inputs
 from tasks.report import (
     RunSummary,
     duplicate_clusters,
+    publish_prefect_artifact,
     quarantine_rows,
     removal_counts,
     stage_rows,
@@ -119,6 +122,7 @@ def newsclean_flow(
     quarantined = sorted((q for r in shard_results for q in r.quarantined), key=_by_source)
     articles, repeated = drop_repeated_inputs(a for r in shard_results for a in r.articles)
     skipped = sorted([s for r in shard_results for s in r.skipped] + repeated, key=_by_source)
+    mark_site_chrome(articles)
     progress.info("deduplicating %d articles", len(articles))
     dedup_stats = StepStats("deduplicate")
     with dedup_stats.timed():
@@ -136,8 +140,11 @@ def newsclean_flow(
     write_staged(out, run_id, {**tables, "quarantine": quarantine_table(quarantined, run_id)})
     progress.info("validating")
     validate_stats = StepStats("validate")
+    docs_dir = out / "reports" / "data_docs"
     with validate_stats.timed():
-        report = validate(tables, published, config.expectations_dir, out / "reports" / "data_docs")
+        report = validate(tables, published, config.expectations_dir, docs_dir)
+        if report.data_docs_index:
+            make_docs_offline(docs_dir)
     validate_stats.keep(tables["articles"].num_rows)
 
     published_files: list[str] = []
@@ -183,6 +190,7 @@ def newsclean_flow(
         dedup_index=index_status,
     )
     report_json, report_html = write_report(summary, out / "reports")
+    publish_prefect_artifact(summary, report_html=report_html)
     return RunResult(
         run_id=run_id,
         published=report.success,

@@ -7,6 +7,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 import pyarrow as pa
@@ -50,6 +51,49 @@ def drop_repeated_inputs(articles: Iterable[Article]) -> tuple[list[Article], li
         else:
             kept[article.article_id] = article
     return sorted(kept.values(), key=lambda a: a.article_id), skipped
+
+
+# Site chrome that survives per-page cleaning (a site's slogan, a "Sign in" line) repeats on
+# many pages of the same site; an article's sentences do not. Short lines only, so that
+# syndicated paragraphs, which also repeat, are left to deduplication.
+SITE_REPEAT_MIN_PAGES = 3
+SITE_REPEAT_MAX_WORDS = 12
+SITE_REPEAT_RULE = "site_repeat"
+
+
+def site_key(article: Article) -> str:
+    """The site a page belongs to: its URL's host, else the folder the input file is in."""
+    if article.url:
+        host = urlsplit(article.url).hostname
+        if host:
+            return host.removeprefix("www.")
+    return str(Path(article.source.split("#", 1)[0]).parent)
+
+
+def mark_site_chrome(articles: Sequence[Article]) -> int:
+    """Relabel short kept lines found on several pages of the same site as boilerplate."""
+    pages: dict[tuple[str, tuple[str, ...]], set[str]] = {}
+    for article in articles:
+        key = site_key(article)
+        for paragraph in article.paragraphs:
+            words = normalise_words(paragraph.text)
+            if paragraph.label == BODY and 0 < len(words) <= SITE_REPEAT_MAX_WORDS:
+                pages.setdefault((key, tuple(words)), set()).add(article.article_id)
+    marked = 0
+    for article in articles:
+        key = site_key(article)
+        body = [p for p in article.paragraphs if p.label == BODY]
+        chrome = [
+            p
+            for p in body
+            if len(pages.get((key, tuple(normalise_words(p.text))), ())) >= SITE_REPEAT_MIN_PAGES
+        ]
+        if len(chrome) == len(body):
+            continue  # the whole body repeats: a duplicate page, left to deduplication
+        for paragraph in chrome:
+            paragraph.label, paragraph.reason = "boilerplate", SITE_REPEAT_RULE
+        marked += len(chrome)
+    return marked
 
 
 def dedup_input_table(articles: Sequence[Article]) -> pa.Table:

@@ -8,6 +8,7 @@ from pathlib import Path
 import duckdb
 
 from flows.pipeline import DEDUP_STATE, newsclean_flow
+from tasks.paragraphs import split_paragraphs
 
 from .conftest import SEEDS
 
@@ -129,3 +130,25 @@ def test_index_left_stale_by_a_crash_is_rebuilt(tmp_path):
     result = newsclean_flow(inputs=[str(first_in)], output=str(output))
     assert result.summary.dedup_index == "rebuilt (stale)"
     assert result.summary.inputs["skipped"] == 1
+
+
+def test_short_lines_repeated_across_a_sites_pages_are_site_chrome(tmp_path):
+    site = tmp_path / "example-site"
+    site.mkdir()
+    slogan = "Independent news for the valley since 1921"
+    bodies = [
+        [s.text for s in split_paragraphs(p.read_text(encoding="utf-8")) if len(s.text) > 150][:3]
+        for p in sorted(SEEDS.glob("00[0-3]*"))
+    ]
+    for n, body in enumerate(bodies):
+        paragraphs = "".join(f"<p>{text}</p>" for text in [body[0], slogan, *body[1:]])
+        page = f"<html><body><article><h1>Story {n}</h1>{paragraphs}</article></body></html>"
+        (site / f"page{n}.html").write_text(page, encoding="utf-8")
+    result = newsclean_flow(inputs=[str(site)], output=str(tmp_path / "out"))
+    assert result.published
+    rows = duckdb.sql(
+        f"SELECT label, reason FROM read_parquet('{tmp_path}/out/paragraphs/*.parquet') "
+        f"WHERE text = '{slogan}'"
+    ).fetchall()
+    assert rows == [("boilerplate", "site_repeat")] * 4
+    assert result.summary.removed_by_rule["site_repeat"] == 4
