@@ -36,6 +36,7 @@ from tasks.publish import (
     output_lock,
     publish,
     recover,
+    write_atomically,
     write_staged,
 )
 from tasks.tables import quarantine_table
@@ -239,3 +240,11 @@ def test_a_renamed_file_is_skipped_and_an_edited_file_is_new(tmp_path):
     ).fetchall()
     assert new == [(str(inputs / "b.txt"), article_id_for((inputs / "b.txt").read_bytes()))]
     assert duckdb.sql(f"SELECT count(*) FROM '{output}/articles/*.parquet'").fetchall() == [(3,)]
+
+
+def test_write_atomically_replaces_the_whole_file(tmp_path):
+    target = tmp_path / "latest.json"
+    target.write_text("old")
+    write_atomically(target, b'{"new": true}')
+    assert target.read_bytes() == b'{"new": true}'
+    assert [p.name for p in tmp_path.iterdir()] == ["latest.json"]  # no temporary left
