@@ -115,11 +115,16 @@ def classify(
     known_title: str | None = None,
     whole_page: bool = True,
     site_repeats: Collection[str] = frozenset(),
+    link_lists: bool | None = None,
 ) -> Classification:
     """Label ``spans`` and collect the bylines and credits they carry.
 
     ``whole_page`` says the text is a page dump (not extractor output), so the main-content
     selector runs; ``site_repeats`` are paragraphs seen on other pages of the same site.
+    ``link_lists`` (default: ``whole_page``) runs the bulleted-headline rule. It is off for
+    extractor output: the extractor already dropped link-dense lists with the DOM's evidence,
+    and on the 711 WCXB dev pages 91 % of the bulleted items the rule removed from
+    trafilatura's output were article text (feature lists, steps, key points).
     """
     paragraphs = [
         Paragraph(position, span.text, "", "", span.line_start, span.line_end)
@@ -139,7 +144,8 @@ def classify(
         if rule.credits:
             _add(credits, [_canonical_credit(n) for n in rule.credits(match)])
 
-    _mark_link_lists(paragraphs)
+    if whole_page if link_lists is None else link_lists:
+        _mark_link_lists(paragraphs)
     title = _mark_title(paragraphs, known_title)
 
     if whole_page:

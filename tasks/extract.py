@@ -1,4 +1,11 @@
-"""HTML pages to main text plus metadata: trafilatura first, a plain DOM walk as fallback."""
+"""HTML pages to main text plus metadata: trafilatura first, a plain DOM walk as fallback.
+
+Metadata merges what the page declares (``tasks.metadata``: JSON-LD, meta tags) with
+trafilatura's findings. The publication day is htmldate's (via trafilatura), which reads the
+visible date as well as the markup, except its year-only fallback (January 1 of a year
+seen somewhere on the page), a guess the page never stated; the page's own timestamp with
+its UTC offset is used when it falls on that day.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,12 @@ import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import lxml.html
 import trafilatura
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
+from lxml.etree import ParserError
 
+from tasks.metadata import PageMetadata, clean_author_names, page_metadata, parse_datetime
 from tasks.models import Rejected
 from tasks.rules import split_names
 
@@ -30,6 +40,7 @@ class Extraction:
     language: str | None = None
     description: str | None = None
     url: str | None = None
+    credits: list[str] = field(default_factory=list)
 
 
 def clean_authors(raw: str | None) -> list[str]:
@@ -70,30 +81,60 @@ def _dom_text(html: str) -> str:
     return "\n\n".join(lines)
 
 
+def _declared(html: str) -> PageMetadata:
+    """The page's own metadata; empty when lxml cannot parse the markup at all."""
+    try:
+        return page_metadata(lxml.html.fromstring(html))
+    except (ParserError, ValueError):
+        return PageMetadata()
+
+
+def publication_time(found: str | None, declared: datetime | None) -> datetime | None:
+    """The publication time from htmldate's day ``found`` and the page's ``declared`` time.
+
+    A January 1 that the page does not declare is htmldate's year-only fallback: None.
+    """
+    day = parse_datetime(found)
+    if day is None:
+        return declared
+    if declared is not None and declared.date() == day.date():
+        return declared
+    if (day.month, day.day) == (1, 1):
+        return None
+    return day
+
+
 def extract_html(html: str, url: str | None = None) -> Extraction:
     """Main text and metadata of an HTML page; the ``extractor`` field says which path ran."""
+    declared = _declared(html)
     try:
         document = trafilatura.bare_extraction(
-            html, url=url, with_metadata=True, include_comments=False, include_tables=True
+            html,
+            url=url,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            favor_recall=True,
         )
     except Exception:  # trafilatura raises many kinds of parser errors on broken markup
         document = None
+    title = (document.title if document is not None else None) or declared.title
+    metadata = {
+        "title": title or None,
+        "authors": declared.authors
+        or clean_author_names([document.author] if document and document.author else []),
+        "credits": declared.credits,
+        "published_at": publication_time(
+            document.date if document else None, declared.published_at
+        ),
+        "site_name": declared.site_name or (document.sitename if document else None) or None,
+        "language": declared.language or (document.language if document else None) or None,
+        "description": declared.description or (document.description if document else None) or None,
+        "url": url or (document.url if document else None) or None,
+    }
     if document is not None and (document.text or "").strip():
-        return Extraction(
-            text=document.text,
-            extractor=EXTRACTOR_TRAFILATURA,
-            title=document.title or None,
-            authors=clean_authors(document.author),
-            published_at=parse_date(document.date),
-            site_name=document.sitename or None,
-            language=document.language or None,
-            description=document.description or None,
-            url=url or document.url or None,
-        )
+        return Extraction(text=document.text, extractor=EXTRACTOR_TRAFILATURA, **metadata)
     text = _dom_text(html)
     if not text.strip():
         raise Rejected("extract", "HTML page has no visible text")
-    title = None
-    if document is not None and document.title:
-        title = document.title
-    return Extraction(text=text, extractor=EXTRACTOR_FALLBACK, title=title, url=url)
+    return Extraction(text=text, extractor=EXTRACTOR_FALLBACK, **metadata)

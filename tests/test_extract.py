@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tasks.extract import clean_authors, extract_html, parse_date
+from tasks.extract import clean_authors, extract_html, parse_date, publication_time
+from tasks.metadata import clean_author_names, parse_datetime
 from tasks.models import Rejected
 
 from .conftest import DATA
@@ -55,3 +56,76 @@ def test_parse_date_is_utc_and_none_when_unparseable():
     assert parse_date("2024-03-05T09:30:00+01:00") == datetime(2024, 3, 5, 8, 30, tzinfo=UTC)
     assert parse_date("2024-03-05") == datetime(2024, 3, 5, tzinfo=UTC)
     assert parse_date("last Tuesday") is None
+
+
+NEWS_PAGE = """<!DOCTYPE html><html lang="en-GB"><head><meta charset="utf-8">
+<title>Ferry strike ends | Harbour Times</title>
+<meta property="og:site_name" content="Harbour Times">
+<meta name="description" content="Crews return after a two-day walkout.">
+<meta property="article:published_time" content="2024-11-02T21:40:00-05:00">
+<script type="application/ld+json">{"@context": "https://schema.org", "@graph": [
+ {"@type": "WebSite", "name": "Harbour Times"},
+ {"@type": "NewsArticle", "headline": "Ferry strike ends", "datePublished": "{published}",
+  "author": [{"@type": "Person", "name": "By Ann Lee"}, {"@type": "Person", "name": "Tom Park"},
+             {"@type": "Organization", "name": "Associated Press"}]}]}</script>
+</head><body><article><h1>Ferry strike ends</h1>
+<p>Ferry crews returned to work on Saturday after a two-day strike over pay that stranded
+thousands of island residents and forced the cancellation of dozens of crossings.</p>
+<p>The union said its members had accepted an offer of a four per cent raise this year and
+another three per cent next year, along with changes to the length of night shifts.</p>
+<p>Island businesses said the strike had cost them a busy weekend at the start of the
+holiday season, and several asked the operator for compensation.</p>
+</article></body></html>"""
+
+
+def test_declared_metadata_keeps_the_page_offset_and_cleans_authors():
+    result = extract_html(NEWS_PAGE.replace("{published}", "2024-11-02T21:40:00-05:00"))
+    assert result.published_at is not None
+    assert result.published_at.utcoffset() == timedelta(hours=-5)
+    assert result.published_at.date().isoformat() == "2024-11-02"  # the page's day, not UTC's
+    assert result.authors == ["Ann Lee", "Tom Park", "Associated Press"]
+    assert result.credits == ["Associated Press"]
+    assert result.site_name == "Harbour Times"
+    assert result.language == "en"
+    assert result.description == "Crews return after a two-day walkout."
+
+
+def test_clean_author_names_drops_dates_roles_handles_and_placeholders():
+    cleaned = clean_author_names(
+        ["By Jane Doe and John Roe, March 3, 2024", "Author Isaiah Shelton", "undefined"]
+    )
+    assert cleaned == ["Jane Doe", "John Roe", "Isaiah Shelton"]
+    assert clean_author_names(["brandon-peaktwo", "Written By", "Luke Kim December"]) == [
+        "Luke Kim"
+    ]
+    assert clean_author_names(["Harbour Times"], site_name="Harbour Times") == []
+
+
+def test_parse_datetime_keeps_offsets_and_refuses_guesses():
+    value = parse_datetime("2024-03-05T23:30:00-08:00")
+    assert value is not None and value.date().isoformat() == "2024-03-05"
+    assert value == datetime(2024, 3, 6, 7, 30, tzinfo=UTC)
+    assert parse_datetime("Tue, 05 Mar 2024 09:30:00 GMT") == datetime(
+        2024, 3, 5, 9, 30, tzinfo=UTC
+    )
+    assert parse_datetime("2024-03-05") == datetime(2024, 3, 5, tzinfo=UTC)
+    assert parse_datetime("sometime last week") is None
+    assert parse_datetime("2024-02-30") is None
+
+
+def test_publication_time_prefers_the_declared_time_and_drops_year_only_guesses():
+    declared = datetime(2024, 6, 1, 8, 15, tzinfo=timezone(timedelta(hours=-4)))
+    assert publication_time("2024-06-01", declared) is declared
+    assert publication_time("2024-06-03", declared) == datetime(2024, 6, 3, tzinfo=UTC)
+    assert publication_time("2023-01-01", None) is None  # htmldate's year-only fallback
+    assert publication_time("2023-01-01", datetime(2023, 1, 1, 9, tzinfo=UTC)) is not None
+    assert publication_time(None, declared) is declared
+
+
+def test_json_ld_in_a_broken_block_is_ignored():
+    page = NEWS_PAGE.replace('"@context"', '"@context" oops')
+    result = extract_html(page.replace("{published}", "2024-11-02"))
+    assert result.site_name == "Harbour Times"  # the meta tags still count
+    assert result.published_at is not None and result.published_at.utcoffset() == timedelta(
+        hours=-5
+    )

@@ -1,0 +1,361 @@
+"""Article metadata that a page states about itself: JSON-LD, meta tags, ``<time>``, ``lang``.
+
+Only values the page declares are taken, in a fixed order of trust (structured data, then
+meta tags, then markup); nothing is inferred from the URL or the visible text, so a missing
+value stays None instead of becoming a guess. Dates keep the page's own UTC offset, which
+is also what decides the calendar day of an evening story in a western time zone.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from lxml.html import HtmlElement
+
+from tasks.rules import WIRE_PATTERN, WIRE_SERVICES, split_names
+
+# JSON-LD types whose datePublished/author describe the page's main article.
+ARTICLE_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "reportagenews",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "reviewnewsarticle",
+        "backgroundnewsarticle",
+        "blogposting",
+        "socialmediaposting",
+        "liveblogposting",
+        "techarticle",
+        "scholarlyarticle",
+        "report",
+        "review",
+        "howto",
+        "recipe",
+        "webpage",
+        "itempage",
+        "creativework",
+    }
+)
+# Meta tags naming the publication time, most specific first.
+DATE_META = (
+    "article:published_time",
+    "og:published_time",
+    "og:article:published_time",
+    "article.published",
+    "datepublished",
+    "pubdate",
+    "publishdate",
+    "publish_date",
+    "publish-date",
+    "published_time",
+    "published-date",
+    "parsely-pub-date",
+    "sailthru.date",
+    "dc.date.issued",
+    "dcterms.issued",
+    "dc.date",
+    "dcterms.date",
+    "date",
+    "citation_publication_date",
+    "citation_date",
+)
+AUTHOR_META = (
+    "author",
+    "article:author",
+    "parsely-author",
+    "sailthru.author",
+    "dc.creator",
+    "dcterms.creator",
+    "byl",
+    "citation_author",
+    "twitter:creator",
+)
+_BY = re.compile(r"^\s*(?:written\s+)?by[:\s]+", re.I)
+_DATE_TEXT = re.compile(
+    r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
+    r"\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?,?\s+\d{4}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
+    re.I,
+)
+_UPDATED = re.compile(r"\b(?:updated|published|posted|on)\b[:\s]*$", re.I)
+_NOT_A_NAME = re.compile(r"https?://|www\.|@|\d|^[^\w]*$|^[^\sA-Z]+$")
+# Placeholders, roles and template labels that fill author fields in place of a name.
+_NOT_NAMES = frozenset(
+    {
+        "admin",
+        "administrator",
+        "author",
+        "editor",
+        "staff",
+        "the author",
+        "undefined",
+        "null",
+        "none",
+        "unknown",
+        "webmaster",
+        "written by",
+        "posted by",
+        "guest",
+        "user",
+    }
+)
+_ROLE_WORDS = re.compile(
+    r"^(?:author|written by|posted by|last updated|updated|published|on)\b[:\s]*"
+    r"|\s+(?:last updated|updated|published|posted)\b.*$",
+    re.I,
+)
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_MONTH_ONLY = re.compile(rf"^{_MONTHS}$", re.I)
+# A trailing "December" or "February 8" left from a byline's date.
+_TRAILING_DAY = re.compile(rf"\s+{_MONTHS}(?:\s+\d{{1,2}}(?:st|nd|rd|th)?)?,?$", re.I)
+_ISO = re.compile(
+    r"^(\d{4})-?(\d{2})-?(\d{2})(?:[T ](\d{2}):?(\d{2})(?::?(\d{2})(?:[.,]\d+)?)?"
+    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?$"
+)
+MAX_NAME_WORDS = 6
+
+
+@dataclass(slots=True)
+class PageMetadata:
+    """What the page declares; every field is None (or empty) when the page does not say."""
+
+    title: str | None = None
+    authors: list[str] = field(default_factory=list)
+    credits: list[str] = field(default_factory=list)
+    published_at: datetime | None = None
+    site_name: str | None = None
+    language: str | None = None
+    description: str | None = None
+
+
+def _text(value: Any) -> str | None:
+    if isinstance(value, str):
+        cleaned = " ".join(value.split())
+        return cleaned or None
+    return None
+
+
+def parse_datetime(raw: str | None) -> datetime | None:
+    """A declared date or datetime, offset kept; naive values are taken as UTC.
+
+    Accepts ISO 8601 (also compact and with a space), RFC 2822 (``Tue, 05 Mar 2024 09:30:00
+    GMT``) and a date-only value, which becomes midnight UTC: the day is what the page says,
+    the time of day is unknown. Anything else is None rather than a guess.
+    """
+    text = _text(raw)
+    if not text:
+        return None
+    match = _ISO.match(text)
+    if match:
+        year, month, day, hour, minute, second, offset = match.groups()
+        try:
+            value = datetime(
+                int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+            )
+        except ValueError:
+            return None
+        return value.replace(tzinfo=_offset(offset))
+    try:
+        value = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _offset(raw: str | None) -> timezone:
+    if not raw or raw == "Z":
+        return UTC
+    sign = -1 if raw[0] == "-" else 1
+    digits = raw[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def _walk_json(value: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(value, dict):
+        yield value
+        for child in value.values():
+            if isinstance(child, dict | list):
+                yield from _walk_json(child)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _walk_json(item)
+
+
+def _types(node: dict[str, Any]) -> set[str]:
+    kind = node.get("@type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    return {k.lower() for k in kinds if isinstance(k, str)}
+
+
+def json_ld_objects(tree: HtmlElement) -> list[dict[str, Any]]:
+    """Every JSON-LD object of the page (``@graph`` members included); broken blocks skipped."""
+    objects: list[dict[str, Any]] = []
+    for script in tree.iter("script"):
+        if (script.get("type") or "").strip().lower() != "application/ld+json":
+            continue
+        try:
+            data = json.loads(script.text or "", strict=False)
+        except ValueError:
+            continue
+        objects.extend(_walk_json(data))
+    return objects
+
+
+def _article_object(objects: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The most article-like JSON-LD object: news/blog types before generic web pages."""
+    ranked = [
+        (0 if ("article" in t or "posting" in t) else 1, i, o)
+        for i, o in enumerate(objects)
+        for t in [" ".join(_types(o))]
+        if _types(o) & ARTICLE_TYPES
+    ]
+    return min(ranked, key=lambda r: r[:2])[2] if ranked else None
+
+
+def _ld_names(value: Any) -> list[str]:
+    """Names of a JSON-LD ``author``: a string, a Person/Organization or a list of them."""
+    if isinstance(value, list):
+        return [n for item in value for n in _ld_names(item)]
+    if isinstance(value, dict):
+        return [n] if (n := _text(value.get("name"))) else []
+    return [n] if (n := _text(value)) else []
+
+
+def _meta_values(tree: HtmlElement) -> dict[str, list[str]]:
+    """``content`` of ``<meta>`` tags by lower-cased name/property/itemprop, in page order."""
+    values: dict[str, list[str]] = {}
+    for meta in tree.iter("meta"):
+        content = _text(meta.get("content"))
+        if content is None:
+            continue
+        for attribute in ("property", "name", "itemprop", "http-equiv"):
+            key = (meta.get(attribute) or "").strip().lower()
+            if key:
+                values.setdefault(key, []).append(content)
+    return values
+
+
+def clean_author_names(raw: list[str], site_name: str | None = None) -> list[str]:
+    """Split and clean declared author values: no "By", no dates, no "and", no URLs or handles.
+
+    A value equal to the site's own name is the publisher, not an author.
+    """
+    names: list[str] = []
+    for value in raw:
+        value = _BY.sub("", html.unescape(html.unescape(value)))
+        value = _DATE_TEXT.sub(" ", value)
+        value = _TRAILING_DAY.sub("", _ROLE_WORDS.sub("", value.strip()))
+        value = _UPDATED.sub("", " ".join(value.split())).strip(" ,;|-–—")
+        for name in split_names(value):
+            name = _ROLE_WORDS.sub("", name.strip(" ,;|-–—:")).strip(" ,;|-–—:")
+            if (
+                not name
+                or _NOT_A_NAME.search(name)
+                or name.casefold() in _NOT_NAMES
+                or _MONTH_ONLY.match(name)
+                or len(name.split()) > MAX_NAME_WORDS
+                or (site_name and name.casefold() == site_name.casefold())
+                or name.casefold() in {n.casefold() for n in names}
+            ):
+                continue
+            names.append(name)
+    return names
+
+
+def _wire_credits(names: list[str]) -> list[str]:
+    credits = []
+    for name in names:
+        if WIRE_PATTERN.match(name):
+            lowered = name.lower().removeprefix("the ")
+            credits.append(next(w for w in WIRE_SERVICES if w.lower() == lowered))
+    return credits
+
+
+def _time_element_date(tree: HtmlElement) -> str | None:
+    """``datetime`` of the ``<time>`` marked as the publication time (itemprop or pubdate)."""
+    for node in tree.iter("time"):
+        itemprop = (node.get("itemprop") or "").lower()
+        if itemprop == "datepublished" or node.get("pubdate") is not None:
+            return node.get("datetime") or _text(node.text_content())
+    return None
+
+
+def _language(
+    tree: HtmlElement, meta: dict[str, list[str]], ld: dict[str, Any] | None
+) -> str | None:
+    """Primary language subtag (``en``) from ``<html lang>``, meta tags or JSON-LD."""
+    candidates = [
+        tree.get("lang"),
+        tree.get("xml:lang"),
+        *meta.get("content-language", []),
+        *meta.get("og:locale", []),
+        ld.get("inLanguage") if ld else None,
+    ]
+    for value in candidates:
+        if isinstance(value, str) and (
+            match := re.match(r"^\s*([A-Za-z]{2,3})(?:[-_]|\s*$)", value)
+        ):
+            return match.group(1).lower()
+    return None
+
+
+def _first(*values: Any) -> str | None:
+    return next((t for v in values if (t := _text(v))), None)
+
+
+def page_metadata(tree: HtmlElement) -> PageMetadata:
+    """The metadata ``tree`` declares (see the module docstring for the order of trust)."""
+    meta = _meta_values(tree)
+    ld = _article_object(json_ld_objects(tree))
+    publisher = ld.get("publisher") if ld else None
+
+    def first_meta(*keys: str) -> str | None:
+        return next((meta[k][0] for k in keys if meta.get(k)), None)
+
+    site_name = _first(
+        first_meta("og:site_name", "application-name"),
+        publisher.get("name") if isinstance(publisher, dict) else None,
+    )
+    published = None
+    for raw in (
+        ld.get("datePublished") if ld else None,
+        *(meta[k][0] for k in DATE_META if meta.get(k)),
+        _time_element_date(tree),
+        ld.get("dateCreated") if ld else None,
+    ):
+        published = parse_datetime(raw) if isinstance(raw, str) else None
+        if published is not None:
+            break
+    raw_authors = _ld_names(ld.get("author")) if ld else []
+    if not raw_authors:
+        raw_authors = next((meta[k] for k in AUTHOR_META if meta.get(k)), [])
+    authors = clean_author_names(raw_authors, site_name)
+    title_node = tree.find(".//title")
+    return PageMetadata(
+        title=_first(
+            first_meta("og:title", "twitter:title"),
+            ld.get("headline") if ld else None,
+            title_node.text_content() if title_node is not None else None,
+        ),
+        authors=authors,
+        credits=_wire_credits(authors),
+        published_at=published,
+        site_name=site_name,
+        language=_language(tree, meta, ld),
+        description=_first(
+            first_meta("description", "og:description", "twitter:description"),
+            ld.get("description") if ld else None,
+        ),
+    )
