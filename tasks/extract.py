@@ -25,6 +25,14 @@ from tasks.rules import split_names
 
 EXTRACTOR_TRAFILATURA = "trafilatura"
 EXTRACTOR_FALLBACK = "dom_text"
+EXTRACTOR_BASELINE = "trafilatura_baseline"
+# Second opinion: trafilatura's baseline (article/JSON-LD/paragraph text) replaces the main
+# extraction when that has fewer than SHORT_SHARE of the baseline's words, i.e. the main
+# extractor settled on a fragment (a teaser, one section). Chosen on the odd WCXB dev pages,
+# confirmed on the even ones; only pages with short extractions pay for the second pass.
+SECOND_OPINION_BELOW_WORDS = 700
+SECOND_OPINION_MIN_WORDS = 100
+SHORT_SHARE = 0.3
 _BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div")
 _BY_PREFIX = re.compile(r"^\s*by\s+", re.I)
 
@@ -104,6 +112,28 @@ def publication_time(found: str | None, declared: datetime | None) -> datetime |
     return day
 
 
+def _baseline_text(html: str) -> str:
+    """trafilatura's baseline extraction, one paragraph per text block or line."""
+    try:
+        body, _, _ = trafilatura.baseline(html)
+    except Exception:  # same parser failures as the main extraction
+        return ""
+    lines = (line.strip() for p in body.iter("p") for line in (p.text or "").splitlines())
+    return "\n\n".join(line for line in lines if line)
+
+
+def _second_opinion(html: str, text: str) -> str | None:
+    """The baseline's text when the main extraction looks like a fragment of it, else None."""
+    words = len(text.split())
+    if words >= SECOND_OPINION_BELOW_WORDS:
+        return None
+    other = _baseline_text(html)
+    other_words = len(other.split())
+    if other_words >= SECOND_OPINION_MIN_WORDS and words < SHORT_SHARE * other_words:
+        return other
+    return None
+
+
 def extract_html(html: str, url: str | None = None) -> Extraction:
     """Main text and metadata of an HTML page; the ``extractor`` field says which path ran."""
     declared = _declared(html)
@@ -133,6 +163,8 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
         "url": url or (document.url if document else None) or None,
     }
     if document is not None and (document.text or "").strip():
+        if (other := _second_opinion(html, document.text)) is not None:
+            return Extraction(text=other, extractor=EXTRACTOR_BASELINE, **metadata)
         return Extraction(text=document.text, extractor=EXTRACTOR_TRAFILATURA, **metadata)
     text = _dom_text(html)
     if not text.strip():

@@ -129,3 +129,16 @@ def test_json_ld_in_a_broken_block_is_ignored():
     assert result.published_at is not None and result.published_at.utcoffset() == timedelta(
         hours=-5
     )
+
+
+def test_baseline_replaces_an_extraction_that_is_a_fragment_of_the_page(monkeypatch):
+    html = NEWS_PAGE.replace("{published}", "2024-11-02")
+    long_text = "\n\n".join(
+        f"Paragraph {i} of the full story with several more words." for i in range(40)
+    )
+    monkeypatch.setattr("tasks.extract._baseline_text", lambda page: long_text)
+    result = extract_html(html)
+    assert result.extractor == "trafilatura_baseline" and result.text == long_text
+    assert result.site_name == "Harbour Times"  # metadata does not depend on the text path
+    monkeypatch.setattr("tasks.extract._baseline_text", lambda page: "Just a teaser.")
+    assert extract_html(html).extractor == "trafilatura"
