@@ -868,9 +868,18 @@ def _check_hashing(manifest: dict, config: DedupConfig, index_dir: Path) -> None
         )
 
 
-def index_status(index_dir: Path) -> str:
-    """``"missing"`` (no index yet) or ``"ok"``; raises :class:`IndexDamagedError` otherwise."""
-    return "ok" if _read_manifest(Path(index_dir)) is not None else "missing"
+def index_status(index_dir: Path, config: DedupConfig | None = None) -> str:
+    """``"missing"`` (no index yet) or ``"ok"``; raises :class:`IndexDamagedError` otherwise.
+
+    With ``config``, also raises :class:`IndexMismatchError` when the index was built with
+    other hashing settings (so callers can rebuild before :func:`find_duplicates` refuses it).
+    """
+    manifest = _read_manifest(Path(index_dir))
+    if manifest is None:
+        return "missing"
+    if config is not None:
+        _check_hashing(manifest, config, Path(index_dir))
+    return "ok"
 
 
 def _files(index_dir: Path, manifest: dict, kind: str) -> list[str]:

@@ -453,6 +453,9 @@ def test_index_built_with_other_settings_is_refused(tmp_path: Path) -> None:
     update_index(tmp_path, with_results(table, find_duplicates(table)), DedupConfig())
     with pytest.raises(IndexMismatchError):
         find_duplicates(table, DedupConfig(shingle_words=3), tmp_path)
+    with pytest.raises(IndexMismatchError):
+        index_status(tmp_path, DedupConfig(threshold=0.8))
+    assert index_status(tmp_path, DedupConfig()) == "ok"
 
 
 def test_compaction_keeps_the_answer_and_foreign_files(tmp_path: Path) -> None:
