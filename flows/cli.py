@@ -15,6 +15,7 @@ from flows.environment import configure_environment
 
 EXIT_VALIDATION_FAILED = 1
 EXIT_USAGE = 2
+EXIT_BUSY = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,11 +65,16 @@ def _run(args: argparse.Namespace) -> int:
         flow = newsclean_flow.with_options(
             task_runner=dask_task_runner(args.dask_address, args.workers)
         )
+    from tasks.publish import OutputBusyError
+
     try:
         result = flow(inputs=list(args.inputs), output=args.output, config=config)
     except FileNotFoundError as error:
         print(f"newsclean: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except OutputBusyError as error:
+        print(f"newsclean: {error}", file=sys.stderr)
+        return EXIT_BUSY
     counts = result.summary.inputs
     print(
         f"run {result.run_id}: {counts['total']} inputs, {counts['published']} published, "
@@ -92,9 +98,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from flows.serve import serve
+    from flows.serve import ServeError, serve
 
-    serve(inputs=list(args.inputs), output=args.output, cron=args.cron, name=args.name)
+    try:
+        serve(inputs=list(args.inputs), output=args.output, cron=args.cron, name=args.name)
+    except ServeError as error:
+        print(f"newsclean: {error}", file=sys.stderr)
+        return EXIT_USAGE
     return 0
 
 

@@ -27,7 +27,14 @@ from tasks.corpus import (
 from tasks.docs_offline import make_docs_offline
 from tasks.models import QuarantineRecord, SkippedInput
 from tasks.prefect_tasks import clean_shard, deduplicate, validate
-from tasks.publish import discard, publish, read_published, recover, write_staged
+from tasks.publish import (
+    discard,
+    output_lock,
+    publish,
+    read_published,
+    recover,
+    write_staged,
+)
 from tasks.read import discover_inputs
 from tasks.report import (
     RunSummary,
@@ -40,6 +47,7 @@ from tasks.report import (
 )
 from tasks.stats import StepStats, merge_stats
 from tasks.tables import articles_table, paragraphs_table, quarantine_table
+from tasks.warc import SKIP_PREFIX as WARC_SKIP_PREFIX
 
 DEDUP_STATE = "_dedup"
 progress = logging.getLogger("newsclean.progress")
@@ -91,12 +99,43 @@ def _published(output: Path) -> dict[str, pa.Table]:
 def newsclean_flow(
     inputs: list[str], output: str = "output", config: PipelineConfig | None = None
 ) -> RunResult:
-    """Clean, deduplicate, validate and publish ``inputs`` into ``output``."""
-    config = config or PipelineConfig()
+    """Clean, deduplicate, validate and publish ``inputs`` into ``output``.
+
+    One run at a time per output directory (an exclusive lock, released if the process dies).
+    """
     out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    with output_lock(out):
+        return _run(inputs, out, config or PipelineConfig())
+
+
+def _accounting(
+    shard_results: list, articles: list, skipped: list, quarantined: list
+) -> dict[str, int]:
+    """Every document found is published, skipped or quarantined; the suite checks the sum.
+
+    ``total`` is what the read step saw: one per file, one per WARC record (skipped records,
+    such as non-HTML or non-200 responses, included), plus files that could not be read.
+    """
+    read = next(
+        (s for s in merge_stats([r.stats for r in shard_results]) if s.name == "read"),
+        StepStats("read"),
+    )
+    record_skips = sum(n for why, n in read.dropped.items() if why.startswith(WARC_SKIP_PREFIX))
+    return {
+        "total": read.total,
+        "published": len(articles),
+        "skipped": len(skipped) + record_skips,
+        "quarantined": len(quarantined),
+    }
+
+
+def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     started = datetime.now(UTC).replace(microsecond=0)
     run_id = new_run_id(started)
-    recover(out)
+    recovered = recover(out)
+    if recovered:
+        progress.info("completed interrupted runs: %s", ", ".join(recovered))
 
     dedup_state = out / DEDUP_STATE
     index_status = sync_dedup_index(out, dedup_state, config.dedup)
@@ -137,12 +176,14 @@ def newsclean_flow(
         "articles": articles_table(articles, run_id, started),
         "paragraphs": paragraphs_table(articles, run_id),
     }
+    counts = _accounting(shard_results, articles, skipped, quarantined)
     write_staged(out, run_id, {**tables, "quarantine": quarantine_table(quarantined, run_id)})
     progress.info("validating")
     validate_stats = StepStats("validate")
     docs_dir = out / "reports" / "data_docs"
     with validate_stats.timed():
-        report = validate(tables, published, config.expectations_dir, docs_dir)
+        checked = {**tables, "inputs": pa.Table.from_pylist([counts])}
+        report = validate(checked, published, config.expectations_dir, docs_dir)
         if report.data_docs_index:
             make_docs_offline(docs_dir)
     validate_stats.keep(tables["articles"].num_rows)
@@ -163,12 +204,8 @@ def newsclean_flow(
         finished_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
         inputs={
             "files": len(refs),
-            # Documents found: one per file, one per HTML record of a WARC, plus files that
-            # could not be read at all. Always published + skipped + quarantined (+ failed).
-            "total": next((s.total for s in stages if s.name == "read"), 0),
+            **counts,
             "published": len(articles) if report.success else 0,
-            "skipped": len(skipped),
-            "quarantined": len(quarantined),
             "not_published_validation_failed": 0 if report.success else len(articles),
         },
         stages=stage_rows(stages),
@@ -185,6 +222,7 @@ def newsclean_flow(
             "quarantine": str(out / "quarantine"),
             "files": published_files,
             "data_docs": report.data_docs_index,
+            "recovered_runs": recovered,
         },
         config=config.fingerprint(),
         dedup_index=index_status,

@@ -281,7 +281,13 @@ def sync_dedup_index(output: Path, state_dir: Path, config: DedupConfig) -> str:
 def record_published_run(
     state_dir: Path, run_id: str, tables: dict[str, pa.Table], config: DedupConfig
 ) -> None:
-    """Add a just-published run's kept paragraphs to the index (idempotent)."""
+    """Add a just-published run's kept paragraphs to the index (idempotent).
+
+    A run that published no paragraphs leaves no Parquet part, so it is not recorded either:
+    the recorded runs must equal the published parts or the next run rebuilds the index.
+    """
+    if tables["paragraphs"].num_rows == 0:
+        return
     records = index_records(tables["paragraphs"], tables["articles"])
     update_index(state_dir / "index", records, config)
     _record_runs(state_dir, [*(_recorded_runs(state_dir) or []), run_id])

@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import json
 import os
-import shutil
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from tasks.models import Article, QuarantineRecord
+from tasks.publish import write_atomically
 from tasks.stats import StepStats
 
 
@@ -412,10 +412,16 @@ def write_report(summary: RunSummary, reports_dir: Path) -> tuple[Path, Path]:
     reports_dir.mkdir(parents=True, exist_ok=True)
     json_path = reports_dir / f"run-{summary.run_id}.json"
     html_path = reports_dir / f"run-{summary.run_id}.html"
-    json_path.write_text(json.dumps(summary.as_dict(), indent=2, default=str), encoding="utf-8")
-    html_path.write_text(render_html(summary, base=reports_dir), encoding="utf-8")
-    shutil.copyfile(json_path, reports_dir / "latest.json")
-    shutil.copyfile(html_path, reports_dir / "latest.html")
+    as_json = json.dumps(summary.as_dict(), indent=2, default=str).encode("utf-8")
+    as_html = render_html(summary, base=reports_dir).encode("utf-8")
+    # Readers open these by name while a later run may be writing them: never half a file.
+    for path, data in (
+        (json_path, as_json),
+        (html_path, as_html),
+        (reports_dir / "latest.json", as_json),
+        (reports_dir / "latest.html", as_html),
+    ):
+        write_atomically(path, data)
     return json_path, html_path
 
 

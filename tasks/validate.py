@@ -17,8 +17,6 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-TABLES = ("articles", "paragraphs")
-
 
 @dataclass(slots=True)
 class FailedExpectation:
