@@ -116,6 +116,7 @@ def _show_progress() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s newsclean: %(message)s", "%H:%M:%S"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+    logger.propagate = False  # Prefect's console handler would print each line again
 
 
 def main(argv: Sequence[str] | None = None) -> int:
