@@ -740,6 +740,7 @@ def _assemble(
 # previous manifest (and possibly orphan files that nothing reads) - never a half index.
 
 MANIFEST = "manifest.json"
+PART_ROWS = 200_000  # paragraphs hashed and written per part file (bounds update memory)
 
 PARAGRAPH_INDEX_SCHEMA = pa.schema(
     [
@@ -1072,8 +1073,10 @@ def update_index(
         if not (index_dir / MANIFEST).exists():
             _write_manifest(index_dir, config, manifest["generation"], [])
         return 0
-    name = f"{manifest['generation']}-{len(manifest['parts']):06d}"
-    parts = [*manifest["parts"], _write_part(index_dir, name, records, config)]
+    parts = list(manifest["parts"])
+    for start in range(0, records.num_rows, PART_ROWS):  # bounded memory per part
+        name = f"{manifest['generation']}-{len(parts):06d}"
+        parts.append(_write_part(index_dir, name, records.slice(start, PART_ROWS), config))
     _write_manifest(index_dir, config, manifest["generation"], parts)
     if len(parts) > max_parts:
         compact_index(index_dir, config)
@@ -1119,7 +1122,6 @@ def rebuild_index(
     index_dir: Path,
     published_paragraphs: pa.Table,
     config: DedupConfig | None = None,
-    batch_rows: int = 500_000,
 ) -> int:
     """Rebuild the index from all published paragraphs (when missing, damaged or stale).
 
@@ -1140,8 +1142,8 @@ def rebuild_index(
     )
     records = records.take(pa.array(first, pa.int64()))
     parts = [
-        _write_part(index_dir, f"{generation}-{n:06d}", records.slice(start, batch_rows), config)
-        for n, start in enumerate(range(0, records.num_rows, batch_rows))
+        _write_part(index_dir, f"{generation}-{n:06d}", records.slice(start, PART_ROWS), config)
+        for n, start in enumerate(range(0, records.num_rows, PART_ROWS))
     ]
     _write_manifest(index_dir, config, generation, parts)
     _remove_unlisted(index_dir, parts)
