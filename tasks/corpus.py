@@ -265,10 +265,12 @@ def sync_dedup_index(output: Path, state_dir: Path, config: DedupConfig) -> str:
     index_dir = state_dir / "index"
     published = _published_runs(output)
     try:
-        status = index_status(index_dir)
+        status = index_status(index_dir, config)
         if status == "ok" and _recorded_runs(state_dir) != published:
             status = "stale"
-    except (IndexDamagedError, IndexMismatchError) as error:
+    except IndexMismatchError as error:
+        status = f"settings changed: {error}"
+    except IndexDamagedError as error:
         status = f"damaged: {error}"
     if status == "ok" or (status == "missing" and not published):
         return status

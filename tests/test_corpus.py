@@ -8,6 +8,8 @@ from pathlib import Path
 import duckdb
 
 from flows.pipeline import DEDUP_STATE, newsclean_flow
+from tasks.config import PipelineConfig
+from tasks.dedup import DedupConfig
 from tasks.paragraphs import split_paragraphs
 
 from .conftest import SEEDS
@@ -152,3 +154,18 @@ def test_short_lines_repeated_across_a_sites_pages_are_site_chrome(tmp_path):
     ).fetchall()
     assert rows == [("boilerplate", "site_repeat")] * 4
     assert result.summary.removed_by_rule["site_repeat"] == 4
+
+
+def test_index_built_with_other_settings_is_rebuilt(tmp_path):
+    output = tmp_path / "out"
+    first_in = tmp_path / "in1"
+    first_in.mkdir()
+    shutil.copy(ORIGINAL, first_in / "original.txt")
+    newsclean_flow(inputs=[str(first_in)], output=str(output))
+    second_in = tmp_path / "in2"
+    second_in.mkdir()
+    _reprint(second_in / "reprint.txt")
+    changed = PipelineConfig(dedup=DedupConfig(shingle_words=3, min_tokens=6))
+    result = newsclean_flow(inputs=[str(second_in)], output=str(output), config=changed)
+    assert result.summary.dedup_index.startswith("rebuilt (settings changed")
+    assert any(label == "duplicate" for label, _ in _labels(output).values())
