@@ -63,6 +63,7 @@ def process_document(
         url=url,
     )
     known_title = None
+    declared_credits: list[str] = []
     if fmt == "html":
         extraction = extract_html(text, url=url)
         text = extraction.text
@@ -74,6 +75,7 @@ def process_document(
         article.language = extraction.language
         article.description = extraction.description
         article.url = extraction.url
+        declared_credits = extraction.credits
     spans = split_paragraphs(text)
     if not spans:
         raise Rejected("split", "no paragraphs of text after extraction")
@@ -81,13 +83,14 @@ def process_document(
         spans,
         known_title=known_title,
         whole_page=fmt == "text" and config.select_main_content,
+        link_lists=fmt == "text",
     )
     if not any(p.label == "body" for p in result.paragraphs):
         raise Rejected("clean", "no article text left after removing page chrome")
     article.paragraphs = result.paragraphs
     article.title = result.title
     article.authors.extend(a for a in result.authors if a not in article.authors)
-    article.credits = result.credits
+    article.credits = [*declared_credits, *(c for c in result.credits if c not in declared_credits)]
     return article
 
 
