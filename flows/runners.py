@@ -12,7 +12,10 @@ Two things the stock ``DaskTaskRunner`` gets wrong for this pipeline, both measu
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
@@ -54,11 +57,25 @@ class NewscleanDaskRunner(DaskTaskRunner):
 
     def __enter__(self) -> NewscleanDaskRunner:
         super().__enter__()
+        self._exit_stack.enter_context(_quiet_distributed())
         if get_current_settings().api.url is None:
             url = _temporary_server_url()
             if url is not None:
                 self._exit_stack.enter_context(temporary_settings(updates={PREFECT_API_URL: url}))
         return self
+
+
+@contextmanager
+def _quiet_distributed() -> Iterator[None]:
+    """Scheduler and nannies of a LocalCluster live in this process and log every worker
+    start and stop at INFO through Prefect's console handler; keep them to warnings."""
+    logger = logging.getLogger("distributed")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _temporary_server_url() -> str | None:
