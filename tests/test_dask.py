@@ -15,7 +15,13 @@ import pytest
 from distributed import Client, LocalCluster
 
 from flows.pipeline import RunResult, newsclean_flow
-from flows.runners import NewscleanDaskRunner, dask_task_runner, local_cluster_kwargs
+from flows.runners import (
+    NewscleanDaskRunner,
+    dask_task_runner,
+    local_cluster_kwargs,
+    parallelism,
+    shard_size_for,
+)
 from tasks.config import PipelineConfig
 
 from .conftest import DATA, SEEDS
@@ -133,3 +139,25 @@ def test_address_means_no_local_cluster():
     assert runner.address == "tcp://127.0.0.1:8786" and runner.cluster_kwargs == {}
     # The engine enters a duplicate in each worker: it must keep the API hand-over.
     assert isinstance(runner.duplicate(), NewscleanDaskRunner)
+
+
+def test_parallelism_counts_dask_workers_and_not_threads(two_workers):
+    cluster, _ = two_workers
+    with dask_task_runner(cluster.scheduler_address) as runner:
+        assert parallelism(runner) == 2
+    assert parallelism(None) == 1
+
+
+@pytest.mark.parametrize(
+    ("n_inputs", "configured", "workers", "expected"),
+    [
+        (1000, 500, 1, 500),  # one worker: as configured
+        (1000, 500, 2, 250),  # two shards per worker
+        (100_000, 500, 2, 500),  # plenty of shards already
+        (120, 500, 4, 50),  # never below the minimum...
+        (120, 20, 4, 20),  # ...unless configured smaller (tests force tiny shards)
+        (0, 500, 2, 500),
+    ],
+)
+def test_shard_size_adapts_to_workers(n_inputs, configured, workers, expected):
+    assert shard_size_for(n_inputs, configured, workers) == expected
