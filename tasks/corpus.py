@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,6 +21,7 @@ from tasks.dedup import (
     rebuild_index,
     update_index,
 )
+from tasks.files import write_atomically
 from tasks.models import BODY, KEPT_LABELS, Article, Paragraph, SkippedInput, article_of
 from tasks.rules import WIRE_PATTERN
 from tasks.tables import TIMESTAMP
@@ -234,10 +234,7 @@ def _recorded_runs(state_dir: Path) -> list[str] | None:
 
 
 def _record_runs(state_dir: Path, runs: list[str]) -> None:
-    state_dir.mkdir(parents=True, exist_ok=True)
-    temporary = state_dir / f".{INDEX_RUNS_FILE}.tmp"
-    temporary.write_text(json.dumps(sorted(runs)), encoding="utf-8")
-    os.replace(temporary, state_dir / INDEX_RUNS_FILE)
+    write_atomically(state_dir / INDEX_RUNS_FILE, json.dumps(sorted(runs)).encode("utf-8"))
 
 
 def index_records(paragraphs: pa.Table | str, articles: pa.Table | str) -> pa.Table:

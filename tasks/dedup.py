@@ -58,6 +58,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rensa import RMinHash
 
+from tasks.files import write_atomically
+
 NORMALISATION_VERSION = 1
 INDEX_FORMAT_VERSION = 1
 CANONICAL_ORDER = ("index first", "published_at (nulls last)", "article_id", "position", "id")
@@ -773,19 +775,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _atomic_write_parquet(
     path: Path, tables: pa.Table | Iterable[pa.Table], schema: pa.Schema
 ) -> dict[str, object]:
@@ -1025,7 +1014,7 @@ def _write_manifest(index_dir: Path, config: DedupConfig, generation: str, parts
         "parts": parts,
         "rows": sum(p["paragraphs"]["rows"] for p in parts),
     }
-    _atomic_write_bytes(index_dir / MANIFEST, json.dumps(manifest, indent=1).encode())
+    write_atomically(index_dir / MANIFEST, json.dumps(manifest, indent=1).encode())
 
 
 def update_index(

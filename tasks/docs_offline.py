@@ -18,9 +18,10 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from tasks.files import write_atomically
 
 logger = logging.getLogger(__name__)
 
@@ -204,15 +205,7 @@ def _write_if_changed(path: Path, data: bytes) -> bool:
     """Atomic replace, and only when the bytes differ: a rerun leaves files (and mtimes) alone."""
     if path.exists() and path.read_bytes() == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, data)
     return True
 
 

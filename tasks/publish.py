@@ -23,7 +23,7 @@ Protocol (one writer at a time, enforced by :func:`output_lock`):
 The dedup index in ``_dedup/`` is updated after publishing; a run killed in between leaves it
 stale, which ``tasks.corpus.sync_dedup_index`` detects (runs recorded != runs published) and
 rebuilds. Reports and Data Docs are written outside this protocol: they describe runs, they
-are not the dataset (:func:`write_atomically` keeps ``latest.*`` whole for their readers).
+are not the dataset (``tasks.files.write_atomically`` keeps ``latest.*`` whole for readers).
 """
 
 from __future__ import annotations
@@ -187,23 +187,6 @@ def recover(output: Path) -> list[str]:
         else:
             shutil.rmtree(folder, ignore_errors=True)
     return completed
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace ``path`` in one step (temporary file, fsync, rename): never half a file.
-
-    For files readers open by name while a run may be writing them, such as
-    ``reports/latest.json``.
-    """
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
 
 
 def _fsync(path: Path) -> None:

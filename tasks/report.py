@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from tasks.files import write_atomically
 from tasks.models import Article, QuarantineRecord
-from tasks.publish import write_atomically
 from tasks.stats import StepStats
 
 

@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from flows.pipeline import DEDUP_STATE, newsclean_flow
+from tasks.files import write_atomically
 from tasks.models import QuarantineRecord
 from tasks.process import ALREADY_PUBLISHED, article_id_for
 from tasks.publish import (
@@ -36,7 +37,6 @@ from tasks.publish import (
     output_lock,
     publish,
     recover,
-    write_atomically,
     write_staged,
 )
 from tasks.tables import quarantine_table
