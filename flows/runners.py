@@ -21,18 +21,7 @@ from typing import Any
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
 from prefect_dask import DaskTaskRunner
 
-__all__ = [
-    "NewscleanDaskRunner",
-    "dask_task_runner",
-    "default_workers",
-    "parallelism",
-    "shard_size_for",
-]
-
-# Below this many inputs a shard's orchestration (~90 ms a Prefect task on Dask) stops being
-# small next to its work (50-100 ms a real page): 50 pages keep it under ~4%.
-MIN_SHARD_SIZE = 50
-SHARDS_PER_WORKER = 2
+__all__ = ["NewscleanDaskRunner", "dask_task_runner", "default_workers"]
 
 
 def default_workers() -> int:
@@ -112,29 +101,3 @@ def dask_task_runner(address: str | None = None, workers: int | None = None) -> 
     return NewscleanDaskRunner(
         cluster_class="distributed.LocalCluster", cluster_kwargs=local_cluster_kwargs(workers)
     )
-
-
-def parallelism(task_runner: object) -> int:
-    """Shards that can run at once: the Dask cluster's worker threads, else 1.
-
-    Prefect's default thread-pool runner counts as 1: the shards are CPU-bound Python and its
-    threads share one GIL. Asking a Dask runner starts its client (and ``LocalCluster``),
-    which the first submitted shard would do anyway.
-    """
-    if not isinstance(task_runner, DaskTaskRunner):
-        return 1
-    workers = task_runner.client.scheduler_info(n_workers=-1)["workers"].values()
-    return max(1, sum(worker.get("nthreads", 1) for worker in workers))
-
-
-def shard_size_for(n_inputs: int, configured: int, workers: int) -> int:
-    """Shard size for a run: ``configured``, smaller when that would leave workers idle.
-
-    Aims at ``SHARDS_PER_WORKER`` shards per worker (so one slow shard does not leave the
-    other workers waiting), never below ``MIN_SHARD_SIZE`` inputs (orchestration would no
-    longer be small) nor above ``configured``. Sharding never changes the output.
-    """
-    if workers <= 1 or n_inputs <= 0:
-        return configured
-    target = -(-n_inputs // (SHARDS_PER_WORKER * workers))  # ceiling division
-    return max(min(configured, target), min(MIN_SHARD_SIZE, configured))

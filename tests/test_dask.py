@@ -13,15 +13,11 @@ import duckdb
 import psutil
 import pytest
 from distributed import Client, LocalCluster
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.pipeline import RunResult, newsclean_flow
-from flows.runners import (
-    NewscleanDaskRunner,
-    dask_task_runner,
-    local_cluster_kwargs,
-    parallelism,
-    shard_size_for,
-)
+from flows.runners import NewscleanDaskRunner, dask_task_runner, local_cluster_kwargs
+from flows.sharding import parallelism, shard_size_for
 from tasks.config import PipelineConfig
 
 from .conftest import DATA, SEEDS
@@ -146,6 +142,7 @@ def test_parallelism_counts_dask_workers_and_not_threads(two_workers):
     with dask_task_runner(cluster.scheduler_address) as runner:
         assert parallelism(runner) == 2
     assert parallelism(None) == 1
+    assert parallelism(ThreadPoolTaskRunner(max_workers=8)) == 1
 
 
 @pytest.mark.parametrize(
