@@ -56,16 +56,21 @@ def removal_counts(articles: Sequence[Article]) -> tuple[dict[str, int], dict[st
 
 
 def duplicate_clusters(articles: Sequence[Article], limit: int = 50) -> list[dict[str, object]]:
-    """The largest duplicate clusters: kept paragraph, size and where the copies are."""
+    """The largest duplicate clusters: kept paragraph (its text), size, where the copies are.
+
+    A kept copy published by an earlier run is not in ``articles``: its first copy's text
+    stands in for it.
+    """
     members: dict[str, list[str]] = {}
     texts: dict[str, str] = {}
     for article in articles:
         for paragraph in article.paragraphs:
+            paragraph_id = article.paragraph_id(paragraph.position)
+            texts[paragraph_id] = paragraph.text
             if paragraph.duplicate_of is not None:
-                members.setdefault(paragraph.duplicate_of, []).append(
-                    article.paragraph_id(paragraph.position)
-                )
-                texts.setdefault(paragraph.duplicate_of, paragraph.text)
+                members.setdefault(paragraph.duplicate_of, []).append(paragraph_id)
+    for kept, copies in members.items():
+        texts.setdefault(kept, texts[copies[0]])
     clusters = [
         {"kept": kept, "copies": sorted(copies), "size": len(copies) + 1, "text": texts[kept]}
         for kept, copies in members.items()

@@ -256,3 +256,15 @@ def test_failed_validation_publishes_nothing_and_exits_non_zero(tmp_path, capsys
 def test_cli_reports_missing_input_as_usage_error(argv, tmp_path, capsys):
     assert main([*argv, "--output", str(tmp_path)]) == 2
     assert "input not found" in capsys.readouterr().err
+
+
+def test_report_shows_each_cluster_with_its_kept_text(seeds_run):
+    report = json.loads(seeds_run.report_json.read_text(encoding="utf-8"))
+    rows = {
+        r["paragraph_id"]: r["text"]
+        for r in _rows(f"SELECT paragraph_id, text FROM '{seeds_run.output}/paragraphs/*.parquet'")
+    }
+    assert len(report["duplicate_clusters"]) == 3
+    for cluster in report["duplicate_clusters"]:
+        assert cluster["text"] == rows[cluster["kept"]]
+        assert cluster["size"] == len(cluster["copies"]) + 1
