@@ -1,5 +1,8 @@
 """HTML pages to main text plus metadata: trafilatura first, a plain DOM walk as fallback.
 
+When trafilatura's text covers almost none of what the plain-text selector keeps
+(``tasks.htmlmerge``), trafilatura picked the wrong block and the selector's text is used.
+
 Metadata merges what the page declares (``tasks.metadata``: JSON-LD, meta tags) with
 trafilatura's findings. The publication day is htmldate's (via trafilatura), which reads the
 visible date as well as the markup, except its year-only fallback (January 1 of a year
@@ -19,6 +22,7 @@ import trafilatura
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 from lxml.etree import ParserError
 
+from tasks.htmlmerge import page_text_fallback
 from tasks.metadata import PageMetadata, clean_author_names, page_metadata, parse_datetime
 from tasks.models import Rejected
 from tasks.rules import split_names
@@ -26,6 +30,7 @@ from tasks.rules import split_names
 EXTRACTOR_TRAFILATURA = "trafilatura"
 EXTRACTOR_FALLBACK = "dom_text"
 EXTRACTOR_BASELINE = "trafilatura_baseline"
+EXTRACTOR_PAGE_TEXT = "page_text"
 # Second opinion: trafilatura's baseline (article/JSON-LD/paragraph text) replaces the main
 # extraction when that has fewer than SHORT_SHARE of the baseline's words, i.e. the main
 # extractor settled on a fragment (a teaser, one section). Chosen on the odd WCXB dev pages,
@@ -163,9 +168,13 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
         "url": url or (document.url if document else None) or None,
     }
     if document is not None and (document.text or "").strip():
-        if (other := _second_opinion(html, document.text)) is not None:
-            return Extraction(text=other, extractor=EXTRACTOR_BASELINE, **metadata)
-        return Extraction(text=document.text, extractor=EXTRACTOR_TRAFILATURA, **metadata)
+        text, extractor = document.text, EXTRACTOR_TRAFILATURA
+        if (other := _second_opinion(html, text)) is not None:
+            text, extractor = other, EXTRACTOR_BASELINE
+        # Third opinion, from the visible text instead of the DOM (tasks.htmlmerge).
+        if (selected := page_text_fallback(html, text)) is not None:
+            text, extractor = selected, EXTRACTOR_PAGE_TEXT
+        return Extraction(text=text, extractor=extractor, **metadata)
     text = _dom_text(html)
     if not text.strip():
         raise Rejected("extract", "HTML page has no visible text")
