@@ -25,5 +25,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.throughput --sizes 1000
+
 clean:
 	rm -rf output .prefect

@@ -58,6 +58,9 @@ def _run(args: argparse.Namespace) -> int:
     config = PipelineConfig()
     if args.shard_size:
         config = PipelineConfig(shard_size=args.shard_size)
+    if args.runner != "dask" and (args.workers or args.dask_address):
+        print("newsclean: --workers and --dask-address need --runner dask", file=sys.stderr)
+        return EXIT_USAGE
     flow = newsclean_flow
     if args.runner == "dask":
         from flows.runners import dask_task_runner

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pyarrow as pa
 from prefect import flow, unmapped
+from prefect.context import FlowRunContext
 from prefect.futures import as_completed
 
+from flows.sharding import parallelism, shard_size_for
 from tasks.config import PipelineConfig
 from tasks.corpus import (
     drop_repeated_inputs,
@@ -142,7 +144,9 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     refs = discover_inputs(inputs)
     published = _published(out)
     published_ids = frozenset(published["published_articles"].column("article_id").to_pylist())
-    shards = _shards(refs, config.shard_size)
+    context = FlowRunContext.get()
+    workers = parallelism(context.task_runner) if context else 1
+    shards = _shards(refs, shard_size_for(len(refs), config.shard_size, workers))
     progress.info("run %s: %d input files in %d shards", run_id, len(refs), len(shards))
     futures = clean_shard.map(shards, unmapped(config), unmapped(published_ids))
     shard_results = []
