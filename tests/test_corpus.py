@@ -36,6 +36,17 @@ def _labels(output: Path) -> dict[str, tuple[str, str | None]]:
     return {f"{Path(s).name}:{pos}": (label, dup) for s, pos, label, dup in rows}
 
 
+def _article_links(output: Path) -> dict[str, tuple[str, str | None, str | None]]:
+    """File name -> (article_id, duplicate_of_article, syndication_source)."""
+    return {
+        Path(source).name: (article_id, copy_of, syndication)
+        for source, article_id, copy_of, syndication in duckdb.sql(
+            f"SELECT source, article_id, duplicate_of_article, syndication_source "
+            f"FROM read_parquet('{output}/articles/*.parquet')"
+        ).fetchall()
+    }
+
+
 def test_second_run_dedups_against_the_first_and_index_rebuilds_identically(tmp_path):
     first_in, second_in = tmp_path / "in1", tmp_path / "in2"
     first_in.mkdir()
@@ -64,13 +75,7 @@ def test_second_run_dedups_against_the_first_and_index_rebuilds_identically(tmp_
     assert len(duplicates) >= 20
     assert set(duplicates) <= original_ids  # earlier published copies win
     assert reprint["reprint.txt:0"][0] == "title"  # the new headline is not a duplicate
-    links = {
-        Path(source).name: (article_id, copy_of, syndication)
-        for source, article_id, copy_of, syndication in duckdb.sql(
-            f"SELECT source, article_id, duplicate_of_article, syndication_source "
-            f"FROM read_parquet('{output}/articles/*.parquet')"
-        ).fetchall()
-    }
+    links = _article_links(output)
     assert links["original.txt"][1:] == (None, "RFE/RL")
     assert links["reprint.txt"][1:] == (links["original.txt"][0], "Reuters")
 
@@ -95,13 +100,7 @@ def test_copy_without_credit_inherits_the_source_of_the_article_it_copies(tmp_pa
     (inputs / "c_other.txt").write_bytes((SEEDS / "000_4d8a93c36e8773f0.txt").read_bytes())
     result = newsclean_flow(inputs=[str(inputs)], output=str(tmp_path / "out"))
     assert result.published
-    links = {
-        Path(source).name: (article_id, copy_of, syndication)
-        for source, article_id, copy_of, syndication in duckdb.sql(
-            f"SELECT source, article_id, duplicate_of_article, syndication_source "
-            f"FROM read_parquet('{tmp_path}/out/articles/*.parquet')"
-        ).fetchall()
-    }
+    links = _article_links(tmp_path / "out")
     assert links["b_copy.txt"][1:] == (links["a_original.txt"][0], "RFE/RL")
     assert links["c_other.txt"][1:] == (None, "Associated Press")
 

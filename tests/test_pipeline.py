@@ -95,13 +95,17 @@ def test_nothing_is_lost_every_input_paragraph_is_a_row(seeds_run):
     assert counts == {"rows": expected, "n_in": expected, "accounted": expected}
 
 
-def test_duckdb_reads_the_documented_types(seeds_run):
-    articles = dict(
+def _column_types(output: Path, table: str) -> dict[str, str]:
+    return dict(
         duckdb.sql(
             f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
-            f"read_parquet('{seeds_run.output}/articles/**/*.parquet'))"
+            f"read_parquet('{output}/{table}/**/*.parquet'))"
         ).fetchall()
     )
+
+
+def test_duckdb_reads_the_documented_types(seeds_run):
+    articles = _column_types(seeds_run.output, "articles")
     assert articles["article_id"] == "VARCHAR"
     assert articles["authors"] == "VARCHAR[]"
     assert articles["credits"] == "VARCHAR[]"
@@ -109,12 +113,7 @@ def test_duckdb_reads_the_documented_types(seeds_run):
     assert articles["processed_at"] == "TIMESTAMP WITH TIME ZONE"
     assert articles["n_paragraphs_in"] == "INTEGER"
     assert articles["word_count"] == "INTEGER"
-    paragraphs = dict(
-        duckdb.sql(
-            f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM "
-            f"read_parquet('{seeds_run.output}/paragraphs/**/*.parquet'))"
-        ).fetchall()
-    )
+    paragraphs = _column_types(seeds_run.output, "paragraphs")
     assert paragraphs["position"] == "INTEGER"
     assert paragraphs["duplicate_of"] == "VARCHAR"
     row = _rows(
