@@ -24,7 +24,7 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from flows.serve import ServeError, build_deployment, serve
+from flows.serve import ServeError, build_deployment
 
 from .conftest import REPO, SEEDS
 from .prefect_server import client_env, prefect_server
@@ -138,9 +138,20 @@ def test_prefect_yaml_deploys_with_its_schedule(api_url, tmp_path):
 
 
 def test_serve_refuses_to_run_without_a_server(tmp_path):
-    # The tests' own process has no PREFECT_API_URL: only the temporary server, no scheduler.
-    with pytest.raises(ServeError, match="prefect server start"):
-        serve(inputs=[str(SEEDS)], output=str(tmp_path), cron=CRON)
+    # A fresh process with no PREFECT_API_URL has only the temporary server, which has no
+    # scheduler: serve must refuse at once instead of waiting for runs that never come.
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "home")
+    done = subprocess.run(
+        [*SERVE_CLI, str(SEEDS), "--output", str(tmp_path / "out"), "--cron", CRON],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "prefect server start" in done.stderr
 
 
 @pytest.mark.parametrize(
