@@ -112,17 +112,13 @@ def newsclean_flow(
 
 
 def _accounting(
-    shard_results: list, articles: list, skipped: list, quarantined: list
+    read: StepStats, articles: list, skipped: list, quarantined: list
 ) -> dict[str, int]:
     """Every document found is published, skipped or quarantined; the suite checks the sum.
 
     ``total`` is what the read step saw: one per file, one per WARC record (skipped records,
     such as non-HTML or non-200 responses, included), plus files that could not be read.
     """
-    read = next(
-        (s for s in merge_stats([r.stats for r in shard_results]) if s.name == "read"),
-        StepStats("read"),
-    )
     record_skips = sum(n for why, n in read.dropped.items() if why.startswith(WARC_SKIP_PREFIX))
     return {
         "total": read.total,
@@ -180,7 +176,9 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         "articles": articles_table(articles, run_id, started),
         "paragraphs": paragraphs_table(articles, run_id),
     }
-    counts = _accounting(shard_results, articles, skipped, quarantined)
+    shard_stats = merge_stats([r.stats for r in shard_results])
+    read_stats = next((s for s in shard_stats if s.name == "read"), StepStats("read"))
+    counts = _accounting(read_stats, articles, skipped, quarantined)
     write_staged(out, run_id, {**tables, "quarantine": quarantine_table(quarantined, run_id)})
     progress.info("validating")
     validate_stats = StepStats("validate")
@@ -201,7 +199,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
 
     progress.info("%s", "published" if report.success else "validation failed: not published")
     by_label, by_rule = removal_counts(articles)
-    stages = [*merge_stats([r.stats for r in shard_results]), dedup_stats, validate_stats]
+    stages = [*shard_stats, dedup_stats, validate_stats]
     summary = RunSummary(
         run_id=run_id,
         started_at=started.isoformat(),

@@ -52,10 +52,11 @@ def process_document(
     config = config or PipelineConfig()
     fmt = fmt or input_format(source)
     text, encoding = decode(data, declared=declared_charset, is_html=fmt == "html")
+    digest = hashlib.sha256(data).hexdigest()
     article = Article(
-        article_id=article_id_for(data),
+        article_id=digest[:ARTICLE_ID_HEX],
         source=source,
-        input_sha256=hashlib.sha256(data).hexdigest(),
+        input_sha256=digest,
         input_format=fmt,
         encoding=encoding,
         extractor=EXTRACTOR_TEXT,

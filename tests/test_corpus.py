@@ -105,12 +105,17 @@ def test_copy_without_credit_inherits_the_source_of_the_article_it_copies(tmp_pa
     assert links["c_other.txt"][1:] == (None, "Associated Press")
 
 
-def test_damaged_index_is_rebuilt_not_ignored(tmp_path):
-    output = tmp_path / "out"
-    first_in = tmp_path / "in1"
+def _publish_original(tmp_path: Path) -> tuple[Path, Path]:
+    """A first run that publishes the original article; returns (output, its input folder)."""
+    output, first_in = tmp_path / "out", tmp_path / "in1"
     first_in.mkdir()
     shutil.copy(ORIGINAL, first_in / "original.txt")
     newsclean_flow(inputs=[str(first_in)], output=str(output))
+    return output, first_in
+
+
+def test_damaged_index_is_rebuilt_not_ignored(tmp_path):
+    output, _ = _publish_original(tmp_path)
     data_file = next((output / DEDUP_STATE / "index").glob("*.paragraphs.parquet"))
     data_file.write_bytes(data_file.read_bytes()[:100])  # a torn write
     second_in = tmp_path / "in2"
@@ -122,11 +127,7 @@ def test_damaged_index_is_rebuilt_not_ignored(tmp_path):
 
 
 def test_index_left_stale_by_a_crash_is_rebuilt(tmp_path):
-    output = tmp_path / "out"
-    first_in = tmp_path / "in1"
-    first_in.mkdir()
-    shutil.copy(ORIGINAL, first_in / "original.txt")
-    newsclean_flow(inputs=[str(first_in)], output=str(output))
+    output, first_in = _publish_original(tmp_path)
     (output / DEDUP_STATE / "runs.json").write_text("[]")  # as if killed before recording
     result = newsclean_flow(inputs=[str(first_in)], output=str(output))
     assert result.summary.dedup_index == "rebuilt (stale)"
@@ -156,11 +157,7 @@ def test_short_lines_repeated_across_a_sites_pages_are_site_chrome(tmp_path):
 
 
 def test_index_built_with_other_settings_is_rebuilt(tmp_path):
-    output = tmp_path / "out"
-    first_in = tmp_path / "in1"
-    first_in.mkdir()
-    shutil.copy(ORIGINAL, first_in / "original.txt")
-    newsclean_flow(inputs=[str(first_in)], output=str(output))
+    output, _ = _publish_original(tmp_path)
     second_in = tmp_path / "in2"
     second_in.mkdir()
     _reprint(second_in / "reprint.txt")
