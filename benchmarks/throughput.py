@@ -31,7 +31,6 @@ import os
 import platform
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -251,18 +250,8 @@ def measure_startup(scratch: Path) -> list[dict[str, float]]:
             stdout=subprocess.DEVNULL,
         )
         runs.append({"run": attempt, "wall": time.perf_counter() - started, "load": load})
-    _stop_shared_server(home / ".prefect")
     shutil.rmtree(home, ignore_errors=True)
     return runs
-
-
-def _stop_shared_server(prefect_home: Path) -> None:
-    """A CLI that reuses a server (:mod:`flows.apiserver`) leaves it idling: stop it now."""
-    from flows.apiserver import STATE_FILE
-
-    with contextlib.suppress(OSError, ValueError, KeyError):
-        pid = json.loads((prefect_home / STATE_FILE).read_text(encoding="utf-8"))["pid"]
-        os.kill(pid, signal.SIGTERM)
 
 
 def machine() -> str:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from flows.apiserver import run_api_server, wait_until_ready
 from flows.environment import configure_environment
 
 EXIT_VALIDATION_FAILED = 1
@@ -51,16 +54,13 @@ def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output", default="output", help="output directory (default: output/)")
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, api_url: str | None) -> int:
     from flows.pipeline import newsclean_flow
     from tasks.config import PipelineConfig
 
     config = PipelineConfig()
     if args.shard_size:
         config = PipelineConfig(shard_size=args.shard_size)
-    if args.runner != "dask" and (args.workers or args.dask_address):
-        print("newsclean: --workers and --dask-address need --runner dask", file=sys.stderr)
-        return EXIT_USAGE
     flow = newsclean_flow
     if args.runner == "dask":
         from flows.runners import dask_task_runner
@@ -69,7 +69,11 @@ def _run(args: argparse.Namespace) -> int:
             task_runner=dask_task_runner(args.dask_address, args.workers)
         )
     from tasks.publish import OutputBusyError
+    from tasks.validate import preload_great_expectations
 
+    preload_great_expectations()
+    if api_url:
+        wait_until_ready(api_url)
     try:
         result = flow(inputs=list(args.inputs), output=args.output, config=config)
     except FileNotFoundError as error:
@@ -126,7 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_environment()
     _show_progress()
-    return _serve(args) if args.command == "serve" else _run(args)
+    if args.command == "serve":
+        return _serve(args)
+    if args.runner != "dask" and (args.workers or args.dask_address):
+        print("newsclean: --workers and --dask-address need --runner dask", file=sys.stderr)
+        return EXIT_USAGE
+    # This run's API server boots while the flow's modules are imported (flows.apiserver).
+    with run_api_server(Path(os.environ["PREFECT_HOME"])) as api_url:
+        return _run(args, api_url)
 
 
 if __name__ == "__main__":

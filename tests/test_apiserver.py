@@ -1,57 +1,91 @@
-"""The shared API server: started once per Prefect home, reused, gone after its idle time."""
+"""A run's own API server: started early, answers, and never outlives the run."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from flows.apiserver import STATE_FILE, ensure_api_server, wait_until_ready
+from flows import apiserver
+from flows.apiserver import start_api_server, stop_api_server, wait_until_ready
 
-
-def _pid(home: Path) -> int:
-    return json.loads((home / STATE_FILE).read_text(encoding="utf-8"))["pid"]
+# A "run" that starts its server, reports the server's pid, then dies without cleaning up.
+_DYING_RUN = """
+import os, sys, time
+from pathlib import Path
+from flows.apiserver import _servers, start_api_server, wait_until_ready
+url = start_api_server(Path(sys.argv[1]))
+wait_until_ready(url)
+print(_servers[url].pid, flush=True)
+time.sleep(600)
+"""
 
 
 def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for a reaper counts as gone)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
         return False
-    return True
+    return state != "Z"
+
+
+@pytest.fixture
+def no_api_url(monkeypatch):
+    """No PREFECT_API_URL during the test, and whatever was there restored after it."""
+    monkeypatch.setenv("PREFECT_API_URL", "placeholder")
+    monkeypatch.delenv("PREFECT_API_URL")
+
+
+def _gone_within(pid: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not _alive(pid)
 
 
 def test_a_user_api_url_wins(tmp_path, monkeypatch):
     monkeypatch.setenv("PREFECT_API_URL", "http://example.invalid/api")
-    assert ensure_api_server(tmp_path) is None
-    assert not (tmp_path / STATE_FILE).exists()
+    assert start_api_server(tmp_path) is None
+    assert not apiserver._servers
 
 
-def test_server_is_reused_then_stops_when_idle(tmp_path, monkeypatch):
-    monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    home = tmp_path / "home"
-    url = ensure_api_server(home, idle_seconds=4)
+def test_server_answers_then_stops_with_the_run(tmp_path, no_api_url):
+    url = start_api_server(tmp_path / "home")
+    assert url is not None and os.environ["PREFECT_API_URL"] == url
+    process = apiserver._servers[url]
     try:
-        assert url is not None and os.environ["PREFECT_API_URL"] == url
         wait_until_ready(url)
-        pid = _pid(home)
-        monkeypatch.delenv("PREFECT_API_URL")
-        assert ensure_api_server(home, idle_seconds=4) == url  # healthy: no second server
-        assert _pid(home) == pid
-        deadline = time.monotonic() + 60
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.5)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)  # reap it: it is our child in this test
-        assert not _alive(pid)
-        assert not (home / STATE_FILE).exists()
+        assert apiserver._healthy(url)
     finally:
-        if (home / STATE_FILE).exists():
-            os.kill(_pid(home), 15)
+        stop_api_server(url)
+    assert process.poll() is not None
+    assert not apiserver._healthy(url)
+
+
+def test_server_stops_by_itself_when_its_run_is_killed(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    run = subprocess.Popen(
+        [sys.executable, "-c", _DYING_RUN, str(tmp_path / "home")],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    try:
+        server_pid = int(run.stdout.readline())
+        assert _alive(server_pid)
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+        assert _gone_within(server_pid, 30)
+    finally:
+        if run.poll() is None:
+            run.kill()
 
 
 def test_wait_until_ready_gives_up_with_a_clear_error():
