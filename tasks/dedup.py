@@ -243,10 +243,12 @@ def normalise_words(text: str) -> list[str]:
     return _normalised(text).decode().split()
 
 
-def _text_hash(normalised: bytes) -> int:
-    """Signed 64-bit BLAKE2b of the normalised text (stable across processes and runs)."""
-    digest = hashlib.blake2b(normalised, digest_size=8).digest()
-    return int.from_bytes(digest, "little", signed=True)
+def _text_digest(normalised: bytes) -> bytes:
+    """64-bit BLAKE2b of the normalised text (stable across processes and runs).
+
+    Stored as the little-endian signed int64 ``text_hash``.
+    """
+    return hashlib.blake2b(normalised, digest_size=8).digest()
 
 
 _WORD_PRIME = _U64(0x9E3779B97F4A7C15)
@@ -367,13 +369,14 @@ class _Prepared:
 
     ``row_uid`` maps each input text to its distinct text (``-1`` when it has no words). For
     distinct texts with at least ``min_tokens`` words (``long_uids``, increasing) it holds their
-    shingle fingerprints (uint32, sorted, unique: what verification compares) and band keys.
+    32-bit shingle fingerprints in text order (verification compares them as sets; only the
+    index needs them sorted and unique, :func:`_fingerprints`) and band keys.
     """
 
     row_uid: np.ndarray  # int64 per input text
     uniq_hash: np.ndarray  # int64 per distinct text
     long_uids: np.ndarray  # int64 ids of the MinHashed distinct texts
-    shingles: np.ndarray  # uint32 flat, per long uid
+    shingles: np.ndarray  # uint32 flat, per long uid, as shingled
     shingle_offsets: np.ndarray  # int64, len(long_uids) + 1
     band_keys: np.ndarray  # int64 (len(long_uids), bands)
 
@@ -385,7 +388,7 @@ class _Prepared:
 
 
 def _fingerprints(shingles: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted unique 32-bit fingerprints of each row's shingles (the verification sets).
+    """Sorted unique 32-bit fingerprints of each row's shingles (the sets the index stores).
 
     32 bits halve memory and index size; a spurious collision between two sets of 50 shingles
     has probability ~50²/2³² ≈ 6e-7 and can only move Jaccard by 1/|union|.
@@ -414,44 +417,41 @@ def _text_batches(column: pa.ChunkedArray | pa.Array, size: int) -> Iterator[lis
 def _prepare(batches: Iterable[Sequence[str | None]], config: DedupConfig) -> _Prepared:
     """Normalise and hash texts batch by batch; shingle and MinHash each distinct text once."""
     bands, rows = config.bands_rows
-    uid_of: dict[int, int] = {}
+    uid_of: dict[bytes, int] = {}  # text digest -> uid, in uid order
     row_uid: list[np.ndarray] = []
     long_uids: list[int] = []
     shingle_parts: list[np.ndarray] = []
     shingle_counts: list[np.ndarray] = []
     key_parts: list[np.ndarray] = []
+    min_spaces = config.min_tokens - 1
     for batch in batches:
-        uids = np.full(len(batch), -1, dtype=np.int64)
-        new_texts: list[bytes] = []
-        min_spaces = config.min_tokens - 1
-        for i, text in enumerate(batch):
-            if not text:
-                continue
-            normalised = _normalised(text)
-            if not normalised:
-                continue
-            h = _text_hash(normalised)
-            uid = uid_of.get(h)
-            if uid is None:
-                uid = uid_of[h] = len(uid_of)
-                if normalised.count(b" ") >= min_spaces:
-                    long_uids.append(uid)
-                    new_texts.append(normalised)
-            uids[i] = uid
+        # One C-level pass per step; uids are given in order of first appearance.
+        normalised = [_normalised(text) if text else b"" for text in batch]
+        before = len(uid_of)
+        uids = np.array(
+            [uid_of.setdefault(_text_digest(t), len(uid_of)) if t else -1 for t in normalised],
+            dtype=np.int64,
+        )
         row_uid.append(uids)
+        new_uids, first_row = np.unique(uids[uids >= before], return_index=True)
+        first_row = np.flatnonzero(uids >= before)[first_row]
+        new_texts: list[bytes] = []
+        for uid, row in zip(new_uids.tolist(), first_row.tolist(), strict=True):
+            if normalised[row].count(b" ") >= min_spaces:
+                long_uids.append(uid)
+                new_texts.append(normalised[row])
         if new_texts:
             word_hashes, offsets = _word_hashes(new_texts)
             sh, sh_off = _shingles(word_hashes, offsets, config.shingle_words)
             key_parts.append(_band_keys(_minhash(sh, sh_off, config), bands, rows))
-            fp, fp_off = _fingerprints(sh, sh_off)
-            shingle_parts.append(fp)
-            shingle_counts.append(np.diff(fp_off))
+            shingle_parts.append(sh.astype(np.uint32))  # low 32 bits, see _fingerprints
+            shingle_counts.append(np.diff(sh_off))
     counts = np.concatenate(shingle_counts) if shingle_counts else np.zeros(0, np.int64)
     shingle_offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=shingle_offsets[1:])
     return _Prepared(
         row_uid=np.concatenate(row_uid) if row_uid else np.zeros(0, np.int64),
-        uniq_hash=np.fromiter(uid_of.keys(), dtype=np.int64, count=len(uid_of)),
+        uniq_hash=np.frombuffer(b"".join(uid_of), dtype="<i8").astype(np.int64),
         long_uids=np.asarray(long_uids, dtype=np.int64),
         shingles=np.concatenate(shingle_parts) if shingle_parts else np.zeros(0, np.uint32),
         shingle_offsets=shingle_offsets,
@@ -987,17 +987,18 @@ def _load_index_candidates(
 def _index_tables(records: pa.Table, config: DedupConfig) -> tuple[pa.Table, pa.Table]:
     """Paragraph and band index tables for ``records`` (kept paragraphs with text)."""
     prep = _prepare(_text_batches(records.column("text"), config.batch_size), config)
+    fingerprints, fp_offsets = _fingerprints(prep.shingles, prep.shingle_offsets)
     keep = np.flatnonzero(prep.row_uid >= 0)
     records = records.take(pa.array(keep, pa.int64()))
     uid = prep.row_uid[keep]
     pos = prep.long_position()[uid]
-    lengths = np.where(pos >= 0, np.diff(prep.shingle_offsets)[np.maximum(pos, 0)], 0)
+    lengths = np.where(pos >= 0, np.diff(fp_offsets)[np.maximum(pos, 0)], 0)
     offsets = np.zeros(len(uid) + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    starts = np.where(pos >= 0, prep.shingle_offsets[:-1][np.maximum(pos, 0)], 0)
+    starts = np.where(pos >= 0, fp_offsets[:-1][np.maximum(pos, 0)], 0)
     gather = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
     shingles = pa.ListArray.from_arrays(
-        pa.array(offsets.astype(np.int32)), pa.array(prep.shingles[gather], pa.uint32())
+        pa.array(offsets.astype(np.int32)), pa.array(fingerprints[gather], pa.uint32())
     )
     paragraphs = pa.table(
         [
