@@ -144,8 +144,7 @@ def mark_duplicates(
     return marked
 
 
-def _shingles(text: str, size: int) -> frozenset[tuple[str, ...]]:
-    words = normalise_words(text)
+def _shingles(words: list[str], size: int) -> frozenset[tuple[str, ...]]:
     return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
 
 
@@ -162,9 +161,12 @@ def _mark_repeats_in_article(article: Article, shingle_words: int) -> int:
             DUPLICATE_RULE,
             EXACT_DUPLICATE_RULE,
         )
-        if not was_body or len(normalise_words(paragraph.text)) < CONTAINMENT_MIN_WORDS:
+        if not was_body:
             continue
-        shingles = _shingles(paragraph.text, shingle_words)
+        words = normalise_words(paragraph.text)
+        if len(words) < CONTAINMENT_MIN_WORDS:
+            continue
+        shingles = _shingles(words, shingle_words)
         if paragraph.label == BODY:
             for previous, previous_shingles in earlier:
                 smaller = min(len(shingles), len(previous_shingles))
