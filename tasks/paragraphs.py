@@ -15,19 +15,18 @@ a digit or an opening quote): that block is one hard-wrapped paragraph.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import pairwise
+from typing import NamedTuple
 
-_WHITESPACE = re.compile(r"\s+")
-_SENTENCE_END = re.compile(r"""[.!?:;…]["'”’)\]]*$""")
-_CONTINUATION_START = re.compile(r"^[a-z0-9(“‘\"'%$€£-]")
+# A line ends a sentence when its last character, closing quotes and brackets skipped, is one of
+# these; the next line continues it when it starts with one of the others.
+_SENTENCE_END = frozenset(".!?:;…")
+_CLOSERS = "\"'”’)]"
+_CONTINUATION_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789(“‘\"'%$€£-")
 HARD_WRAP_MIN_SHARE = 0.5
 
 
-@dataclass(frozen=True, slots=True)
-class ParagraphSpan:
+class ParagraphSpan(NamedTuple):
     """One paragraph of the input with the 1-based, inclusive line range it came from."""
 
     text: str
@@ -36,50 +35,39 @@ class ParagraphSpan:
 
 
 def normalize_whitespace(text: str) -> str:
-    """Collapse every run of Unicode whitespace (NBSP, tabs, newlines) to one space."""
-    return _WHITESPACE.sub(" ", text).strip()
+    """Collapse every run of Unicode whitespace (NBSP, tabs, newlines) to one space.
 
-
-def _is_mid_sentence_break(line: str, next_line: str) -> bool:
-    return not _SENTENCE_END.search(line.rstrip()) and bool(
-        _CONTINUATION_START.match(next_line.lstrip())
-    )
+    ``str.split()`` splits on exactly the characters the regex ``\\s`` matches.
+    """
+    return " ".join(text.split())
 
 
 def _is_hard_wrapped(lines: list[str]) -> bool:
-    if len(lines) < 3:
-        return False
-    breaks = len(lines) - 1
-    mid = sum(_is_mid_sentence_break(a, b) for a, b in pairwise(lines))
-    return mid / breaks >= HARD_WRAP_MIN_SHARE
-
-
-def _blocks(lines: list[str]) -> Iterator[tuple[int, list[str]]]:
-    """Yield (first line number, lines) for each run of non-blank lines."""
-    start, block = 0, []
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            if not block:
-                start = number
-            block.append(line)
-        elif block:
-            yield start, block
-            block = []
-    if block:
-        yield start, block
+    """Most line breaks of ``lines`` (whitespace-normalised, three or more) fall mid-sentence."""
+    mid = sum(
+        line.rstrip(_CLOSERS)[-1:] not in _SENTENCE_END and next_line[0] in _CONTINUATION_START
+        for line, next_line in pairwise(lines)
+    )
+    return mid / (len(lines) - 1) >= HARD_WRAP_MIN_SHARE
 
 
 def split_paragraphs(text: str) -> list[ParagraphSpan]:
     """Split ``text`` into paragraphs with whitespace normalised; blank paragraphs are dropped."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     spans: list[ParagraphSpan] = []
-    for start, block in _blocks(lines):
-        if _is_hard_wrapped(block):
-            joined = normalize_whitespace(" ".join(block))
-            spans.append(ParagraphSpan(joined, start, start + len(block) - 1))
+    block: list[str] = []
+    for number, line in enumerate([*map(normalize_whitespace, lines), ""], start=1):
+        if line:
+            block.append(line)
             continue
-        for offset, line in enumerate(block):
-            cleaned = normalize_whitespace(line)
-            if cleaned:
-                spans.append(ParagraphSpan(cleaned, start + offset, start + offset))
+        if not block:
+            continue
+        start = number - len(block)
+        if len(block) == 1:
+            spans.append(ParagraphSpan(block[0], start, start))
+        elif len(block) >= 3 and _is_hard_wrapped(block):
+            spans.append(ParagraphSpan(" ".join(block), start, number - 1))
+        else:
+            spans.extend(ParagraphSpan(t, start + k, start + k) for k, t in enumerate(block))
+        block = []
     return spans

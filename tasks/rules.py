@@ -86,6 +86,8 @@ class Rule:
     authors: Callable[[re.Match[str]], list[str]] | None = None
     credits: Callable[[re.Match[str]], list[str]] | None = None
     max_chars: int = 200
+    first: re.Pattern[str] | None = None
+    tail: tuple[str, ...] = ()
 
 
 def _group_names(group: str) -> Callable[[re.Match[str]], list[str]]:
@@ -106,8 +108,23 @@ def _rule(
     authors: Callable[[re.Match[str]], list[str]] | None = None,
     credits: Callable[[re.Match[str]], list[str]] | None = None,
     max_chars: int = 200,
+    first: str,
+    tail: tuple[str, ...] = (),
 ) -> Rule:
-    return Rule(name, label, re.compile(pattern, flags), description, authors, credits, max_chars)
+    """``first``: a character class (same flags) holding the first character of every match
+    that does not have one of the lower-case ``tail`` strings in its last ``TAIL_CHARS``.
+    They let ``match_rule`` skip rules that cannot match (most rules, for most paragraphs)."""
+    return Rule(
+        name,
+        label,
+        re.compile(pattern, flags),
+        description,
+        authors,
+        credits,
+        max_chars,
+        re.compile(first, flags) if first else None,
+        tail,
+    )
 
 
 _SHARE_WORDS = (
@@ -127,6 +144,7 @@ RULES: tuple[Rule, ...] = (
         r"|scroll (?:down )?to continue(?: with content)?|skip ad|report (?:this )?ad)"
         r"[.:]?$",
         "Ad slot labels left in the text where an ad was rendered.",
+        first="[aspcr]",
     ),
     # --- template residue and widgets ------------------------------------------------
     _rule(
@@ -134,12 +152,14 @@ RULES: tuple[Rule, ...] = (
         "boilerplate",
         r"^(?:\{\{[^}]*\}\}|\{%[^%]*%\}|\$\{[^}]*\}|<%[^%]*%>|\[\[[^\]]*\]\]|\s)+$",
         "Unrendered template placeholders such as {{}} or {% ... %}.",
+        first=r"[{$<\[\s]",
     ),
     _rule(
         "empty_date_label",
         "boilerplate",
         r"^(?:posted|published|updated|last updated|modified|date)(?: on| at)?:?$",
         "A date label whose value the dump lost (template residue).",
+        first="[pulmd]",
     ),
     _rule(
         "share_widget",
@@ -147,6 +167,7 @@ RULES: tuple[Rule, ...] = (
         rf"^(?:(?:{_SHARE_WORDS})(?: (?:this|the|on|and|to|via|by|a|an|article|story|post|page))*"
         rf"[\s|/·•,:]*)+$",
         "Share, bookmark and print buttons rendered as text.",
+        first=r"[sbtepcfxlwrm\d]",
     ),
     _rule(
         "tag_list",
@@ -154,6 +175,7 @@ RULES: tuple[Rule, ...] = (
         r"^(?:tagged|tags|topics|filed under|categories|category|related topics)\s*(?::|,|$)"
         r"[^.!?]{0,400}$",
         "Tag and category lists ('Tagged: a, b, c', also with the tags lost).",
+        first="[tfcr]",
     ),
     _rule(
         "comment_form",
@@ -165,6 +187,7 @@ RULES: tuple[Rule, ...] = (
         r"|be the first to comment.*|show comments|view comments|load comments)$",
         "Comment forms and comment counters.",
         max_chars=300,
+        first=r"[lpaw\dcjyrsbv]",
     ),
     _rule(
         "copyright_line",
@@ -172,6 +195,8 @@ RULES: tuple[Rule, ...] = (
         r"^(?:©|\(c\)|copyright\b).{0,200}$|^.{0,200}\ball rights reserved\b.{0,40}$",
         "Copyright and all-rights-reserved lines.",
         max_chars=300,
+        first="[©(c]",
+        tail=("all rights reserved",),
     ),
     # --- bylines and credits (become metadata) ----------------------------------------
     _rule(
@@ -179,6 +204,7 @@ RULES: tuple[Rule, ...] = (
         "byline",
         WIRE_PATTERN.pattern,
         "A wire service named on its own line (photo or story credit).",
+        first=f"[t{''.join(sorted({w[0] for w in WIRE_SERVICES}))}]",
         credits=_whole,
     ),
     _rule(
@@ -187,6 +213,7 @@ RULES: tuple[Rule, ...] = (
         r"^(?:(?:source|sources|via|credit|credits)\s*:|courtesy of|originally published"
         r" (?:by|in|at))\s*(?P<names>[^.!?]{2,80})$",
         "'Source: X' credit lines naming where the story came from.",
+        first="[svco]",
         credits=_group_names("names"),
     ),
     _rule(
@@ -195,6 +222,7 @@ RULES: tuple[Rule, ...] = (
         r"^(?:with )?(?:additional )?(?:reporting|writing|editing|contributions?|research)"
         r"(?: and (?:writing|editing|reporting))? (?:by|from)\s+(?P<names>[^.!?]{2,200})\.?$",
         "'With reporting by A, B and C' and 'Editing by' credit lines.",
+        first="[warec]",
         credits=_group_names("names"),
     ),
     _rule(
@@ -202,6 +230,7 @@ RULES: tuple[Rule, ...] = (
         "byline",
         r"^(?i:about (?:the )?(?:author )?)(?P<names>[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3})$",
         "Author box heading ('About Jane Doe').",
+        first="(?i:a)",
         flags=0,
         authors=_group_names("names"),
     ),
@@ -212,6 +241,7 @@ RULES: tuple[Rule, ...] = (
         rf"(?P<names>{_NAME_LIST})(?:,\s*(?P<org>(?:the )?[A-Z][\w&/.' -]{{1,40}}))?"
         r"(?:\s*[|·•–—-]\s*.{0,40})?$",
         "'By Jane Doe and John Roe' author lines.",
+        first="(?i:[bwapsr])",
         flags=0,
         authors=_group_names("names"),
     ),
@@ -226,6 +256,8 @@ RULES: tuple[Rule, ...] = (
         r"|.*\b(?:Getty Images|AP Photo/|Reuters/|AFP via Getty|Shutterstock|iStock)\b.{0,60}$)",
         "Photo captions and photo credits.",
         max_chars=600,
+        first="[ifhp]",
+        tail=(")", "getty", "ap photo/", "reuters/", "shutterstock", "istock"),
     ),
     # --- promos and related links ------------------------------------------------------
     _rule(
@@ -234,6 +266,7 @@ RULES: tuple[Rule, ...] = (
         r"^[•*·-]?\s*(?:visit|go to|head to|check out) .{0,60}(?:home ?page|website|site)"
         r" for (?:more|the latest).*$",
         "'Visit our homepage for more stories'.",
+        first=r"[•*·\-\svghc]",
     ),
     _rule(
         "watch_promo",
@@ -242,18 +275,21 @@ RULES: tuple[Rule, ...] = (
         r"|read more|read next|read also|more|more from|related|see also|recommended"
         r"|also read|also see|up next|top stories|trending|most read|popular)\s*[:|›»>-].*$",
         "'NOW WATCH:', 'READ MORE:', 'Related:' promos of other content.",
+        first="[nwvlpdrmsaut]",
     ),
     _rule(
         "link_arrow",
         "promo",
         r"^(?:>>|»|›|→|►|▶|⟶)\s*\S.*$",
         "A line led by a link arrow: a teaser for another story.",
+        first="[>»›→►▶⟶]",
     ),
     _rule(
         "inline_related_link",
         "promo",
         r"^[A-Z][\w ,'’-]{2,60}:[A-Z\"“‘][^.!?]*$",
         "'Topic:Headline' related-story links (no space after the colon, no sentence end).",
+        first="[A-Z]",
         flags=0,
     ),
     _rule(
@@ -262,6 +298,8 @@ RULES: tuple[Rule, ...] = (
         r"^.{0,80}\b(?:sign up|subscribe|get our|join our|register)\b.{0,60}"
         r"\b(?:newsletters?|briefing|alerts|digest|inbox)\b.{0,80}$",
         "Newsletter and subscription boxes.",
+        first="",
+        tail=("newsletter", "briefing", "alerts", "digest", "inbox"),
     ),
     _rule(
         "app_or_follow_promo",
@@ -270,6 +308,7 @@ RULES: tuple[Rule, ...] = (
         r"(?:twitter|facebook|instagram|x|tiktok|linkedin)|like us on facebook"
         r"|click here (?:to|for)|tap here to).*$",
         "App download and social follow prompts.",
+        first="[dgflct]",
     ),
 )
 
@@ -283,9 +322,36 @@ TITLE_MAX_WORDS = 30
 TITLE_MIN_WORDS = 2
 
 
+# Matches not pinned to the start find their keywords in the last TAIL_CHARS characters (the
+# patterns allow at most 80 characters after them).
+TAIL_CHARS = 100
+_TAIL_KEYS = tuple(dict.fromkeys(key for rule in RULES for key in rule.tail))
+_TAIL_MAX_CHARS = max(rule.max_chars for rule in RULES if rule.tail)
+_BY_FIRST: dict[str, tuple[Rule, ...]] = {}
+
+
+def _rules_for(text: str) -> tuple[Rule, ...]:
+    """The rules that can match ``text``, in catalogue order: those whose first-character class
+    admits its first character, or all of them when a tail keyword is present."""
+    if len(text) <= _TAIL_MAX_CHARS:
+        tail = text[-TAIL_CHARS:].lower()
+        # re.I also matches 'ı', 'ſ' and 'İ' (lower-cased 'i̇') to ASCII letters.
+        if any(key in tail for key in _TAIL_KEYS) or (
+            not tail.isascii() and ("ı" in tail or "ſ" in tail or "\u0307" in tail)
+        ):
+            return RULES
+    first = text[:1]
+    rules = _BY_FIRST.get(first)
+    if rules is None:
+        rules = _BY_FIRST[first] = tuple(
+            rule for rule in RULES if rule.first is not None and rule.first.fullmatch(first)
+        )
+    return rules
+
+
 def match_rule(text: str) -> tuple[Rule, re.Match[str]] | None:
     """The first catalogue rule matching the whole paragraph, with its match."""
-    for rule in RULES:
+    for rule in _rules_for(text):
         if len(text) > rule.max_chars:
             continue
         match = rule.pattern.match(text)

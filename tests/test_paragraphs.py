@@ -60,3 +60,10 @@ def test_every_gold_paragraph_is_a_split_paragraph(gold):
     for name, expected in by_file.items():
         spans = split_paragraphs((SEEDS / name).read_text(encoding="utf-8"))
         assert {(s.line_start, s.line_end, s.text) for s in spans} == expected, name
+
+
+def test_line_of_only_closing_quotes_does_not_end_a_sentence():
+    spans = split_paragraphs("the talks\n”\nwould resume")
+    assert [(s.text, s.line_start, s.line_end) for s in spans] == [
+        ("the talks ” would resume", 1, 3)
+    ]

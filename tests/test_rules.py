@@ -78,3 +78,29 @@ def test_split_names_drops_roles_and_locations():
 def test_dateline_credit_is_normalised_to_catalogue_spelling():
     assert dateline_credit("LONDON (reuters) - Shares fell.") == "Reuters"
     assert dateline_credit("LONDON - Shares fell.") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "ADVERTISEMENT",
+        "The Associated Press",
+        "Protesters gather outside parliament. (AP Photo/John Smith)",
+        "Crowds at the rally, as seen from above " + "x" * 300 + " (Reuters)",
+        "A view of the harbour at dawn. Photograph: Getty Images",
+        "Sponsored by Acme. All rights reserved.",
+        "Get our free morning briefing in your inbox",
+        "ALL RIGHTſ RESERVED",  # re.I matches 'ſ' to 's'
+        "Pictures: İSTOCK",  # and 'İ' to 'i'
+        "The minister said the talks would resume next week.",
+    ],
+)
+def test_match_rule_equals_trying_every_rule_in_order(text: str):
+    """The first-character and tail-keyword shortcuts only skip rules that cannot match."""
+    expected = next(
+        (rule.name for rule in RULES if len(text) <= rule.max_chars and rule.pattern.match(text)),
+        None,
+    )
+    found = match_rule(text)
+    assert (found and found[0].name) == expected
