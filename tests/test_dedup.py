@@ -114,6 +114,53 @@ def test_fast_normalisation_paths_agree_with_the_unicode_path() -> None:
         assert _normalised(text) == _normalised_unicode(text), repr(text)
 
 
+def test_word_hashes_follow_their_definition() -> None:
+    # The vectorised prefix-sum form must equal the per-word definition the index relies on:
+    # splitmix64(sum((byte_k + 1) * P^k) ^ len * C) mod 2^64.
+    import numpy as np
+
+    from tasks.dedup import _WORD_PRIME, _splitmix64, _word_hashes
+
+    def reference(word: bytes) -> int:
+        total = sum((b + 1) * int(_WORD_PRIME) ** k for k, b in enumerate(word)) % 2**64
+        return total ^ (len(word) * 0xD6E8FEB86659FD93 % 2**64)
+
+    rng = random.Random(0)
+    texts = [
+        b" ".join(
+            bytes(rng.choice(b"az09\xc3\xa9") for _ in range(rng.randrange(1, 25)))
+            for _ in range(rng.randrange(1, 12))
+        )
+        for _ in range(300)
+    ]
+    hashes, offsets = _word_hashes(texts)
+    words = [w for t in texts for w in t.split(b" ")]
+    expected = _splitmix64(np.array([reference(w) for w in words], dtype=np.uint64))
+    assert np.array_equal(hashes, expected)
+    assert offsets.tolist() == [0, *np.cumsum([len(t.split(b" ")) for t in texts]).tolist()]
+
+
+def test_shared_buckets_are_exact_when_high_bits_collide() -> None:
+    # _shared_buckets sorts keys whose low bits were replaced by the entry number; keys that
+    # differ only in those low bits must still land in different buckets.
+    from collections import Counter
+
+    import numpy as np
+
+    from tasks.dedup import _shared_buckets
+
+    rng = np.random.default_rng(0)
+    base = rng.integers(-(2**63), 2**63 - 1, 50, dtype=np.int64)
+    keys = np.concatenate([base, base[:20], base[:10] ^ 1, base[:10] ^ 2, base[5:8]])
+    rng.shuffle(keys)
+    entry, bucket = _shared_buckets(keys)
+    counts = Counter(keys.tolist())
+    assert sorted(entry.tolist()) == [i for i, k in enumerate(keys.tolist()) if counts[k] >= 2]
+    for b in np.unique(bucket):
+        assert len(set(keys[entry[bucket == b]].tolist())) == 1
+    assert len(np.unique(bucket)) == sum(c >= 2 for c in counts.values())
+
+
 def test_bands_rows_follow_the_optimal_parameter_search() -> None:
     # Same values as datasketch's _optimal_param for equal weights.
     assert optimal_bands_rows(0.5, 128) == (25, 5)
