@@ -55,7 +55,6 @@ _STOP_WORDS = (  # noqa: SIM905
     "e per non sono della nel alla si da ma anche o os não um uma em do da dos das com na mais "
     "mas de het een van dat op te zijn voor er maar ook"
 ).split()
-_URL_RE = re.compile(r"@|https?:|www\.|\.com\b")
 
 LOCAL_FEATURES = (
     "log_words",
@@ -197,7 +196,7 @@ def _local_features(paragraphs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     for i in np.flatnonzero(word_class[:-1] & _PAIR_FIRST).tolist():
         if (tokens[i], tokens[i + 1]) in _BOILER_PAIR_SET:
             boiler[word_pid[i]] = True
-    url = _match_flags(_URL_RE, page, starts, n)
+    url = _url_flags(page, starts, n)
     last = np.where(lengths > 0, cls[np.maximum(ends - 1, 0)], _WS)
     before_last = np.where(lengths > 1, cls[np.maximum(ends - 2, 0)], _WS)
     ends_sentence = ((last & _END) > 0) | (((last & _CLOSE) > 0) & ((before_last & _END) > 0))
@@ -233,9 +232,21 @@ def _local_features(paragraphs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.column_stack(columns).astype(np.float64), words
 
 
-def _match_flags(pattern: re.Pattern[str], page: str, starts: np.ndarray, n: int) -> np.ndarray:
-    """1.0 for paragraphs of the joined page that contain a match of ``pattern``."""
-    hits = [m.start() for m in pattern.finditer(page)]
+def _url_flags(page: str, starts: np.ndarray, n: int) -> np.ndarray:
+    """1.0 for paragraphs of the joined page with '@', 'http:', 'https:', 'www.' or a '.com' word
+    end: what the regex ``@|https?:|www\\.|\\.com\\b`` finds, with str.find (~2x faster)."""
+    hits = []
+    for mark in ("@", "http", "www.", ".com"):
+        i = page.find(mark)
+        while i >= 0:
+            after = page[i + 4 : i + 6]
+            if (
+                mark in ("@", "www.")
+                or (mark == "http" and (after[:1] == ":" or after == "s:"))
+                or (mark == ".com" and not (after[:1].isalnum() or after[:1] == "_"))
+            ):
+                hits.append(i)
+            i = page.find(mark, i + 1)
     flags = np.zeros(n)
     if hits:
         flags[np.searchsorted(starts, hits, side="right") - 1] = 1.0

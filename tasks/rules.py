@@ -336,7 +336,7 @@ def _rules_for(text: str) -> tuple[Rule, ...]:
     if len(text) <= _TAIL_MAX_CHARS:
         tail = text[-TAIL_CHARS:].lower()
         # re.I also matches 'ı', 'ſ' and 'İ' (lower-cased 'i̇') to ASCII letters.
-        if any(key in tail for key in _TAIL_KEYS) or (
+        if any(map(tail.__contains__, _TAIL_KEYS)) or (
             not tail.isascii() and ("ı" in tail or "ſ" in tail or "\u0307" in tail)
         ):
             return RULES

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from tasks.pagetext import select_main_content
+from tasks.pagetext import _url_flags, select_main_content
 from tasks.paragraphs import split_paragraphs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -172,3 +174,23 @@ def test_seed_titles_and_body_are_never_dropped() -> None:
             label = labels.get((span.line_start, span.line_end))
             if label in {"title", "body"}:
                 assert reason is None, (name, span.line_start, label, reason, span.text[:60])
+
+
+def test_url_flags_equal_the_regex_they_replace():
+    paragraphs = [
+        "Write to jane@example.org",
+        "See https://example.com/a and http:// too",
+        "https is a protocol; www is short for the web",
+        "Visit www.example.org today",
+        "Shop at example.com",
+        "example.com's founder",
+        "example.commerce and example.com_x",
+        "http",
+        "",
+    ]
+    pattern = re.compile(r"@|https?:|www\.|\.com\b")
+    page = "\n".join(paragraphs) + "\n"
+    lengths = np.array([len(p) for p in paragraphs])
+    starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    expected = [float(bool(pattern.search(p))) for p in paragraphs]
+    assert _url_flags(page, starts, len(paragraphs)).tolist() == expected
