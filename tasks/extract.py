@@ -2,6 +2,10 @@
 
 When trafilatura's text covers almost none of what the plain-text selector keeps
 (``tasks.htmlmerge``), trafilatura picked the wrong block and the selector's text is used.
+Whichever text is chosen, its paragraphs are then found again in the page's DOM and those that
+sit in page chrome by their surroundings (``tasks.domblocks``: figure, aside, footer, related or
+newsletter boxes, link lists after the article...) are dropped. The page is parsed once and the
+tree is shared by trafilatura, its baseline, ``html_text`` and the metadata reader.
 
 Metadata merges what the page declares (``tasks.metadata``: JSON-LD, meta tags) with
 trafilatura's findings. The publication day is htmldate's (via trafilatura), which reads the
@@ -19,12 +23,16 @@ from datetime import UTC, datetime
 
 import lxml.html
 import trafilatura
+import trafilatura.settings
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 from lxml.etree import ParserError
+from trafilatura.utils import load_html
 
+from tasks.domblocks import chrome_filter
 from tasks.htmlmerge import page_text_fallback
 from tasks.metadata import PageMetadata, clean_author_names, page_metadata, parse_datetime
 from tasks.models import Rejected
+from tasks.paragraphs import split_paragraphs
 from tasks.rules import split_names
 
 EXTRACTOR_TRAFILATURA = "trafilatura"
@@ -40,6 +48,8 @@ SECOND_OPINION_MIN_WORDS = 100
 SHORT_SHARE = 0.3
 _BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div")
 _BY_PREFIX = re.compile(r"^\s*by\s+", re.I)
+# The page as markup, or parsed once (``parse_html``) and shared by every reader.
+Page = str | lxml.html.HtmlElement
 
 
 @dataclass(slots=True)
@@ -94,8 +104,10 @@ def _dom_text(html: str) -> str:
     return "\n\n".join(lines)
 
 
-def _declared(html: str) -> PageMetadata:
+def _declared(html: str, tree: lxml.html.HtmlElement | None) -> PageMetadata:
     """The page's own metadata; empty when lxml cannot parse the markup at all."""
+    if tree is not None:
+        return page_metadata(tree)
     try:
         return page_metadata(lxml.html.fromstring(html))
     except (ParserError, ValueError):
@@ -117,7 +129,7 @@ def publication_time(found: str | None, declared: datetime | None) -> datetime |
     return day
 
 
-def _baseline_text(html: str) -> str:
+def _baseline_text(html: Page) -> str:
     """trafilatura's baseline extraction, one paragraph per text block or line."""
     try:
         body, _, _ = trafilatura.baseline(html)
@@ -127,7 +139,7 @@ def _baseline_text(html: str) -> str:
     return "\n\n".join(line for line in lines if line)
 
 
-def _second_opinion(html: str, text: str) -> str | None:
+def _second_opinion(html: Page, text: str) -> str | None:
     """The baseline's text when the main extraction looks like a fragment of it, else None."""
     words = len(text.split())
     if words >= SECOND_OPINION_BELOW_WORDS:
@@ -139,11 +151,22 @@ def _second_opinion(html: str, text: str) -> str | None:
     return None
 
 
-def extract_html(html: str, url: str | None = None) -> Extraction:
-    """Main text and metadata of an HTML page; the ``extractor`` field says which path ran."""
-    declared = _declared(html)
+def parse_html(html: str) -> lxml.html.HtmlElement | None:
+    """The page parsed once, as trafilatura parses it; None when lxml cannot make a tree of it.
+
+    trafilatura (which copies a tree it is given), its baseline, ``html_text`` and the
+    metadata reader all take this tree instead of parsing the page again; on the WCXB dev
+    pages their outputs are identical either way.
+    """
     try:
-        document = trafilatura.bare_extraction(
+        return load_html(html)
+    except Exception:  # lxml raises several kinds of errors on markup it cannot parse
+        return None
+
+
+def _main_extraction(html: Page, url: str | None) -> trafilatura.settings.Document | None:
+    try:
+        return trafilatura.bare_extraction(
             html,
             url=url,
             with_metadata=True,
@@ -152,7 +175,45 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
             favor_recall=True,
         )
     except Exception:  # trafilatura raises many kinds of parser errors on broken markup
-        document = None
+        return None
+
+
+def _choose_text(html: Page, text: str) -> tuple[str, str]:
+    """trafilatura's ``text``, or the second or third opinion that replaces it."""
+    extractor = EXTRACTOR_TRAFILATURA
+    if (other := _second_opinion(html, text)) is not None:
+        text, extractor = other, EXTRACTOR_BASELINE
+    # Third opinion, from the visible text instead of the DOM (tasks.htmlmerge).
+    if (selected := page_text_fallback(html, text)) is not None:
+        text, extractor = selected, EXTRACTOR_PAGE_TEXT
+    return text, extractor
+
+
+def extractor_text(html: Page, url: str | None = None) -> tuple[str, str, str | None] | None:
+    """The main text before the DOM chrome filter, its extractor and trafilatura's title."""
+    document = _main_extraction(html, url)
+    if document is None or not (document.text or "").strip():
+        return None
+    return (*_choose_text(html, document.text), document.title)
+
+
+def drop_dom_chrome(tree: lxml.html.HtmlElement | None, text: str, extractor: str) -> str:
+    """``text`` without the paragraphs that ``tasks.domblocks`` places in page chrome."""
+    if tree is None:
+        return text
+    paragraphs = [span.text for span in split_paragraphs(text)]
+    keep = chrome_filter(tree, paragraphs, extractor)
+    if all(keep) or not any(keep):
+        return text
+    return "\n\n".join(p for p, k in zip(paragraphs, keep, strict=True) if k)
+
+
+def extract_html(html: str, url: str | None = None) -> Extraction:
+    """Main text and metadata of an HTML page; the ``extractor`` field says which path ran."""
+    tree = parse_html(html)
+    page: Page = tree if tree is not None else html
+    declared = _declared(html, tree)
+    document = _main_extraction(page, url)
     title = (document.title if document is not None else None) or declared.title
     metadata = {
         "title": title or None,
@@ -168,12 +229,8 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
         "url": url or (document.url if document else None) or None,
     }
     if document is not None and (document.text or "").strip():
-        text, extractor = document.text, EXTRACTOR_TRAFILATURA
-        if (other := _second_opinion(html, text)) is not None:
-            text, extractor = other, EXTRACTOR_BASELINE
-        # Third opinion, from the visible text instead of the DOM (tasks.htmlmerge).
-        if (selected := page_text_fallback(html, text)) is not None:
-            text, extractor = selected, EXTRACTOR_PAGE_TEXT
+        text, extractor = _choose_text(page, document.text)
+        text = drop_dom_chrome(tree, text, extractor)
         return Extraction(text=text, extractor=extractor, **metadata)
     text = _dom_text(html)
     if not text.strip():

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import re
 
+from lxml.html import HtmlElement
+
 from tasks.paragraphs import split_paragraphs
 
 # Switch when trafilatura's text holds under FALLBACK_COVERAGE of the selector's word 3-grams
@@ -25,8 +27,11 @@ FALLBACK_MIN_WORDS = 100
 _WORD = re.compile(r"\w+")
 
 
-def selected_paragraphs(html: str) -> list[str]:
-    """The paragraphs of the page's text dump that ``tasks.pagetext`` keeps as main content."""
+def selected_paragraphs(html: str | HtmlElement) -> list[str]:
+    """The paragraphs of the page's text dump that ``tasks.pagetext`` keeps as main content.
+
+    ``html`` may be the page already parsed (``html_text`` reads the tree without changing it).
+    """
     import html_text
 
     from tasks.pagetext import select_main_content
@@ -54,7 +59,7 @@ def coverage(text: str, paragraphs: list[str]) -> float:
     return sum(gram in present for gram in wanted) / len(wanted)
 
 
-def page_text_fallback(html: str, text: str) -> str | None:
+def page_text_fallback(html: str | HtmlElement, text: str) -> str | None:
     """The selector's text when extractor ``text`` covers little of it, else None."""
     if not text.strip():
         return None
