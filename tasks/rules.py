@@ -107,7 +107,7 @@ def _rule(
     flags: int = re.I,
     authors: Callable[[re.Match[str]], list[str]] | None = None,
     credits: Callable[[re.Match[str]], list[str]] | None = None,
-    max_chars: int = 200,
+    max_chars: int = 200,  # at most the longest possible match + 1 (a newline before '$')
     first: str,
     tail: tuple[str, ...] = (),
 ) -> Rule:
@@ -144,6 +144,7 @@ RULES: tuple[Rule, ...] = (
         r"|scroll (?:down )?to continue(?: with content)?|skip ad|report (?:this )?ad)"
         r"[.:]?$",
         "Ad slot labels left in the text where an ad was rendered.",
+        max_chars=44,
         first="[aspcr]",
     ),
     # --- template residue and widgets ------------------------------------------------
@@ -159,6 +160,7 @@ RULES: tuple[Rule, ...] = (
         "boilerplate",
         r"^(?:posted|published|updated|last updated|modified|date)(?: on| at)?:?$",
         "A date label whose value the dump lost (template residue).",
+        max_chars=17,
         first="[pulmd]",
     ),
     _rule(
@@ -204,6 +206,7 @@ RULES: tuple[Rule, ...] = (
         "byline",
         WIRE_PATTERN.pattern,
         "A wire service named on its own line (photo or story credit).",
+        max_chars=31,
         first=f"[t{''.join(sorted({w[0] for w in WIRE_SERVICES}))}]",
         credits=_whole,
     ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tasks.rules import RULES, dateline_credit, match_rule, split_names
@@ -104,3 +106,9 @@ def test_match_rule_equals_trying_every_rule_in_order(text: str):
     )
     found = match_rule(text)
     assert (found and found[0].name) == expected
+
+
+def test_length_limits_do_not_cut_possible_matches():
+    for rule in RULES:
+        longest = re._parser.parse(rule.pattern.pattern, rule.pattern.flags).getwidth()[1]
+        assert rule.max_chars >= min(longest + 1, 200), rule.name
