@@ -17,13 +17,16 @@ from benchmarks.extraction import Prediction, SystemResult, newsclean_system
 from benchmarks.wcxb import SUBSET_DIR, Page, iter_pages, make_dump, verify_manifest
 
 # --- Floors (lowering one is an explicit reviewed change) ---------------------------------
-# html mode, measured 2026-11 (trafilatura 2.3.1): shingle F1 .959, P .955, with kept .931,
-# without left .071, author 22/27 = .815, date 28/34 = .824, false values 0/13 and 4/6.
+# html mode, measured 2026-11-22 with the DOM-position filter (tasks.domblocks; trafilatura
+# 2.3.1): shingle F1 .959, P .960, with kept .921, without left .031, author 22/27 = .815,
+# date 28/34 = .824, false values 0/13 and 4/6. (Before the filter: P .955, with kept .931,
+# without left .071; the filter trades a little "with" for far less chrome, so the "with"
+# floor moved down .01 and the precision floor and chrome ceiling tightened.)
 # Margins: ~.015 on body scores, one page on metadata accuracy and false values.
 HTML_FLOORS: dict[str, float] = {
     "shingle_f1": 0.945,
-    "shingle_precision": 0.940,
-    "with_kept": 0.915,
+    "shingle_precision": 0.945,
+    "with_kept": 0.905,
     "author_accuracy": 0.77,
     "date_accuracy": 0.79,
 }
@@ -37,7 +40,7 @@ TEXT_FLOORS: dict[str, float] = {
 # Lower is better for these: share of "without" snippets (chrome) left in the output, and
 # metadata values given where the truth has none.
 HTML_CEILINGS: dict[str, float] = {
-    "without_left": 0.085,
+    "without_left": 0.045,
     "author_false_values": 1,
     "date_false_values": 5,
 }
