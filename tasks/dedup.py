@@ -523,6 +523,17 @@ def _empty_index_candidates() -> _IndexCandidates:
     )
 
 
+def _equal_to_a_neighbour(equal_to_next: np.ndarray, size: int) -> np.ndarray:
+    """Per entry of a sorted sequence of ``size``: equal to the one before or after it.
+
+    ``equal_to_next[i]`` says whether entry ``i`` equals entry ``i + 1``.
+    """
+    flags = np.zeros(size, dtype=bool)
+    flags[1:] = equal_to_next
+    flags[:-1] |= equal_to_next
+    return flags
+
+
 def _shared_buckets(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Entries of ``keys`` whose value occurs at least twice, grouped by value.
 
@@ -541,20 +552,14 @@ def _shared_buckets(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     packed = keys.view(np.uint64) & ~low
     packed |= np.arange(n, dtype=np.uint64)
     packed.sort()
-    same_high = (packed[1:] ^ packed[:-1]) <= low
-    repeated = np.zeros(n, dtype=bool)
-    repeated[1:] = same_high
-    repeated[:-1] |= same_high
-    del same_high
+    repeated = _equal_to_a_neighbour((packed[1:] ^ packed[:-1]) <= low, n)
     entry = (packed[repeated] & low).astype(np.int64)
     del packed, repeated
     full = keys[entry]
     by_key = np.argsort(full, kind="stable")
     entry, full = entry[by_key], full[by_key]
     same = full[1:] == full[:-1]
-    keep = np.zeros(len(entry), dtype=bool)
-    keep[1:] = same
-    keep[:-1] |= same
+    keep = _equal_to_a_neighbour(same, len(entry))
     new_bucket = np.ones(len(entry), dtype=bool)
     new_bucket[1:] = ~same
     bucket = np.cumsum(new_bucket) - 1
