@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tasks.extract import clean_authors, extract_html, parse_date, publication_time
+from tasks.extract import (
+    SECOND_OPINION_BELOW_WORDS,
+    _choose_text,
+    clean_authors,
+    extract_html,
+    parse_date,
+    publication_time,
+)
 from tasks.metadata import clean_author_names, parse_datetime
 from tasks.models import Rejected
 
@@ -142,3 +149,29 @@ def test_baseline_replaces_an_extraction_that_is_a_fragment_of_the_page(monkeypa
     assert result.site_name == "Harbour Times"  # metadata does not depend on the text path
     monkeypatch.setattr("tasks.extract._baseline_text", lambda page: "Just a teaser.")
     assert extract_html(html).extractor == "trafilatura"
+
+
+_PROSE = [
+    f"Paragraph {i} of the harbour bridge story: the council voted on Tuesday to rebuild it, "
+    "engineers expect the works to take eighteen months, and residents welcomed the news."
+    for i in range(6)
+]
+_SIDEBAR = "Subscribe to our newsletter for the latest deals on garden furniture and barbecues."
+_ARTICLE_PAGE = (
+    "<html><body><article>"
+    + "".join(f"<p>{p}</p>" for p in _PROSE)
+    + f"</article><aside><p>{_SIDEBAR}</p></aside></body></html>"
+)
+
+
+def test_a_short_extraction_of_the_wrong_block_is_replaced():
+    text, extractor = _choose_text(_ARTICLE_PAGE, _SIDEBAR)
+    assert extractor in ("trafilatura_baseline", "page_text")
+    assert all(p in text for p in _PROSE)
+
+
+def test_long_extractions_are_not_second_guessed():
+    """Only extractions under SECOND_OPINION_BELOW_WORDS words ask for other opinions."""
+    long_sidebar = "\n\n".join([_SIDEBAR] * (SECOND_OPINION_BELOW_WORDS // 10 + 1))
+    assert len(long_sidebar.split()) >= SECOND_OPINION_BELOW_WORDS
+    assert _choose_text(_ARTICLE_PAGE, long_sidebar) == (long_sidebar, "trafilatura")
