@@ -1,0 +1,130 @@
+"""CPU cost of cleaning whole-page text dumps (the ``.txt`` path), per page and per stage.
+
+Runs ``process_document(dump, "<id>.txt")`` on the 711 WCXB dev dumps and, on the same inputs,
+each stage alone: decoding, ``split_paragraphs``, the rule catalogue (``match_rule`` on every
+paragraph) and the page-text selector (``select_main_content`` on the paragraphs the rules
+left open). "glue" is the whole minus those stages (labelling, title, link lists, objects).
+Times are CPU time (``time.process_time``) of whole passes over all pages, so other jobs on a
+shared machine inflate them less than wall time; each pass is printed, then the best.
+
+    .venv/bin/python -m benchmarks.textpath_cost                  # 3 passes
+    .venv/bin/python -m benchmarks.textpath_cost --labels out.txt # also write every label
+    .venv/bin/python -m benchmarks.textpath_cost --profile        # cProfile one whole pass
+
+``--labels`` writes one line per paragraph (page id, label, reason): diff two such files to
+check that a speed-up changed no decision. Dumps are cached under ``benchmarks/results/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pickle
+import pstats
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from benchmarks.wcxb import REPO_ROOT, default_bench_dir, iter_pages, make_dump
+from tasks.classify import BODY_REASON, classify
+from tasks.models import Paragraph, Rejected
+from tasks.pagetext import select_main_content
+from tasks.paragraphs import split_paragraphs
+from tasks.process import process_document
+from tasks.read import decode
+from tasks.rules import match_rule
+
+CACHE = REPO_ROOT / "benchmarks" / "results" / "textpath_dumps.pkl"
+STAGES = ("decode", "split", "rules", "selector")
+
+
+def load_dumps(directory: Path | None = None) -> list[tuple[str, bytes]]:
+    """(page id, UTF-8 dump) for every dev page, made once and cached."""
+    if CACHE.exists():
+        return pickle.loads(CACHE.read_bytes())
+    dumps = [
+        (page.page_id, make_dump(page.html_text).encode("utf-8"))
+        for page in iter_pages(directory or default_bench_dir())
+    ]
+    CACHE.parent.mkdir(parents=True, exist_ok=True)
+    CACHE.write_bytes(pickle.dumps(dumps))
+    return dumps
+
+
+def clean(page_id: str, data: bytes) -> list[Paragraph]:
+    """The labelled paragraphs of one dump; none when the page is rejected (no text left)."""
+    try:
+        return process_document(data, f"{page_id}.txt").paragraphs
+    except Rejected:
+        return []
+
+
+def _cpu_ms(run: Callable[[], object], pages: int) -> float:
+    start = time.process_time()
+    run()
+    return (time.process_time() - start) / pages * 1000
+
+
+def measure(dumps: Sequence[tuple[str, bytes]], passes: int) -> list[dict[str, float]]:
+    """ms/page of the whole path and of each stage, one dict per pass."""
+    texts = [decode(data)[0] for _, data in dumps]
+    spans = [split_paragraphs(text) for text in texts]
+    paragraphs = [[s.text for s in page] for page in spans]
+    open_texts = [
+        [
+            p.text
+            for p in classify(page, whole_page=False, link_lists=True).paragraphs
+            if p.reason == BODY_REASON
+        ]
+        for page in spans
+    ]
+    runs = {
+        "total": lambda: [clean(page_id, data) for page_id, data in dumps],
+        "decode": lambda: [decode(data) for _, data in dumps],
+        "split": lambda: list(map(split_paragraphs, texts)),
+        "rules": lambda: [list(map(match_rule, page)) for page in paragraphs],
+        "selector": lambda: list(map(select_main_content, open_texts)),
+    }
+    for run in runs.values():  # warm-up: imports, model, caches
+        run()
+    results = []
+    for _ in range(passes):
+        result = {name: _cpu_ms(run, len(dumps)) for name, run in runs.items()}
+        result["glue"] = result["total"] - sum(result[s] for s in STAGES)
+        results.append(result)
+    return results
+
+
+def write_labels(dumps: Sequence[tuple[str, bytes]], out: Path) -> None:
+    with out.open("w", encoding="utf-8") as fh:
+        for page_id, data in dumps:
+            for p in clean(page_id, data):
+                fh.write(f"{page_id}\t{p.position}\t{p.label}\t{p.reason}\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--labels", type=Path, help="write every paragraph's label here")
+    parser.add_argument("--profile", action="store_true", help="cProfile one whole pass")
+    args = parser.parse_args()
+    dumps = load_dumps()
+    if args.labels:
+        write_labels(dumps, args.labels)
+        print(f"wrote labels of {len(dumps)} pages to {args.labels}")
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.runcall(lambda: [clean(page_id, data) for page_id, data in dumps])
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        return
+    columns = ("total", *STAGES, "glue")
+    print(f"{len(dumps)} dumps, CPU ms/page (one core)")
+    print("pass " + " ".join(f"{c:>8}" for c in columns))
+    results = measure(dumps, args.passes)
+    for number, result in enumerate(results, start=1):
+        print(f"{number:>4} " + " ".join(f"{result[c]:8.2f}" for c in columns))
+    print("best " + " ".join(f"{min(r[c] for r in results):8.2f}" for c in columns))
+
+
+if __name__ == "__main__":
+    main()
