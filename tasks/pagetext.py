@@ -31,7 +31,6 @@ import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 from functools import lru_cache
-from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -148,88 +147,195 @@ for _bit, _words in ((_DATE, _DATE_WORDS), (_COMMENT, _COMMENT_WORDS)):
             _WORD_CLASS[_w + _t] = _WORD_CLASS.get(_w + _t, 0) | _bit
 
 
-def _local_features(paragraphs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-paragraph shape features and word counts.
+# Words are looked up by a 64-bit polynomial hash of their lower-cased characters, computed for
+# every word of the page at once with numpy (prefix sums of code * base**position): no Python
+# call per word. A collision with a vocabulary word has probability ~1e-16 per word.
+_HASH_BASE = 0x100000001B3  # odd, so invertible modulo 2**64
+_POW_CACHE = 1 << 20  # characters; longer pages compute their powers afresh
+_LENGTH_MIX = np.uint64(0x9E3779B97F4A7C15)
+# str.lower() per BMP code point (a table lookup is ~3x faster than lower-casing the page). Only
+# 'İ' lower-cases to two characters; it keeps its code, which no vocabulary word contains.
+_LOWER = np.array(
+    [ord(c.lower()) if len(c.lower()) == 1 else ord(c) for c in map(chr, range(0x10000))],
+    dtype=np.uint16,
+)
 
-    The page is joined into one string and classified per code point with one table lookup;
-    counts per paragraph come from one ``np.add.reduceat`` and word lists from one ``split()``.
-    That avoids a Python call per paragraph and feature (~10x faster on a 250-line page).
+
+def _powers(base: int, count: int) -> np.ndarray:
+    out = np.full(count, base, dtype=np.uint64)
+    out[0] = 1
+    return np.multiply.accumulate(out)  # wraps modulo 2**64
+
+
+_POW = _powers(_HASH_BASE, _POW_CACHE)
+_INV_POW = _powers(pow(_HASH_BASE, -1, 1 << 64), _POW_CACHE)
+
+
+def _word_hashes(bmp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Hash of each lower-cased word ``bmp[starts[i]:ends[i]]`` (the page's code points capped
+    at U+FFFF): its length mixed with the sum of lower(c) * base**k over its characters, from
+    one prefix sum over the page."""
+    size = len(bmp) + 1
+    pw, inv = (
+        (_POW, _INV_POW)
+        if size <= _POW_CACHE
+        else (
+            _powers(_HASH_BASE, size),
+            _powers(pow(_HASH_BASE, -1, 1 << 64), size),
+        )
+    )
+    prefix = np.zeros(size, dtype=np.uint64)
+    np.cumsum(_LOWER[bmp] * pw[: size - 1], out=prefix[1:])
+    hashes = (prefix[ends] - prefix[starts]) * inv[starts]
+    return hashes + (ends - starts).astype(np.uint64) * _LENGTH_MIX
+
+
+def _vocabulary_hashes(words: Sequence[str]) -> np.ndarray:
+    text = " ".join(words)
+    bmp = np.minimum(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), 0xFFFF)
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    return _word_hashes(bmp, starts, starts + lengths)
+
+
+class _HashTable:
+    """A fixed set of 64-bit keys with small values, looked up for many keys in a few numpy
+    calls: a multiplier is searched (deterministically) that sends the keys to distinct slots
+    of a 2**16 table, so a lookup is one multiply-shift and one comparison."""
+
+    BITS = 16
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
+        shift = np.uint64(64 - self.BITS)
+        for i in range(1, 10_000, 2):
+            mult = np.uint64((0x9E3779B97F4A7C15 * i) % (1 << 64))
+            slots = (keys * mult) >> shift
+            if len(np.unique(slots)) == len(keys):
+                break
+        else:  # pragma: no cover - 5,000 multipliers all colliding does not happen
+            raise RuntimeError("no collision-free multiplier")
+        self.mult, self.shift = mult, shift
+        self.keys = np.zeros(1 << self.BITS, dtype=np.uint64)
+        self.keys[slots] = keys
+        self.values = np.zeros(1 << self.BITS, dtype=np.int64)
+        self.values[slots] = values
+
+    def get(self, keys: np.ndarray) -> np.ndarray:
+        """The value of each key, 0 for keys not in the table."""
+        slots = (keys * self.mult) >> self.shift
+        return np.where(self.keys[slots] == keys, self.values[slots], 0)
+
+
+_VOCAB_WORDS = sorted(_WORD_CLASS)
+_VOCABULARY = _HashTable(
+    _vocabulary_hashes(_VOCAB_WORDS), np.array([_WORD_CLASS[w] for w in _VOCAB_WORDS])
+)
+_PAIR_MULT = np.uint64(0xD6E8FEB86659FD93)
+_PAIR_WORDS = sorted({a for a, _ in _BOILER_PAIR_SET} | {b for _, b in _BOILER_PAIR_SET})
+_PAIR_HASH = dict(zip(_PAIR_WORDS, _vocabulary_hashes(_PAIR_WORDS).tolist(), strict=True))
+_PAIRS = _HashTable(
+    np.array([_PAIR_HASH[a] for a, _ in _BOILER_PAIR_SET], dtype=np.uint64) * _PAIR_MULT
+    + np.array([_PAIR_HASH[b] for _, b in _BOILER_PAIR_SET], dtype=np.uint64),
+    np.ones(len(_BOILER_PAIR_SET), dtype=np.int64),
+)
+
+
+_RARE = _UP | _DIGIT | _END | _COMMA | _COLON | _SEP | _DASH
+
+
+def _paragraph_of(positions: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Paragraph index of each of the sorted page ``positions`` (one binary search per
+    paragraph, not per position)."""
+    first = np.searchsorted(positions, starts)
+    counts = np.diff(first, append=len(positions))
+    return np.repeat(np.arange(len(starts)), counts)
+
+
+def _local_features(paragraphs: Sequence[str], rows: np.ndarray) -> np.ndarray:
+    """Fill ``rows[:len(LOCAL_FEATURES)]`` (feature-major) with per-paragraph shape features;
+    return the word counts (at least 1).
+
+    The page is joined into one string and classified per code point with one table lookup.
+    Characters that are rarely set (capitals, digits, punctuation) are counted per paragraph
+    from their positions; words come from the whitespace boundaries and are classified by
+    hash. A fixed number of numpy calls per page, none per paragraph or word.
     """
     n = len(paragraphs)
     lengths = np.fromiter(map(len, paragraphs), dtype=np.int64, count=n)
-    starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    starts = np.zeros(n, dtype=np.int64)
+    np.cumsum(lengths[:-1] + 1, out=starts[1:])
     ends = starts + lengths  # index of the newline after each paragraph
     page = "\n".join(paragraphs) + "\n"
     codes = np.frombuffer(page.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    cls = _CLASSES[np.minimum(codes, 0xFFFF)]
-    space = (cls & _WS) > 0
-    prev_space = np.concatenate(([True], space[:-1]))
-    prev_cls = np.concatenate(([_WS], cls[:-1]))
-    nxt = np.concatenate((cls[1:], [_WS]))
-    nxt2 = np.concatenate((cls[2:], [_WS, _WS]))
-    upper = (cls & _UP) > 0
-    counted = np.vstack(
-        (
-            ~space & prev_space,  # word starts
-            upper & prev_space,  # capitalised words
-            upper,
-            (cls & _LO) > 0,
-            (cls & _DIGIT) > 0,
-            (cls & _COMMA) > 0,
-            ((cls & _SEP) > 0) | ((cls & _DASH) > 0) & prev_space & ((nxt & _WS) > 0),
-            ((cls & _END) > 0) & ((nxt & _WS) > 0) & ((nxt2 & _UP) > 0),  # inner sentence ends
-            ((cls & _COLON) > 0) & ((prev_cls & _DIGIT) > 0) & ((nxt & _DIGIT) > 0),  # 10:45
-        )
-    ).astype(np.int32)
-    per_par = np.add.reduceat(counted, starts, axis=1).T.astype(np.float64)
-    words = np.maximum(per_par[:, 0], 1.0)
-    # Words in the order str.split() yields them, attributed to their paragraph.
-    tokens = page.lower().split()
-    word_pid = np.repeat(np.arange(n), per_par[:, 0].astype(np.int64))
-    word_class = np.fromiter(
-        map(_WORD_CLASS.get, tokens, repeat(0)), dtype=np.int64, count=len(tokens)
+    size = len(codes)
+    bmp = np.minimum(codes, 0xFFFF)
+    padded = np.full(size + 3, _WS, dtype=np.uint16)  # one class before, two after the page
+    np.take(_CLASSES, bmp, out=padded[1 : size + 1])
+    cls = padded[1 : size + 1]
+    space = np.full(size + 2, True)
+    np.not_equal(cls & _WS, 0, out=space[1 : size + 1])
+    word_starts = np.flatnonzero(space[:size] > space[1 : size + 1])
+    word_ends = np.flatnonzero(space[2:] > space[1 : size + 1]) + 1
+    word_par = _paragraph_of(word_starts, starts)
+    words = np.maximum(np.bincount(word_par, minlength=n), 1).astype(np.float64)
+
+    rare = np.flatnonzero((cls & _RARE) != 0)
+    rare_cls = cls[rare]
+    rare_par = _paragraph_of(rare, starts)
+    after = padded[rare + 2]
+    separator = ((rare_cls & _SEP) > 0) | (
+        ((rare_cls & _DASH) > 0) & space[rare] & ((after & _WS) > 0)
     )
-    stops = np.bincount(word_pid, weights=word_class & _STOP, minlength=n)
-    boiler = np.bincount(word_pid, weights=word_class & _BOILER, minlength=n) > 0
-    dates = np.bincount(word_pid, weights=word_class & _DATE, minlength=n)
-    comments = np.bincount(word_pid, weights=word_class & _COMMENT, minlength=n)
-    for i in np.flatnonzero(word_class[:-1] & _PAIR_FIRST).tolist():
-        if (tokens[i], tokens[i + 1]) in _BOILER_PAIR_SET:
-            boiler[word_pid[i]] = True
-    url = _url_flags(page, starts, n)
+    inner_end = ((rare_cls & _END) > 0) & ((after & _WS) > 0) & ((padded[rare + 3] & _UP) > 0)
+    clock = ((rare_cls & _COLON) > 0) & ((padded[rare] & _DIGIT) > 0) & ((after & _DIGIT) > 0)
+
+    def per_par(flags: np.ndarray, par: np.ndarray = rare_par) -> np.ndarray:
+        return np.bincount(par, weights=flags, minlength=n)
+
+    upper = per_par(rare_cls & _UP)
+    has_lower = np.logical_or.reduceat((cls & _LO) > 0, starts) if size > 0 else upper > 0
+
+    hashes = _word_hashes(bmp, word_starts, word_ends)
+    word_class = _VOCABULARY.get(hashes)
+    stops = per_par(word_class & _STOP, word_par)
+    boiler = per_par(word_class & _BOILER, word_par) > 0
+    first_words = np.flatnonzero(word_class[:-1] & _PAIR_FIRST)
+    pairs = _PAIRS.get(hashes[first_words] * _PAIR_MULT + hashes[first_words + 1]) > 0
+    boiler[word_par[first_words[pairs]]] = True
+
     last = np.where(lengths > 0, cls[np.maximum(ends - 1, 0)], _WS)
     before_last = np.where(lengths > 1, cls[np.maximum(ends - 2, 0)], _WS)
-    ends_sentence = ((last & _END) > 0) | (((last & _CLOSE) > 0) & ((before_last & _END) > 0))
     first, second = (np.where(lengths > k, cls[starts + k], _WS) for k in range(2))
     numbered = ((first & _DIGIT) > 0) & (
-        (codes[np.minimum(starts + 1, len(codes) - 1)] == ord("."))
-        | ((second & _DIGIT) > 0) & (codes[np.minimum(starts + 2, len(codes) - 1)] == ord("."))
+        (codes[np.minimum(starts + 1, size - 1)] == ord("."))
+        | ((second & _DIGIT) > 0) & (codes[np.minimum(starts + 2, size - 1)] == ord("."))
     )
-    dup = Counter(paragraphs)
+    seen = Counter(paragraphs)
     chars = lengths.astype(np.float64)
-    columns = (
-        np.log1p(words),
-        np.log1p(chars),
-        stops / words,
-        np.log1p(stops),
-        ends_sentence,
-        np.log1p(per_par[:, 7]),
-        per_par[:, 5] / words,
-        per_par[:, 1] / words,
-        per_par[:, 4] / words,
-        per_par[:, 6] > 0,
-        ((first & _BULLET) > 0) | numbered,
-        boiler,
-        url,
-        (per_par[:, 2] > 0) & (per_par[:, 3] == 0),
-        np.fromiter(map(dup.__getitem__, paragraphs), dtype=np.float64, count=n) > 1,
-        (last & _COLON) > 0,
-        (first & _LO) > 0,
-        np.minimum(chars / words, 20.0) / 10.0,
-        (words <= 10) & ((per_par[:, 8] > 0) | (dates > 0)),
-        (words <= 6) & (comments > 0),
-    )
-    return np.column_stack(columns).astype(np.float64), words
+    rows[0] = np.log1p(words)
+    rows[1] = np.log1p(chars)
+    np.divide(stops, words, out=rows[2])
+    rows[3] = np.log1p(stops)
+    rows[4] = ((last & _END) > 0) | (((last & _CLOSE) > 0) & ((before_last & _END) > 0))
+    rows[5] = np.log1p(per_par(inner_end))
+    rows[6] = per_par((rare_cls & _COMMA) > 0) / words
+    rows[7] = per_par((cls[word_starts] & _UP) > 0, word_par) / words
+    rows[8] = per_par((rare_cls & _DIGIT) > 0) / words
+    rows[9] = per_par(separator) > 0
+    rows[10] = ((first & _BULLET) > 0) | numbered
+    rows[11] = boiler
+    rows[12] = _url_flags(page, starts, n)
+    rows[13] = (upper > 0) & ~has_lower
+    if len(seen) < n:
+        rows[14] = np.fromiter(map(seen.__getitem__, paragraphs), dtype=np.float64, count=n) > 1
+    else:
+        rows[14] = 0.0
+    rows[15] = (last & _COLON) > 0
+    rows[16] = (first & _LO) > 0
+    rows[17] = np.minimum(chars / words, 20.0) / 10.0
+    rows[18] = (words <= 10) & ((per_par(clock) > 0) | (per_par(word_class & _DATE, word_par) > 0))
+    rows[19] = (words <= 6) & (per_par(word_class & _COMMENT, word_par) > 0)
+    return words
 
 
 def _url_flags(page: str, starts: np.ndarray, n: int) -> np.ndarray:
@@ -253,52 +359,50 @@ def _url_flags(page: str, starts: np.ndarray, n: int) -> np.ndarray:
     return flags
 
 
-def _window_mean(x: np.ndarray, k: int) -> np.ndarray:
-    """Mean of ``x`` over the window i-k..i+k (truncated at the page edges)."""
+def _window_means(x: np.ndarray, radii: Sequence[int], out: np.ndarray) -> None:
+    """``out[j]``: mean of ``x`` over the window i-r..i+r for r = ``radii[j]`` (truncated at
+    the page edges), all from one prefix sum."""
     n = len(x)
-    c = np.concatenate(([0.0], np.cumsum(x)))
+    c = np.zeros(n + 1)
+    np.cumsum(x, out=c[1:])
     idx = np.arange(n)
-    lo = np.maximum(idx - k, 0)
-    hi = np.minimum(idx + k + 1, n)
-    return (c[hi] - c[lo]) / (hi - lo)
+    for row, k in zip(out, radii, strict=True):
+        lo = np.maximum(idx - k, 0)
+        hi = np.minimum(idx + k + 1, n)
+        np.divide(c[hi] - c[lo], hi - lo, out=row)
 
 
-def _best_segment(score: np.ndarray) -> tuple[int, int, np.ndarray]:
-    """Maximum-sum run of paragraphs (the densest prose) and, per paragraph, the best sum of a
-    run through it relative to that maximum: how close it is to being part of the main text.
+def _block_features(score: np.ndarray, cum_words: np.ndarray, out: np.ndarray) -> int:
+    """Fill the five block rows (in block, after it, log distance, log words between, best run
+    through it relative to the best) from the maximum-sum run of ``score``; return its start.
 
     Prefix sums make it vectorised: the best run ending at i is C[i+1] - min(C[..i]), the best
-    run starting at i is max(C[i+1..]) - C[i].
+    run starting at i is max(C[i+1..]) - C[i]. ``cum_words`` is the word prefix sum (from 0).
     """
-    c = np.concatenate(([0.0], np.cumsum(score)))
+    n = len(score)
+    c = np.zeros(n + 1)
+    np.cumsum(score, out=c[1:])
     ending = c[1:] - np.minimum.accumulate(c[:-1])
     starting = np.maximum.accumulate(c[::-1])[::-1][1:] - c[:-1]
     end = int(np.argmax(ending))
     best = ending[end]
     start = int(np.argmin(c[: end + 1]))
-    through = ending + starting - score
-    ratio = np.clip(through / best, -1.0, 1.0) if best > 0 else np.zeros(len(score))
-    return start, end, ratio
-
-
-def _block_features(score: np.ndarray, words: np.ndarray) -> tuple[list[np.ndarray], int]:
-    n = len(score)
-    start, end, ratio = _best_segment(score)
-    idx = np.arange(n)
-    before = idx < start
-    after = idx > end
-    dist = np.where(before, start - idx, np.where(after, idx - end, 0))
-    cum = np.concatenate(([0.0], np.cumsum(words)))
-    between = np.where(before, cum[start] - cum[idx + 1], 0.0) + np.where(
-        after, cum[idx] - cum[end + 1], 0.0
-    )
-    return [
-        (~before & ~after).astype(float),
-        after.astype(float),
-        np.log1p(dist),
-        np.log1p(between),
-        ratio,
-    ], start
+    in_block, after, distance, between, ratio = out
+    in_block.fill(0.0)
+    in_block[start : end + 1] = 1.0
+    after.fill(0.0)
+    after[end + 1 :] = 1.0
+    distance[:start] = np.log1p(np.arange(start, 0, -1, dtype=np.float64))
+    distance[start : end + 1] = 0.0
+    distance[end + 1 :] = np.log1p(np.arange(1, n - end, dtype=np.float64))
+    between[:start] = np.log1p(cum_words[start] - cum_words[1 : start + 1])
+    between[start : end + 1] = 0.0
+    between[end + 1 :] = np.log1p(cum_words[end + 1 : n] - cum_words[end + 1])
+    if best > 0:
+        np.clip((ending + starting - score) / best, -1.0, 1.0, out=ratio)
+    else:
+        ratio.fill(0.0)
+    return start
 
 
 CONTEXT_FEATURES = (
@@ -339,75 +443,74 @@ STAGE2_FEATURES = (
 )
 
 SHORT_WORDS = 5
+_N_LOCAL = len(LOCAL_FEATURES)
+_N_STAGE1 = _N_LOCAL + len(CONTEXT_FEATURES)
+_N_ALL = _N_STAGE1 + len(STAGE2_FEATURES)
 
 
-def _shift(x: np.ndarray, k: int, fill: float) -> np.ndarray:
-    out = np.full_like(x, fill)
-    if k > 0:
-        out[k:] = x[:-k]
-    else:
-        out[:k] = x[-k:]
-    return out
-
-
-def page_features(paragraphs: Sequence[str]) -> np.ndarray:
-    """Stage-1 feature matrix (local shape + page context), one row per paragraph."""
-    local, words = _local_features(paragraphs)
-    n = len(paragraphs)
-    log_words, stop_density, ends = local[:, 0], local[:, 2], local[:, 4]
+def _context_features(rows: np.ndarray, words: np.ndarray) -> None:
+    """Fill the page-context rows of ``rows`` (feature-major) from its local rows."""
+    n = len(words)
+    ctx = rows[_N_LOCAL:_N_STAGE1]
+    log_words, stop_density, ends = rows[0], rows[2], rows[4]
     prose = ((words >= 8) & (stop_density >= 0.15)).astype(float)
     short = words <= SHORT_WORDS
     edges = np.flatnonzero(np.diff(np.concatenate(([0], short.astype(np.int8), [0]))))
     run_lengths = edges[1::2] - edges[::2]
-    run = np.zeros(n)
-    run[short] = np.repeat(np.log1p(run_lengths), run_lengths)
-    idx = np.arange(n)
-    cum = np.cumsum(words)
+    cum_words = np.zeros(n + 1)
+    np.cumsum(words, out=cum_words[1:])
+    ctx[0] = np.arange(n) / max(n - 1, 1)
+    ctx[1] = (cum_words[1:] - words / 2) / max(cum_words[-1], 1.0)
+    ctx[2] = 0.0
+    ctx[2, short] = np.repeat(np.log1p(run_lengths), run_lengths)
+    for row, x in ((3, log_words), (5, stop_density), (7, ends)):
+        ctx[row, 0] = 0.0
+        ctx[row, 1:] = x[:-1]
+        ctx[row + 1, :-1] = x[1:]
+        ctx[row + 1, -1] = 0.0
+    _window_means(log_words, (2, 6), ctx[9:11])
+    _window_means(prose, (2, 6, 15), ctx[11:14])
     score = np.where(prose > 0, np.minimum(words, 100.0), 0.0) - 6.0
-    block, start = _block_features(score, words)
+    start = _block_features(score, cum_words, ctx[14:19])
     # Comment threads follow a short "N Comments" / "Leave a reply" line after the article start.
-    marker = local[:, LOCAL_FEATURES.index("comment_marker")] > 0
+    marker = rows[LOCAL_FEATURES.index("comment_marker")] > 0
     marker[:start] = False
-    after_marker = np.concatenate(([0.0], np.maximum.accumulate(marker[:-1].astype(float))))
-    ctx = [
-        idx / max(n - 1, 1),
-        (cum - words / 2) / max(cum[-1], 1.0),
-        run,
-        _shift(log_words, 1, 0.0),
-        _shift(log_words, -1, 0.0),
-        _shift(stop_density, 1, 0.0),
-        _shift(stop_density, -1, 0.0),
-        _shift(ends, 1, 0.0),
-        _shift(ends, -1, 0.0),
-        _window_mean(log_words, 2),
-        _window_mean(log_words, 6),
-        _window_mean(prose, 2),
-        _window_mean(prose, 6),
-        _window_mean(prose, 15),
-        *block,
-        after_marker,
-    ]
-    return np.hstack([local, np.column_stack(ctx)])
+    ctx[19, 0] = 0.0
+    ctx[19, 1:] = np.maximum.accumulate(marker[:-1])
+
+
+def _features(paragraphs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Feature-major array (one row per feature of both stages, one column per paragraph) with
+    the stage-1 rows filled, and the word counts. Rows are written in place: no stacking."""
+    rows = np.empty((_N_ALL, len(paragraphs)))
+    words = _local_features(paragraphs, rows)
+    _context_features(rows, words)
+    return rows, words
+
+
+def page_features(paragraphs: Sequence[str]) -> np.ndarray:
+    """Stage-1 feature matrix (local shape + page context), one row per paragraph."""
+    return _features(paragraphs)[0][:_N_STAGE1].T
+
+
+def _stage2_rows(p1: np.ndarray, words: np.ndarray, out: np.ndarray) -> None:
+    n = len(p1)
+    out[0] = p1
+    _window_means(p1, (1, 3, 8), out[1:4])
+    pad = np.zeros(n + 6)
+    pad[3 : n + 3] = p1
+    np.maximum(np.maximum(pad[2 : n + 2], pad[1 : n + 1]), pad[:n], out=out[4])
+    np.maximum(np.maximum(pad[4 : n + 4], pad[5 : n + 5]), pad[6 : n + 6], out=out[5])
+    cum_words = np.zeros(n + 1)
+    np.cumsum(words, out=cum_words[1:])
+    _block_features((p1 - 0.5) * np.sqrt(words), cum_words, out[6:])
 
 
 def stage2_features(p1: np.ndarray, words: np.ndarray) -> np.ndarray:
     """Neighbourhood view of the stage-1 scores: smoothed scores and the best-scoring run."""
-    n = len(p1)
-    pad = np.concatenate(([0.0] * 3, p1, [0.0] * 3))
-    prev3 = np.max(np.column_stack([pad[2 - k : 2 - k + n] for k in range(3)]), axis=1)
-    next3 = np.max(np.column_stack([pad[4 + k : 4 + k + n] for k in range(3)]), axis=1)
-    score = (p1 - 0.5) * np.sqrt(words)
-    return np.column_stack(
-        [
-            p1,
-            _window_mean(p1, 1),
-            _window_mean(p1, 3),
-            _window_mean(p1, 8),
-            prev3,
-            next3,
-            *_block_features(score, words)[0],
-        ]
-    )
+    out = np.empty((len(STAGE2_FEATURES), len(p1)))
+    _stage2_rows(p1, words, out)
+    return out.T
 
 
 def mlp_forward(layer: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
@@ -483,10 +586,13 @@ def select_main_content(
     if n == 0:
         return []
     model = _load_model()
-    x1 = page_features(paragraphs)
+    rows, _ = _features(paragraphs)
+    x = rows.T
+    x1 = x[:, :_N_STAGE1]
     words = np.exp(x1[:, 0]) - 1.0
     p1 = _forward(model["stage1"], x1)
-    p2 = _forward(model["stage2"], np.hstack([x1, stage2_features(p1, words)]))
+    _stage2_rows(p1, words, rows[_N_STAGE1:])
+    p2 = _forward(model["stage2"], x)
     return decide(paragraphs, x1, p2, model["threshold"], site_repeats)
 
 

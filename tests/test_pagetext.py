@@ -10,7 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tasks.pagetext import _url_flags, select_main_content
+from tasks.pagetext import (
+    _VOCABULARY,
+    _WORD_CLASS,
+    LOCAL_FEATURES,
+    _url_flags,
+    _word_hashes,
+    page_features,
+    select_main_content,
+)
 from tasks.paragraphs import split_paragraphs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -194,3 +202,23 @@ def test_url_flags_equal_the_regex_they_replace():
     starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
     expected = [float(bool(pattern.search(p))) for p in paragraphs]
     assert _url_flags(page, starts, len(paragraphs)).tolist() == expected
+
+
+def test_word_classes_by_hash_equal_the_dictionary_lookup():
+    """Words are classified by a hash of their lower-cased characters, not by str.lower() and a
+    dict: the two must agree, including case variants, trailing punctuation and odd letters."""
+    text = (
+        "The THE tHe the. the) thee th e-mail E-MAIL © newsletter) Newsletters! NEWSLETTERS: "
+        "İstanbul ſign 𝐓he the\x00 für FÜR más não Comments; ago AM 5pm sign Sign"
+    )
+    spans = [m.span() for m in re.finditer(r"\S+", text)]
+    starts, ends = (np.array(side) for side in zip(*spans, strict=True))
+    bmp = np.minimum(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), 0xFFFF)
+    found = _VOCABULARY.get(_word_hashes(bmp, starts, ends)).tolist()
+    assert found == [_WORD_CLASS.get(word, 0) for word in text.lower().split()]
+    assert found.count(0) < len(found) / 2  # the sample is mostly vocabulary
+
+
+def test_boiler_pairs_need_both_words_in_order():
+    x = page_features(["Sign up for free", "sign upstairs", "up sign", "Read more.", "read"])
+    assert x[:, LOCAL_FEATURES.index("boiler_keyword")].tolist() == [1, 0, 0, 1, 0]
