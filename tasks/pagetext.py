@@ -624,27 +624,20 @@ def decide(
         for i in range(max(first - HEADLINE_WINDOW, 0), first):
             if paragraphs[i] == headline:
                 keep[i] = True
-    repeated = np.fromiter(map(site_repeats.__contains__, paragraphs), bool, n)
-    if site_repeats and words[keep & repeated].sum() <= 0.5 * words[keep].sum():
-        # Chrome repeats across a site's pages; a page whose article text mostly repeats is a
-        # duplicate page, left to deduplication.
-        drop_repeat = repeated & np.array([t != headline for t in paragraphs])
-    else:
-        drop_repeat = np.zeros(n, dtype=bool)
-    short_run = x1[:, _SHORT_RUN_COLUMN]
-    idx = np.arange(n)
-    code = np.select(
-        [
-            drop_repeat,
-            keep,
-            short_run >= MENU_RUN_LOG,
-            (idx < first) | (idx > last),
-            x1[:, _BOILER_COLUMN] > 0,
-            (words < 8) | (x1[:, 2] < 0.15),
-        ],
-        [1, 0, 2, 3, 4, 5],
-        default=6,
-    )
+    # The first reason that applies wins: written from the last to the first.
+    code = np.full(n, 6, dtype=np.int64)
+    code[(words < 8) | (x1[:, 2] < 0.15)] = 5
+    code[x1[:, _BOILER_COLUMN] > 0] = 4
+    code[:first] = 3
+    code[last + 1 :] = 3
+    code[x1[:, _SHORT_RUN_COLUMN] >= MENU_RUN_LOG] = 2
+    code[keep] = 0
+    if site_repeats:
+        repeated = np.fromiter(map(site_repeats.__contains__, paragraphs), bool, n)
+        if words[keep & repeated].sum() <= 0.5 * words[keep].sum():
+            # Chrome repeats across a site's pages; a page whose article text mostly repeats
+            # is a duplicate page, left to deduplication.
+            code[repeated & np.array([t != headline for t in paragraphs])] = 1
     return list(map(_REASONS.__getitem__, code.tolist()))
 
 
