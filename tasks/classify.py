@@ -16,11 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from itertools import count, repeat
 
 from tasks.models import BODY, TITLE, Paragraph
 from tasks.paragraphs import ParagraphSpan
 from tasks.rules import (
     BULLET,
+    BULLET_FIRST,
     LINK_LIST_MAX_WORDS,
     LINK_LIST_MIN_RUN,
     SENTENCE_END,
@@ -73,6 +75,7 @@ def _mark_link_lists(paragraphs: list[Paragraph]) -> None:
     def is_item(p: Paragraph) -> bool:
         return (
             p.label == ""
+            and (p.text[:1] in BULLET_FIRST or p.text[:1].isdecimal())  # what BULLET needs
             and bool(BULLET.match(p.text))
             and not SENTENCE_END.search(p.text)
             and _words(p.text) <= LINK_LIST_MAX_WORDS
@@ -126,14 +129,13 @@ def classify(
     and on the 711 WCXB dev pages 91 % of the bulleted items the rule removed from
     trafilatura's output were article text (feature lists, steps, key points).
     """
-    paragraphs = [
-        Paragraph(position, span.text, "", "", span.line_start, span.line_end)
-        for position, span in enumerate(spans)
-    ]
+    texts, line_starts, line_ends = zip(*spans, strict=True) if spans else ((), (), ())
+    paragraphs = list(
+        map(Paragraph, count(), texts, repeat(""), repeat(""), line_starts, line_ends)
+    )
     authors: list[str] = []
     credits: list[str] = []
-    for paragraph in paragraphs:
-        found = match_rule(paragraph.text)
+    for paragraph, found in zip(paragraphs, map(match_rule, texts), strict=True):
         if found is None:
             continue
         rule, match = found
@@ -160,6 +162,7 @@ def classify(
     for paragraph in paragraphs:
         if paragraph.label == "":
             paragraph.label, paragraph.reason = BODY, BODY_REASON
-            if wire := dateline_credit(paragraph.text):
+            # A dateline's '(' comes within its first 42 characters.
+            if "(" in paragraph.text[2:42] and (wire := dateline_credit(paragraph.text)):
                 _add(credits, [wire])
     return Classification(paragraphs, title, authors, credits)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tasks.rules import RULES, dateline_credit, match_rule, split_names
+from tasks.rules import BULLET, BULLET_FIRST, RULES, dateline_credit, match_rule, split_names
 
 
 @pytest.mark.parametrize(
@@ -112,3 +112,12 @@ def test_length_limits_do_not_cut_possible_matches():
     for rule in RULES:
         longest = re._parser.parse(rule.pattern.pattern, rule.pattern.flags).getwidth()[1]
         assert rule.max_chars >= min(longest + 1, 200), rule.name
+
+
+def test_bullet_first_holds_every_first_character_bullet_accepts():
+    """classify tests ``BULLET_FIRST`` (or a decimal digit) before running ``BULLET``."""
+    for code in range(0x10000):
+        char = chr(code)
+        if BULLET.match(char + " item") or BULLET.match(char + ". item"):
+            assert char in BULLET_FIRST or char.isdecimal(), hex(code)
+    assert BULLET.match("• item") and BULLET.match("12) item")
