@@ -22,7 +22,8 @@ import cProfile
 import pickle
 import pstats
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 from benchmarks.wcxb import REPO_ROOT, default_bench_dir, iter_pages, make_dump
@@ -59,17 +60,19 @@ def clean(page_id: str, data: bytes) -> list[Paragraph]:
         return []
 
 
-def _cpu_ms(run: Callable[[], object], pages: int) -> float:
-    start = time.process_time()
-    run()
-    return (time.process_time() - start) / pages * 1000
+def _match_all(texts: Sequence[str]) -> list:
+    return list(map(match_rule, texts))
 
 
 def measure(dumps: Sequence[tuple[str, bytes]], passes: int) -> list[dict[str, float]]:
-    """ms/page of the whole path and of each stage, one dict per pass."""
+    """ms/page of the whole path and of each stage, one dict per pass.
+
+    Page by page, the whole path and then each stage alone run back to back, so the stages
+    and the whole share the machine's load of that moment and "glue" (the whole minus the
+    stages) is not the difference of passes run minutes apart.
+    """
     texts = [decode(data)[0] for _, data in dumps]
     spans = [split_paragraphs(text) for text in texts]
-    paragraphs = [[s.text for s in page] for page in spans]
     open_texts = [
         [
             p.text
@@ -78,20 +81,30 @@ def measure(dumps: Sequence[tuple[str, bytes]], passes: int) -> list[dict[str, f
         ]
         for page in spans
     ]
-    runs = {
-        "total": lambda: [clean(page_id, data) for page_id, data in dumps],
-        "decode": lambda: [decode(data) for _, data in dumps],
-        "split": lambda: list(map(split_paragraphs, texts)),
-        "rules": lambda: [list(map(match_rule, page)) for page in paragraphs],
-        "selector": lambda: list(map(select_main_content, open_texts)),
-    }
-    for run in runs.values():  # warm-up: imports, model, caches
-        run()
+    pages = [
+        {
+            "total": partial(clean, page_id, data),
+            "decode": partial(decode, data),
+            "split": partial(split_paragraphs, text),
+            "rules": partial(_match_all, [s.text for s in page_spans]),
+            "selector": partial(select_main_content, page_open),
+        }
+        for (page_id, data), text, page_spans, page_open in zip(
+            dumps, texts, spans, open_texts, strict=True
+        )
+    ]
     results = []
-    for _ in range(passes):
-        result = {name: _cpu_ms(run, len(dumps)) for name, run in runs.items()}
+    for number in range(passes + 1):  # pass 0 warms up: imports, model, caches
+        spent = dict.fromkeys(("total", *STAGES), 0.0)
+        for runs in pages:
+            for name, run in runs.items():
+                start = time.process_time()
+                run()
+                spent[name] += time.process_time() - start
+        result = {name: cpu / len(pages) * 1000 for name, cpu in spent.items()}
         result["glue"] = result["total"] - sum(result[s] for s in STAGES)
-        results.append(result)
+        if number:
+            results.append(result)
     return results
 
 
