@@ -9,7 +9,7 @@ repeated with a unique trailing comment (:mod:`benchmarks.corpus`), then runs ea
 fresh subprocess:
 
 * ``trafilatura``: ``bare_extraction`` on every page with newsclean's options, one core;
-* ``local``: the flow with Prefect's default thread-pool runner (one core: the GIL);
+* ``local``: the flow on its thread-pool runner (one shard at a time, one core);
 * ``dask1`` / ``dask2``: the flow on a ``LocalCluster`` of 1 / 2 worker processes.
 
 A flow mode first runs the flow on ``seeds/`` twice in the same process: the first pays the

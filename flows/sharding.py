@@ -14,9 +14,9 @@ SHARDS_PER_WORKER = 2
 def parallelism(task_runner: object) -> int:
     """Shards that can run at once: a Dask cluster's worker threads, else 1.
 
-    Prefect's default thread-pool runner counts as 1: the shards are CPU-bound Python and its
-    threads share one GIL. Asking a Dask runner starts its client (and ``LocalCluster``),
-    which the first submitted shard would do anyway.
+    The flow's thread-pool runner counts as 1: it runs one shard at a time (the shards are
+    CPU-bound Python and threads share one GIL). Asking a Dask runner starts its client (and
+    ``LocalCluster``), which the first submitted shard would do anyway.
     """
     if not any(cls.__module__.startswith("prefect_dask") for cls in type(task_runner).__mro__):
         return 1  # duck-typed: importing prefect_dask here would cost every local run

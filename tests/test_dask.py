@@ -6,6 +6,7 @@ Real ``LocalCluster`` of worker *processes*, so results really cross a process b
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,13 @@ import duckdb
 import psutil
 import pytest
 from distributed import Client, LocalCluster
+from prefect import get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    TaskRunFilter,
+    TaskRunFilterName,
+)
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.pipeline import RunResult, newsclean_flow
@@ -95,6 +103,24 @@ def test_local_run_exercises_sharding_dedup_and_quarantine(local_run: RunResult)
     dataset = _dataset(local_run)
     labels = [row[4] for row in dataset["paragraphs"]]
     assert labels.count("duplicate") > 20  # the edited copies point back across shards
+
+
+def test_local_runner_cleans_one_shard_at_a_time(local_run: RunResult):
+    """Shards are CPU-bound Python: in concurrent threads they would only contend for the GIL."""
+    shard_filter = TaskRunFilter(name=TaskRunFilterName(like_="clean-shard"))
+    with get_client(sync_client=True) as client:
+        flow_run = next(
+            run
+            for run in client.read_flow_runs()
+            if run.parameters.get("output") == str(local_run.output)
+        )
+        shards = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id])),
+            task_run_filter=shard_filter,
+        )
+    spans = sorted((shard.start_time, shard.end_time) for shard in shards)
+    assert len(spans) == 5  # ceil(19 / 4)
+    assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
 
 
 def test_one_dask_worker_gives_the_local_dataset(corpus, local_run, tmp_path):
