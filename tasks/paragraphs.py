@@ -15,8 +15,11 @@ a digit or an opening quote): that block is one hard-wrapped paragraph.
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 from typing import NamedTuple
+
+import numpy as np
 
 # A line ends a sentence when its last character, closing quotes and brackets skipped, is one of
 # these; the next line continues it when it starts with one of the others.
@@ -24,6 +27,12 @@ _SENTENCE_END = frozenset(".!?:;…")
 _CLOSERS = "\"'”’)]"
 _CONTINUATION_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789(“‘\"'%$€£-")
 HARD_WRAP_MIN_SHARE = 0.5
+# Whitespace other than space and line feed (str.isspace; the highest is U+3000).
+_OTHER_SPACE = re.compile(
+    "["
+    + re.escape("".join(c for c in map(chr, range(0x3001)) if c.isspace() and c not in " \n"))
+    + "]"
+)
 
 
 class ParagraphSpan(NamedTuple):
@@ -51,23 +60,45 @@ def _is_hard_wrapped(lines: list[str]) -> bool:
     return mid / (len(lines) - 1) >= HARD_WRAP_MIN_SHARE
 
 
+def _is_normalised(text: str) -> bool:
+    """Every line of ``text`` is already whitespace-normalised (single spaces, none at either
+    end): page dumps usually are, and then the per-line normalising can be skipped."""
+    return not (
+        "  " in text
+        or " \n" in text
+        or "\n " in text
+        or text[:1] == " "
+        or text[-1:] == " "
+        or _OTHER_SPACE.search(text)
+    )
+
+
 def split_paragraphs(text: str) -> list[ParagraphSpan]:
-    """Split ``text`` into paragraphs with whitespace normalised; blank paragraphs are dropped."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    """Split ``text`` into paragraphs with whitespace normalised; blank paragraphs are dropped.
+
+    Blocks are found from the numbers of the non-blank lines (runs of consecutive numbers);
+    only blocks of three or more lines are looked at line by line, for hard wrapping.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if not _is_normalised(text):
+        lines = list(map(normalize_whitespace, lines))
+    numbers = [number for number, line in enumerate(lines, start=1) if line]
+    texts = list(filter(None, lines))
+    bounds = np.flatnonzero(np.diff(numbers, prepend=-1, append=-1) != 1)  # block starts + end
+    long_blocks = np.flatnonzero(np.diff(bounds) >= 3)
     spans: list[ParagraphSpan] = []
-    block: list[str] = []
-    for number, line in enumerate([*map(normalize_whitespace, lines), ""], start=1):
-        if line:
-            block.append(line)
-            continue
-        if not block:
-            continue
-        start = number - len(block)
-        if len(block) == 1:
-            spans.append(ParagraphSpan(block[0], start, start))
-        elif len(block) >= 3 and _is_hard_wrapped(block):
-            spans.append(ParagraphSpan(" ".join(block), start, number - 1))
-        else:
-            spans.extend(ParagraphSpan(t, start + k, start + k) for k, t in enumerate(block))
-        block = []
+    done = 0
+    for start, end in zip(
+        bounds[long_blocks].tolist(), bounds[long_blocks + 1].tolist(), strict=True
+    ):
+        if _is_hard_wrapped(texts[start:end]):
+            single = numbers[done:start]
+            spans.extend(map(ParagraphSpan, texts[done:start], single, single))
+            spans.append(
+                ParagraphSpan(" ".join(texts[start:end]), numbers[start], numbers[end - 1])
+            )
+            done = end
+    spans.extend(map(ParagraphSpan, texts[done:], numbers[done:], numbers[done:]))
     return spans

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from tasks.paragraphs import normalize_whitespace, split_paragraphs
 
 from .conftest import SEEDS
@@ -67,3 +69,23 @@ def test_line_of_only_closing_quotes_does_not_end_a_sentence():
     assert [(s.text, s.line_start, s.line_end) for s in spans] == [
         ("the talks ” would resume", 1, 3)
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Plain line\n\nSecond line",
+        "Double  space\n\nok",
+        "Trailing space \nnext",
+        " leading space",
+        "tab\there",
+        "no-break\u00a0space",
+        "ideographic\u3000space\n\nline separator\u2028inside",
+        "ends with a space ",
+    ],
+)
+def test_fast_path_equals_normalising_every_line(text: str):
+    """Already-normalised text skips the per-line normalising; others must not."""
+    expected = [normalize_whitespace(line) for line in text.split("\n")]
+    got = [span.text for span in split_paragraphs(text)]
+    assert got == [line for line in expected if line]
