@@ -88,6 +88,7 @@ class Rule:
     max_chars: int = 200
     first: re.Pattern[str] | None = None
     tail: tuple[str, ...] = ()
+    head: re.Pattern[str] | None = None
 
 
 def _group_names(group: str) -> Callable[[re.Match[str]], list[str]]:
@@ -110,20 +111,26 @@ def _rule(
     max_chars: int = 200,  # at most the longest possible match + 1 (a newline before '$')
     first: str,
     tail: tuple[str, ...] = (),
+    tail_pattern: str = "",
 ) -> Rule:
     """``first``: a character class (same flags) holding the first character of every match
     that does not have one of the lower-case ``tail`` strings in its last ``TAIL_CHARS``.
-    They let ``match_rule`` skip rules that cannot match (most rules, for most paragraphs)."""
+    They let ``match_rule`` skip rules that cannot match (most rules, for most paragraphs).
+    ``tail_pattern``: alternatives tried after ``pattern`` that only match with a ``tail``
+    string (they scan the whole paragraph); without one, ``match_rule`` tries ``pattern`` alone.
+    """
+    head = re.compile(pattern, flags)
     return Rule(
         name,
         label,
-        re.compile(pattern, flags),
+        re.compile(f"(?:{pattern})|(?:{tail_pattern})", flags) if tail_pattern else head,
         description,
         authors,
         credits,
         max_chars,
         re.compile(first, flags) if first else None,
         tail,
+        head if tail_pattern else None,
     )
 
 
@@ -194,11 +201,12 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "copyright_line",
         "boilerplate",
-        r"^(?:©|\(c\)|copyright\b).{0,200}$|^.{0,200}\ball rights reserved\b.{0,40}$",
+        r"^(?:©|\(c\)|copyright\b).{0,200}$",
         "Copyright and all-rights-reserved lines.",
         max_chars=300,
         first="[©(c]",
         tail=("all rights reserved",),
+        tail_pattern=r"^.{0,200}\ball rights reserved\b.{0,40}$",
     ),
     # --- bylines and credits (become metadata) ----------------------------------------
     _rule(
@@ -254,13 +262,13 @@ RULES: tuple[Rule, ...] = (
         "caption",
         r"^(?:in this (?:undated |handout |file |aerial )*(?:photo|picture|image|photograph"
         r"|video|screen ?grab|still)\b.*"
-        r"|(?:file |handout )?(?:photo|image|picture|photograph)(?: credit)?\s*(?::|by\b).*"
-        r"|.*\((?:AP|AFP|Reuters|Getty|EPA|Xinhua)(?: Photo| Images)?(?:/[^)]*)?\)$"
-        r"|.*\b(?:Getty Images|AP Photo/|Reuters/|AFP via Getty|Shutterstock|iStock)\b.{0,60}$)",
+        r"|(?:file |handout )?(?:photo|image|picture|photograph)(?: credit)?\s*(?::|by\b).*)",
         "Photo captions and photo credits.",
         max_chars=600,
         first="[ifhp]",
         tail=(")", "getty", "ap photo/", "reuters/", "shutterstock", "istock"),
+        tail_pattern=r"^(?:.*\((?:AP|AFP|Reuters|Getty|EPA|Xinhua)(?: Photo| Images)?(?:/[^)]*)?\)$"
+        r"|.*\b(?:Getty Images|AP Photo/|Reuters/|AFP via Getty|Shutterstock|iStock)\b.{0,60}$)",
     ),
     # --- promos and related links ------------------------------------------------------
     _rule(
@@ -290,7 +298,7 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "inline_related_link",
         "promo",
-        r"^[A-Z][\w ,'’-]{2,60}:[A-Z\"“‘][^.!?]*$",
+        r"^[A-Z][\w ,'’-]{2,60}+:[A-Z\"“‘][^.!?]*$",  # possessive: ':' is not in the class
         "'Topic:Headline' related-story links (no space after the colon, no sentence end).",
         first="[A-Z]",
         flags=0,
@@ -331,34 +339,40 @@ TITLE_MIN_WORDS = 2
 TAIL_CHARS = 100
 _TAIL_KEYS = tuple(dict.fromkeys(key for rule in RULES for key in rule.tail))
 _TAIL_MAX_CHARS = max(rule.max_chars for rule in RULES if rule.tail)
-_BY_FIRST: dict[str, tuple[Rule, ...]] = {}
+_TAILED = tuple(rule for rule in RULES if rule.tail)
+_ALL_RULES = tuple((rule, rule.pattern) for rule in RULES)
+_CANDIDATES: dict[tuple[str, tuple[str, ...]], tuple[tuple[Rule, re.Pattern[str]], ...]] = {}
 
 
-def _rules_for(text: str) -> tuple[Rule, ...]:
-    """The rules that can match ``text``, in catalogue order: those whose first-character class
-    admits its first character, or all of them when a tail keyword is present."""
+def _rules_for(text: str) -> tuple[tuple[Rule, re.Pattern[str]], ...]:
+    """The rules that can match ``text``, in catalogue order, each with the pattern to try:
+    rules whose first-character class admits its first character (their ``head`` when they
+    have one and their own tail keywords are absent) and rules whose tail keywords it has."""
+    tails: tuple[str, ...] = ()
     if len(text) <= _TAIL_MAX_CHARS:
         tail = text[-TAIL_CHARS:].lower()
         # re.I also matches 'ı', 'ſ' and 'İ' (lower-cased 'i̇') to ASCII letters.
-        if any(map(tail.__contains__, _TAIL_KEYS)) or (
-            not tail.isascii() and ("ı" in tail or "ſ" in tail or "\u0307" in tail)
-        ):
-            return RULES
-    first = text[:1]
-    rules = _BY_FIRST.get(first)
+        if not tail.isascii() and ("ı" in tail or "ſ" in tail or "\u0307" in tail):
+            return _ALL_RULES
+        if any(map(tail.__contains__, _TAIL_KEYS)):
+            tails = tuple(r.name for r in _TAILED if any(map(tail.__contains__, r.tail)))
+    key = (text[:1], tails)
+    rules = _CANDIDATES.get(key)
     if rules is None:
-        rules = _BY_FIRST[first] = tuple(
-            rule for rule in RULES if rule.first is not None and rule.first.fullmatch(first)
+        rules = _CANDIDATES[key] = tuple(
+            (rule, rule.pattern if rule.name in tails or rule.head is None else rule.head)
+            for rule in RULES
+            if rule.name in tails or (rule.first is not None and rule.first.fullmatch(key[0]))
         )
     return rules
 
 
 def match_rule(text: str) -> tuple[Rule, re.Match[str]] | None:
     """The first catalogue rule matching the whole paragraph, with its match."""
-    for rule in _rules_for(text):
+    for rule, pattern in _rules_for(text):
         if len(text) > rule.max_chars:
             continue
-        match = rule.pattern.match(text)
+        match = pattern.match(text)
         if match:
             return rule, match
     return None

@@ -95,6 +95,11 @@ def test_dateline_credit_is_normalised_to_catalogue_spelling():
         "Get our free morning briefing in your inbox",
         "ALL RIGHTſ RESERVED",  # re.I matches 'ſ' to 's'
         "Pictures: İSTOCK",  # and 'İ' to 'i'
+        "In this photo, crowds gather (AP Photo/Jane Doe)",  # head and tail alternatives
+        "Houses by the river at dawn (Reuters)",  # tail alternative of a first-admitted rule
+        "Copyright notice follows. All rights reserved.",
+        "Politics:Parliament votes on the budget today",  # possessive repeat before ':'
+        "Politics and more, with extra words here: Parliament",
         "The minister said the talks would resume next week.",
     ],
 )
