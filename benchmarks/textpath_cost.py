@@ -8,7 +8,7 @@ Times are CPU time (``time.process_time``) of whole passes over all pages, so ot
 shared machine inflate them less than wall time; each pass is printed, then the best.
 
     .venv/bin/python -m benchmarks.textpath_cost                  # 3 passes
-    .venv/bin/python -m benchmarks.textpath_cost --labels out.txt # also write every label
+    .venv/bin/python -m benchmarks.textpath_cost --labels out.txt --passes 0  # labels only
     .venv/bin/python -m benchmarks.textpath_cost --profile        # cProfile one whole pass
 
 ``--labels`` writes one line per paragraph (page id, label, reason): diff two such files to
@@ -125,6 +125,8 @@ def main() -> None:
     if args.labels:
         write_labels(dumps, args.labels)
         print(f"wrote labels of {len(dumps)} pages to {args.labels}")
+    if args.passes < 1:
+        return
     if args.profile:
         profiler = cProfile.Profile()
         profiler.runcall(lambda: [clean(page_id, data) for page_id, data in dumps])
