@@ -85,3 +85,21 @@ def test_filter_never_empties_the_text_and_needs_a_tree(monkeypatch):
     assert drop_dom_chrome(parse_html(PAGE), text, "trafilatura") == "\n\n".join(
         [PARAGRAPHS[0], BODY, SECOND]
     )
+
+
+def test_page_text_skips_scripts_and_gives_each_tail_to_its_parent():
+    tree = parse_html(
+        "<html><body><div>One two three four<script>var x = 'hidden words';</script>"
+        "nine ten eleven twelve <b>bold words here now</b> tail words after bold</div>"
+        "<style>p { color: red }</style></body></html>"
+    )
+    dom = domblocks.PageDom(tree)
+    nodes = [
+        (key, node.element.tag, node.offset) for key, found in dom.index.items() for node in found
+    ]
+    assert sorted(nodes, key=lambda n: n[2]) == [
+        (("one", "two", "three", "four"), "div", 0),
+        (("nine", "ten", "eleven", "twelve"), "div", 4),
+        (("bold", "words", "here", "now"), "b", 8),
+        (("tail", "words", "after", "bold"), "div", 12),
+    ]
