@@ -16,6 +16,7 @@ its UTC offset is used when it falls on that day.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -23,8 +24,10 @@ from datetime import UTC, datetime
 
 import lxml.html
 import trafilatura
+import trafilatura.metadata
 import trafilatura.settings
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
+from htmldate import find_date
 from lxml.etree import ParserError
 from trafilatura.utils import load_html
 
@@ -166,17 +169,53 @@ def parse_html(html: str) -> lxml.html.HtmlElement | None:
 
 
 def _main_extraction(html: Page, url: str | None) -> trafilatura.settings.Document | None:
+    """trafilatura's main text, without its metadata (``_trafilatura_metadata`` reads that)."""
     try:
         return trafilatura.bare_extraction(
             html,
             url=url,
-            with_metadata=True,
+            with_metadata=False,
             include_comments=False,
             include_tables=True,
             favor_recall=True,
         )
     except Exception:  # trafilatura raises many kinds of parser errors on broken markup
         return None
+
+
+def _trafilatura_metadata(
+    tree: lxml.html.HtmlElement | None, url: str | None, declared: PageMetadata
+) -> trafilatura.settings.Document:
+    """trafilatura's metadata, step by step as ``trafilatura.metadata.extract_metadata`` (2.3).
+
+    Left out is what newsclean never publishes or already has: categories, tags and licence;
+    the author search when the page declares authors; and htmldate's extensive search (dates
+    in the visible text, through dateparser) when the page declares a publication date (on the
+    414 WCXB dev pages that declare one, the markup-only search found the same day on every
+    page, at 0.3 ms instead of 5.7 ms). Together ~8 % of the cost of cleaning a page.
+    """
+    if tree is None:
+        return trafilatura.settings.Document()
+    found = trafilatura.metadata.examine_meta(tree)
+    if found.author and " " not in found.author:
+        found.author = None
+    with contextlib.suppress(Exception):  # as trafilatura: bugs in its JSON-LD reader
+        found = trafilatura.metadata.extract_meta_json(tree, found)
+    found.title = found.title or trafilatura.metadata.extract_title(tree)
+    if not found.author and not declared.authors:
+        found.author = trafilatura.metadata.extract_author(tree)
+    found.url = found.url or trafilatura.metadata.extract_url(tree, url)
+    date_params = trafilatura.settings.set_date_params(extensive=declared.published_at is None)
+    found.date = find_date(tree, **date_params, url=found.url)
+    found.sitename = found.sitename or trafilatura.metadata.extract_sitename(tree)
+    if found.sitename:
+        found.sitename = found.sitename.lstrip("@")
+        if "." not in found.sitename and not found.sitename[0].isupper():
+            found.sitename = found.sitename.title()
+    elif found.url and (match := trafilatura.metadata.META_URL.match(found.url)):
+        found.sitename = match[1]
+    found.clean_and_trim()
+    return found
 
 
 def _choose_text(html: Page, text: str) -> tuple[str, str]:
@@ -218,21 +257,18 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
     tree = parse_html(html)
     page: Page = tree if tree is not None else html
     declared = _declared(html, tree)
-    document = _main_extraction(page, url)
-    title = (document.title if document is not None else None) or declared.title
+    found = _trafilatura_metadata(tree, url, declared)
     metadata = {
-        "title": title or None,
-        "authors": declared.authors
-        or clean_author_names([document.author] if document and document.author else []),
+        "title": found.title or declared.title or None,
+        "authors": declared.authors or clean_author_names([found.author] if found.author else []),
         "credits": declared.credits,
-        "published_at": publication_time(
-            document.date if document else None, declared.published_at
-        ),
-        "site_name": declared.site_name or (document.sitename if document else None) or None,
-        "language": declared.language or (document.language if document else None) or None,
-        "description": declared.description or (document.description if document else None) or None,
-        "url": url or (document.url if document else None) or None,
+        "published_at": publication_time(found.date, declared.published_at),
+        "site_name": declared.site_name or found.sitename or None,
+        "language": declared.language or found.language or None,
+        "description": declared.description or found.description or None,
+        "url": url or found.url or None,
     }
+    document = _main_extraction(page, url)
     if document is not None and (document.text or "").strip():
         text, extractor = _choose_text(page, document.text)
         text = drop_dom_chrome(tree, text, extractor)

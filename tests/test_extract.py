@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime, timedelta, timezone
 
+import lxml.html
 import pytest
+import trafilatura.metadata
 
 from tasks.extract import (
     SECOND_OPINION_BELOW_WORDS,
     _choose_text,
+    _trafilatura_metadata,
     clean_authors,
     extract_html,
     parse_date,
+    parse_html,
     publication_time,
 )
-from tasks.metadata import clean_author_names, parse_datetime
+from tasks.metadata import PageMetadata, clean_author_names, page_metadata, parse_datetime
 from tasks.models import Rejected
 
 from .conftest import DATA
@@ -175,3 +180,41 @@ def test_long_extractions_are_not_second_guessed():
     long_sidebar = "\n\n".join([_SIDEBAR] * (SECOND_OPINION_BELOW_WORDS // 10 + 1))
     assert len(long_sidebar.split()) >= SECOND_OPINION_BELOW_WORDS
     assert _choose_text(_ARTICLE_PAGE, long_sidebar) == (long_sidebar, "trafilatura")
+
+
+SUBSET = DATA / "wcxb_subset" / "html"
+
+
+def _subset_trees() -> list[tuple[str, lxml.html.HtmlElement]]:
+    pages = {p.name: gzip.decompress(p.read_bytes()) for p in SUBSET.glob("*.html.gz")}
+    pages["article.html"] = (DATA / "html" / "article.html").read_bytes()
+    trees = [(name, parse_html(html.decode("utf-8"))) for name, html in sorted(pages.items())]
+    return [(name, tree) for name, tree in trees if tree is not None]
+
+
+METADATA_FIELDS = ("title", "url", "date", "sitename", "language", "description")
+
+
+def test_trafilatura_metadata_matches_trafilatura_when_the_page_declares_nothing():
+    """Guards the step-by-step copy of ``extract_metadata`` against trafilatura changing it."""
+    trees = _subset_trees()
+    assert len(trees) > 30
+    for name, tree in trees:
+        ours = _trafilatura_metadata(tree, None, PageMetadata())
+        theirs = trafilatura.metadata.extract_metadata(tree, None)
+        for field in (*METADATA_FIELDS, "author"):
+            assert getattr(ours, field) == getattr(theirs, field), (name, field)
+
+
+def test_declared_dates_and_authors_skip_searches_without_changing_what_is_used():
+    compared = 0
+    for name, tree in _subset_trees():
+        declared = page_metadata(tree)
+        ours = _trafilatura_metadata(tree, None, declared)
+        theirs = trafilatura.metadata.extract_metadata(tree, None)
+        for field in METADATA_FIELDS:
+            assert getattr(ours, field) == getattr(theirs, field), (name, field)
+        if not declared.authors:
+            assert ours.author == theirs.author, name
+        compared += declared.published_at is not None
+    assert compared > 10  # pages whose date came from the markup-only search
