@@ -1,8 +1,8 @@
 """CPU cost of cleaning whole-page text dumps (the ``.txt`` path), per page and per stage.
 
 Runs ``process_document(dump, "<id>.txt")`` on the 711 WCXB dev dumps and, on the same inputs,
-each stage alone: decoding, ``split_paragraphs``, the rule catalogue (``match_rule`` on every
-paragraph) and the page-text selector (``select_main_content`` on the paragraphs the rules
+each stage alone: decoding, ``split_paragraphs``, the rule catalogue (``match_rules`` on every
+page's paragraphs) and the page-text selector (``select_main_content`` on the paragraphs the rules
 left open). "glue" is the whole minus those stages (labelling, title, link lists, objects).
 Times are CPU time (``time.process_time``) of whole passes over all pages, so other jobs on a
 shared machine inflate them less than wall time; each pass is printed, then the best.
@@ -10,9 +10,12 @@ shared machine inflate them less than wall time; each pass is printed, then the 
     .venv/bin/python -m benchmarks.textpath_cost                  # 3 passes
     .venv/bin/python -m benchmarks.textpath_cost --labels out.txt --passes 0  # labels only
     .venv/bin/python -m benchmarks.textpath_cost --profile        # cProfile one whole pass
+    .venv/bin/python -m benchmarks.textpath_cost --check-rules --passes 0  # screens vs all rules
 
 ``--labels`` writes one line per paragraph (page id, label, reason): diff two such files to
-check that a speed-up changed no decision. Dumps are cached under ``benchmarks/results/``.
+check that a speed-up changed no decision. ``--check-rules`` compares ``match_rules`` with
+trying every rule in order on every dev paragraph (rule, span and groups). Dumps are cached
+under ``benchmarks/results/``.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from tasks.pagetext import select_main_content
 from tasks.paragraphs import split_paragraphs
 from tasks.process import process_document
 from tasks.read import decode
-from tasks.rules import match_rule
+from tasks.rules import RULES, match_rules
 
 CACHE = REPO_ROOT / "benchmarks" / "results" / "textpath_dumps.pkl"
 STAGES = ("decode", "split", "rules", "selector")
@@ -60,8 +63,24 @@ def clean(page_id: str, data: bytes) -> list[Paragraph]:
         return []
 
 
-def _match_all(texts: Sequence[str]) -> list:
-    return list(map(match_rule, texts))
+def check_rules(dumps: Sequence[tuple[str, bytes]]) -> int:
+    """Paragraphs where ``match_rules`` differs from trying every rule in catalogue order."""
+    differ = 0
+    for _, data in dumps:
+        texts = [span.text for span in split_paragraphs(decode(data)[0])]
+        found = match_rules(texts)
+        for index, text in enumerate(texts):
+            expected = next(
+                (
+                    (rule.name, match.span(), match.groupdict())
+                    for rule in RULES
+                    if len(text) <= rule.max_chars and (match := rule.pattern.match(text))
+                ),
+                None,
+            )
+            got = found.get(index)
+            differ += expected != (got and (got[0].name, got[1].span(), got[1].groupdict()))
+    return differ
 
 
 def measure(dumps: Sequence[tuple[str, bytes]], passes: int) -> list[dict[str, float]]:
@@ -86,7 +105,7 @@ def measure(dumps: Sequence[tuple[str, bytes]], passes: int) -> list[dict[str, f
             "total": partial(clean, page_id, data),
             "decode": partial(decode, data),
             "split": partial(split_paragraphs, text),
-            "rules": partial(_match_all, [s.text for s in page_spans]),
+            "rules": partial(match_rules, [s.text for s in page_spans]),
             "selector": partial(select_main_content, page_open),
         }
         for (page_id, data), text, page_spans, page_open in zip(
@@ -120,8 +139,13 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--labels", type=Path, help="write every paragraph's label here")
     parser.add_argument("--profile", action="store_true", help="cProfile one whole pass")
+    parser.add_argument("--check-rules", action="store_true", help="screens vs every rule")
     args = parser.parse_args()
     dumps = load_dumps()
+    if args.check_rules:
+        paragraphs = sum(len(split_paragraphs(decode(data)[0])) for _, data in dumps)
+        differ = check_rules(dumps)
+        print(f"match_rules differs from every rule in order on {differ} of {paragraphs}")
     if args.labels:
         write_labels(dumps, args.labels)
         print(f"wrote labels of {len(dumps)} pages to {args.labels}")

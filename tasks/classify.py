@@ -31,7 +31,7 @@ from tasks.rules import (
     WIRE_PATTERN,
     WIRE_SERVICES,
     dateline_credit,
-    match_rule,
+    match_rules,
 )
 
 BODY_REASON = "article_text"
@@ -135,10 +135,8 @@ def classify(
     )
     authors: list[str] = []
     credits: list[str] = []
-    for paragraph, found in zip(paragraphs, map(match_rule, texts), strict=True):
-        if found is None:
-            continue
-        rule, match = found
+    for index, (rule, match) in match_rules(texts).items():
+        paragraph = paragraphs[index]
         paragraph.label, paragraph.reason = rule.label, rule.name
         names = rule.authors(match) if rule.authors else []
         _add(authors, [n for n in names if not WIRE_PATTERN.match(n)])

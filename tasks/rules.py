@@ -9,8 +9,11 @@ Order matters: the first matching rule decides.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
+
+from tasks.regexlead import lead_strings, required_marks
 
 # Wire services and syndication sources that appear as credits, in datelines and in
 # "with reporting by" lines. Longest names first so alternation prefers them.
@@ -114,10 +117,11 @@ def _rule(
     tail_pattern: str = "",
 ) -> Rule:
     """``first``: a character class (same flags) holding the first character of every match
-    that does not have one of the lower-case ``tail`` strings in its last ``TAIL_CHARS``.
-    They let ``match_rule`` skip rules that cannot match (most rules, for most paragraphs).
+    that does not have one of the lower-case ``tail`` strings in its last ``TAIL_CHARS``;
+    ``match_rules`` uses it for paragraphs whose opening is not ASCII (else the lead strings
+    of the pattern), and ``""`` makes a rule that is tried only with a ``tail`` string.
     ``tail_pattern``: alternatives tried after ``pattern`` that only match with a ``tail``
-    string (they scan the whole paragraph); without one, ``match_rule`` tries ``pattern`` alone.
+    string (they scan the whole paragraph); without one, ``match_rules`` tries ``pattern`` alone.
     """
     head = re.compile(pattern, flags)
     return Rule(
@@ -136,7 +140,7 @@ def _rule(
 
 _SHARE_WORDS = (
     r"share|shares|sharing|bookmark|tweet|email|e-mail|print|pin|save|copy link|facebook|twitter"
-    r"|x|linkedin|whatsapp|reddit|pinterest|telegram|messenger|flipboard|comments?|\d+"
+    r"|x|linkedin|whatsapp|reddit|pinterest|telegram|messenger|flipboard|comments?|\d++"
 )
 
 RULES: tuple[Rule, ...] = (
@@ -334,48 +338,157 @@ TITLE_MAX_WORDS = 30
 TITLE_MIN_WORDS = 2
 
 
-# Matches not pinned to the start find their keywords in the last TAIL_CHARS characters (the
-# patterns allow at most 80 characters after them).
+# Which rules to try on a paragraph. Each attempt costs ``re`` ~0.3 µs even when the first
+# word already rules it out, and most paragraphs match nothing, so a paragraph is screened:
+# - by its first LEAD_CHARS characters: every match of a rule's head starts with one of the
+#   lead strings read off its parse tree (``tasks.regexlead``), looked up once per distinct
+#   opening (cached); an opening that is not all ASCII falls back to the ``first`` classes;
+# - by the punctuation every match contains (``inline_related_link`` needs a ':');
+# - tail rules (matches not pinned to the start) find their keywords in the last TAIL_CHARS
+#   characters (the patterns allow at most 80 characters after them): the page's tails are
+#   searched for all keywords at once, and only paragraphs with a hit try those rules.
+LEAD_CHARS = 6
 TAIL_CHARS = 100
 _TAIL_KEYS = tuple(dict.fromkeys(key for rule in RULES for key in rule.tail))
 _TAIL_MAX_CHARS = max(rule.max_chars for rule in RULES if rule.tail)
-_TAILED = tuple(rule for rule in RULES if rule.tail)
-_ALL_RULES = tuple((rule, rule.pattern) for rule in RULES)
-_CANDIDATES: dict[tuple[str, tuple[str, ...]], tuple[tuple[Rule, re.Pattern[str]], ...]] = {}
+_HEADS = tuple(rule.head or rule.pattern for rule in RULES)
+# Each tail keyword with the bits of the rules it belongs to.
+_KEY_RULES = tuple(
+    (key.encode("ascii"), sum(1 << bit for bit, rule in enumerate(RULES) if key in rule.tail))
+    for key in _TAIL_KEYS
+)
+# Non-ASCII characters that re.IGNORECASE matches to an ASCII letter, as that letter.
+_ASCII_FOLD = str.maketrans({"İ": "i", "ı": "i", "ſ": "s", "\u212a": "k"})
+_FOLDED = frozenset("İıſ\u212a")
+
+Candidates = tuple[tuple[Rule, re.Pattern[str], str], ...]
 
 
-def _rules_for(text: str) -> tuple[tuple[Rule, re.Pattern[str]], ...]:
-    """The rules that can match ``text``, in catalogue order, each with the pattern to try:
-    rules whose first-character class admits its first character (their ``head`` when they
-    have one and their own tail keywords are absent) and rules whose tail keywords it has."""
-    tails: tuple[str, ...] = ()
-    if len(text) <= _TAIL_MAX_CHARS:
-        tail = text[-TAIL_CHARS:].lower()
-        # re.I also matches 'ı', 'ſ' and 'İ' (lower-cased 'i̇') to ASCII letters.
-        if not tail.isascii() and ("ı" in tail or "ſ" in tail or "\u0307" in tail):
-            return _ALL_RULES
-        if any(map(tail.__contains__, _TAIL_KEYS)):
-            tails = tuple(r.name for r in _TAILED if any(map(tail.__contains__, r.tail)))
-    key = (text[:1], tails)
-    rules = _CANDIDATES.get(key)
-    if rules is None:
-        rules = _CANDIDATES[key] = tuple(
-            (rule, rule.pattern if rule.name in tails or rule.head is None else rule.head)
-            for rule in RULES
-            if rule.name in tails or (rule.first is not None and rule.first.fullmatch(key[0]))
+def _lead_tables() -> tuple[dict[str, int], dict[str, int]]:
+    """Lead prefix (and whole short text) -> bits of the rules it admits; rules without a
+    ``first`` class are tried only with their tail keywords."""
+    prefixes: dict[str, int] = {}
+    wholes: dict[str, int] = {}
+    for bit, rule in enumerate(RULES):
+        if rule.first is None:
+            continue
+        starts, whole = lead_strings(_HEADS[bit], LEAD_CHARS)
+        for lead in starts:
+            prefixes[lead] = prefixes.get(lead, 0) | 1 << bit
+        for lead in (*whole, *(w + "\n" for w in whole)):
+            wholes[lead] = wholes.get(lead, 0) | 1 << bit
+    return prefixes, wholes
+
+
+_LEAD_PREFIXES, _LEAD_WHOLES = _lead_tables()
+_BY_MASKS: dict[tuple[int, int], Candidates] = {}
+_BY_OPENING: dict[str, tuple[int, Candidates]] = {}
+_MAX_OPENINGS = 1 << 16  # beyond this many distinct openings, screen without caching
+
+
+def _lead_mask(opening: str) -> int:
+    """Bits of the rules whose head can match a text starting with ``opening`` (its first
+    LEAD_CHARS characters; shorter when that is the whole text)."""
+    if not opening.isascii():
+        first = opening[:1]
+        return sum(
+            1 << bit
+            for bit, rule in enumerate(RULES)
+            if rule.first is not None and rule.first.fullmatch(first)
         )
-    return rules
+    low = opening.lower()
+    mask = _LEAD_WHOLES.get(low, 0)
+    for end in range(len(low) + 1):
+        mask |= _LEAD_PREFIXES.get(low[:end], 0)
+    return mask
+
+
+def _candidates(lead: int, tails: int) -> Candidates:
+    """The rules to try, in catalogue order, each with its pattern (the whole one when its
+    tail keywords are present, else its head) and a mark every match of that pattern has."""
+    key = (lead, tails)
+    found = _BY_MASKS.get(key)
+    if found is None:
+        found = _BY_MASKS[key] = tuple(
+            (rule, pattern, required_marks(pattern)[:1])
+            for bit, rule in enumerate(RULES)
+            if (lead | tails) >> bit & 1
+            for pattern in (rule.pattern if tails >> bit & 1 else _HEADS[bit],)
+        )
+    return found
+
+
+def _by_opening(opening: str) -> tuple[int, Candidates]:
+    lead = _lead_mask(opening)
+    found = (lead, _candidates(lead, 0))
+    if len(_BY_OPENING) < _MAX_OPENINGS:
+        _BY_OPENING[opening] = found
+    return found
+
+
+_LAST_CHARS = itemgetter(slice(-TAIL_CHARS, None))
+
+
+def _tail_hits(texts: Sequence[str]) -> dict[int, int]:
+    """Paragraph index -> bits of the rules whose tail keywords (case-insensitive, as re.I
+    matches them) occur in its last TAIL_CHARS characters; paragraphs longer than
+    _TAIL_MAX_CHARS are left out. One search per keyword over the page's joined tails."""
+    tails = "\n".join(map(_LAST_CHARS, texts))
+    if not tails.isascii() and any(map(tails.__contains__, _FOLDED)):
+        tails = tails.translate(_ASCII_FOLD)
+    # One byte per character (other characters become '?', in no keyword), ASCII lower-cased.
+    data = tails.encode("latin-1", "replace").lower()
+    if data.count(b"\n") != len(texts) - 1:  # a paragraph with a line break: one at a time
+        return {i: hits for i, text in enumerate(texts) if (hits := _tail_hits_of(text))}
+    hits = []
+    for key, bits in _KEY_RULES:
+        at = data.find(key)
+        while at >= 0:
+            hits.append((at, bits))
+            at = data.find(key, at + 1)
+    hits.sort()
+    found: dict[int, int] = {}
+    index = counted = 0
+    for at, bits in hits:  # paragraph index = line breaks before the hit, counted once
+        index += data.count(b"\n", counted, at)
+        counted = at
+        if len(texts[index]) <= _TAIL_MAX_CHARS:
+            found[index] = found.get(index, 0) | bits
+    return found
+
+
+def _tail_hits_of(text: str) -> int:
+    if len(text) > _TAIL_MAX_CHARS:
+        return 0
+    data = text[-TAIL_CHARS:].translate(_ASCII_FOLD).encode("latin-1", "replace").lower()
+    found = 0
+    for key, bits in _KEY_RULES:
+        if key in data:
+            found |= bits
+    return found
+
+
+def match_rules(texts: Sequence[str]) -> dict[int, tuple[Rule, re.Match[str]]]:
+    """For the paragraphs of a page that a rule matches: index -> the first catalogue rule
+    matching the whole paragraph, with its match. Same answer as trying every rule in order
+    (within its ``max_chars``), but most paragraphs try none."""
+    found: dict[int, tuple[Rule, re.Match[str]]] = {}
+    tails = _tail_hits(texts)
+    by_opening = _BY_OPENING
+    for index, text in enumerate(texts):
+        lead, candidates = by_opening.get(text[:LEAD_CHARS]) or _by_opening(text[:LEAD_CHARS])
+        if index in tails:
+            candidates = _candidates(lead, tails[index])
+        for rule, pattern, mark in candidates:
+            if mark in text and len(text) <= rule.max_chars and (match := pattern.match(text)):
+                found[index] = rule, match
+                break
+    return found
 
 
 def match_rule(text: str) -> tuple[Rule, re.Match[str]] | None:
     """The first catalogue rule matching the whole paragraph, with its match."""
-    for rule, pattern in _rules_for(text):
-        if len(text) > rule.max_chars:
-            continue
-        match = pattern.match(text)
-        if match:
-            return rule, match
-    return None
+    return match_rules((text,)).get(0)
 
 
 def dateline_credit(text: str) -> str | None:

@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
 
-from tasks.rules import BULLET, BULLET_FIRST, RULES, dateline_credit, match_rule, split_names
+from tasks.rules import (
+    _FOLDED,
+    _TAIL_KEYS,
+    BULLET,
+    BULLET_FIRST,
+    RULES,
+    dateline_credit,
+    match_rule,
+    match_rules,
+    split_names,
+)
+from tests.regex_samples import sample
 
 
 @pytest.mark.parametrize(
@@ -104,13 +116,86 @@ def test_dateline_credit_is_normalised_to_catalogue_spelling():
     ],
 )
 def test_match_rule_equals_trying_every_rule_in_order(text: str):
-    """The first-character and tail-keyword shortcuts only skip rules that cannot match."""
-    expected = next(
+    """The lead-string and tail-keyword shortcuts only skip rules that cannot match."""
+    found = match_rule(text)
+    assert (found and found[0].name) == _first_rule(text)
+
+
+def _first_rule(text: str) -> str | None:
+    """What ``match_rule`` means: the first rule in catalogue order that matches."""
+    return next(
         (rule.name for rule in RULES if len(text) <= rule.max_chars and rule.pattern.match(text)),
         None,
     )
-    found = match_rule(text)
-    assert (found and found[0].name) == expected
+
+
+_BY_NAME = {rule.name: rule for rule in RULES}
+PROSE = (
+    "The minister said the talks would resume next week.",
+    "Shares fell 3% (Reuters)",
+    "Photo",
+    "",
+    "About",
+)
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
+def test_match_rules_equals_trying_every_rule_on_generated_pages(rule):
+    """Pages of random strings along each rule (whole pattern and head; random case, letters
+    re.I folds to ASCII, words before and after, long repeats) mixed with prose: every
+    paragraph gets the rule of trying the catalogue in order, with the same match."""
+    rng = random.Random(rule.name)
+    patterns = [rule.pattern, *([rule.head] if rule.head else [])]
+    matched = 0
+    for _ in range(40):
+        page = []
+        for _ in range(12):
+            text = sample(rng.choice(patterns), rng)
+            roll = rng.random()
+            if roll < 0.15:
+                text = rng.choice(PROSE) + " " + text
+            elif roll < 0.3:
+                text = text + rng.choice((" end", ".", "\n", " " + "x" * rng.randint(1, 600)))
+            page.append(text)
+            if rng.random() < 0.3:
+                page.append(rng.choice(PROSE))
+        found = match_rules(page)
+        for index, text in enumerate(page):
+            expected = _first_rule(text)
+            matched += expected == rule.name
+            got = found.get(index)
+            assert (got and got[0].name) == expected, text
+            if got:
+                assert got[1].group(0) == _BY_NAME[expected].pattern.match(text).group(0)
+    assert matched >= 20, matched  # the samples do exercise the rule
+
+
+def test_match_rules_on_paragraphs_with_line_breaks():
+    """Texts holding a line break are screened one by one (the joined page would misplace
+    them) and still get the same rules."""
+    page = ["Houses at dawn\n(Reuters)", "ADVERTISEMENT", "Sign up\nfor our newsletter", "x"]
+    found = match_rules(page)
+    assert {i: f[0].name for i, f in found.items()} == {
+        i: name for i, text in enumerate(page) if (name := _first_rule(text))
+    }
+    assert found[1][0].name == "ad_marker"
+
+
+def test_folded_letters_are_all_that_ignorecase_matches_to_ascii():
+    """The tail-keyword search lower-cases bytes, so it must first fold the non-ASCII letters
+    that re.I matches to an ASCII one; other non-ASCII characters become '?'."""
+    ascii_class = re.compile("[\x00-\x7f]", re.I)
+    folded = {chr(c) for c in range(128, 0x110000) if ascii_class.fullmatch(chr(c))}
+    assert folded == set(_FOLDED)
+    assert all(key.isascii() and "?" not in key and "\n" not in key for key in _TAIL_KEYS)
+
+
+def test_share_widget_does_not_backtrack_over_digit_runs():
+    """'\\d+' inside the repeated word group split a run of digits every possible way (2**n
+    tries: ~1 s at 22 digits); the possessive repeat takes the run whole, same matches."""
+    assert match_rule("1" * 200) is not None
+    assert match_rule("1" * 80 + ".") is None
+    assert match_rule("Share 12 | Tweet 345") is not None
 
 
 def test_length_limits_do_not_cut_possible_matches():
