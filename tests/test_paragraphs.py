@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from tasks.paragraphs import normalize_whitespace, split_paragraphs
+from tasks.paragraphs import _is_normalised, normalize_whitespace, split_lines, split_paragraphs
 
 from .conftest import SEEDS
 
@@ -89,3 +91,46 @@ def test_fast_path_equals_normalising_every_line(text: str):
     expected = [normalize_whitespace(line) for line in text.split("\n")]
     got = [span.text for span in split_paragraphs(text)]
     assert got == [line for line in expected if line]
+
+
+OTHER_SPACE = frozenset(c for c in map(chr, range(0x3001)) if c.isspace() and c not in " \n")
+
+
+def _normalised_by_searching(text: str) -> bool:
+    """The check ``_is_normalised`` replaces: substring searches and a regex."""
+    return not (
+        "  " in text
+        or " \n" in text
+        or "\n " in text
+        or text[:1] == " "
+        or text[-1:] == " "
+        or any(c in OTHER_SPACE for c in text)
+    )
+
+
+def test_is_normalised_equals_searching_on_random_texts():
+    """Random texts over spaces, line feeds, other whitespace, astral characters and lone
+    surrogates (two UTF-16 units, or one unpaired): the table lookup answers the same."""
+    rng = random.Random(7)
+    alphabet = [" ", " ", "\n", "a", "b", "é", "\t", "\xa0", "\u3000", "\u2028", "𝐀", "\ud800"]
+    agree = normalised = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        expected = _normalised_by_searching(text)
+        assert _is_normalised(text) == expected, repr(text)
+        agree += 1
+        normalised += expected
+    assert 100 < normalised < agree - 100  # both answers are exercised
+
+
+def test_split_lines_are_the_columns_of_split_paragraphs():
+    text = (SEEDS / "004_690d2bf8d7e80f92.txt").read_text(encoding="utf-8")
+    wrapped = "Intro.\n\nThe talks\nwould resume next week\nafter a pause.\n\nEnd."
+    for page in (text, wrapped, "", "one line"):
+        spans = split_paragraphs(page)
+        assert split_lines(page) == (
+            [s.text for s in spans],
+            [s.line_start for s in spans],
+            [s.line_end for s in spans],
+        )
+    assert split_lines(wrapped)[1:] == ([1, 3, 7], [1, 5, 7])
