@@ -1,7 +1,7 @@
 """CPU cost of cleaning whole-page text dumps (the ``.txt`` path), per page and per stage.
 
 Runs ``process_document(dump, "<id>.txt")`` on the 711 WCXB dev dumps and, on the same inputs,
-each stage alone: decoding, ``split_paragraphs``, the rule catalogue (``match_rules`` on every
+each stage alone: decoding, ``split_lines``, the rule catalogue (``match_rules`` on every
 page's paragraphs) and the page-text selector (``select_main_content`` on the paragraphs the rules
 left open). "glue" is the whole minus those stages (labelling, title, link lists, objects).
 Times are CPU time (``time.process_time``) of whole passes over all pages, so other jobs on a
@@ -33,7 +33,7 @@ from benchmarks.wcxb import REPO_ROOT, default_bench_dir, iter_pages, make_dump
 from tasks.classify import BODY_REASON, classify
 from tasks.models import Paragraph, Rejected
 from tasks.pagetext import select_main_content
-from tasks.paragraphs import split_paragraphs
+from tasks.paragraphs import split_lines, split_paragraphs
 from tasks.process import process_document
 from tasks.read import decode
 from tasks.rules import RULES, match_rules
@@ -104,7 +104,7 @@ def measure(dumps: Sequence[tuple[str, bytes]], passes: int) -> list[dict[str, f
         {
             "total": partial(clean, page_id, data),
             "decode": partial(decode, data),
-            "split": partial(split_paragraphs, text),
+            "split": partial(split_lines, text),
             "rules": partial(match_rules, [s.text for s in page_spans]),
             "selector": partial(select_main_content, page_open),
         }

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from itertools import count, repeat
+from itertools import compress, count
+from operator import not_
 
 from tasks.models import BODY, TITLE, Paragraph
 from tasks.paragraphs import ParagraphSpan
@@ -69,46 +70,54 @@ def _add(names: list[str], new: Sequence[str]) -> None:
             names.append(name)
 
 
-def _mark_link_lists(paragraphs: list[Paragraph]) -> None:
+def _mark_link_lists(texts: Sequence[str], labels: list[str], reasons: list[str]) -> None:
     """Label runs of bulleted, sentence-less, short items as related-story link lists."""
-
-    def is_item(p: Paragraph) -> bool:
-        return (
-            p.label == ""
-            and (p.text[:1] in BULLET_FIRST or p.text[:1].isdecimal())  # what BULLET needs
-            and bool(BULLET.match(p.text))
-            and not SENTENCE_END.search(p.text)
-            and _words(p.text) <= LINK_LIST_MAX_WORDS
-        )
-
-    run: list[Paragraph] = []
-    for paragraph in [*paragraphs, None]:
-        if paragraph is not None and is_item(paragraph):
-            run.append(paragraph)
+    # What BULLET needs for a first character, tested on every paragraph; the rest on few.
+    candidates = [
+        i for i, text in enumerate(texts) if text[:1] in BULLET_FIRST or text[:1].isdecimal()
+    ]
+    items = [
+        i
+        for i in candidates
+        if not labels[i]
+        and BULLET.match(texts[i])
+        and not SENTENCE_END.search(texts[i])
+        and _words(texts[i]) <= LINK_LIST_MAX_WORDS
+    ]
+    run: list[int] = []
+    for i in [*items, -2]:
+        if run and i == run[-1] + 1:
+            run.append(i)
             continue
         if len(run) >= LINK_LIST_MIN_RUN:
             for item in run:
-                item.label, item.reason = "promo", LINK_LIST_RULE
-        run = []
+                labels[item], reasons[item] = "promo", LINK_LIST_RULE
+        run = [i]
 
 
 def _normalized(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def _mark_title(paragraphs: list[Paragraph], known_title: str | None) -> str | None:
-    open_paragraphs = [p for p in paragraphs if p.label == ""]
+def _open(labels: list[str]) -> list[int]:
+    """Indices of the paragraphs no decision has claimed yet."""
+    return list(compress(range(len(labels)), map(not_, labels)))
+
+
+def _mark_title(
+    texts: Sequence[str], labels: list[str], reasons: list[str], known_title: str | None
+) -> str | None:
     if known_title:
         wanted = _normalized(known_title)
-        for paragraph in open_paragraphs:
-            if _normalized(paragraph.text) == wanted:
-                paragraph.label, paragraph.reason = TITLE, TITLE_FROM_METADATA
+        for i in _open(labels):
+            if _normalized(texts[i]) == wanted:
+                labels[i], reasons[i] = TITLE, TITLE_FROM_METADATA
                 break
         return known_title
-    for paragraph in open_paragraphs[:TITLE_SEARCH_DEPTH]:
-        if _is_headline(paragraph.text):
-            paragraph.label, paragraph.reason = TITLE, TITLE_FROM_LAYOUT
-            return paragraph.text
+    for i in _open(labels)[:TITLE_SEARCH_DEPTH]:
+        if _is_headline(texts[i]):
+            labels[i], reasons[i] = TITLE, TITLE_FROM_LAYOUT
+            return texts[i]
     return None
 
 
@@ -130,14 +139,39 @@ def classify(
     trafilatura's output were article text (feature lists, steps, key points).
     """
     texts, line_starts, line_ends = zip(*spans, strict=True) if spans else ((), (), ())
-    paragraphs = list(
-        map(Paragraph, count(), texts, repeat(""), repeat(""), line_starts, line_ends)
+    return classify_columns(
+        texts,
+        line_starts,
+        line_ends,
+        known_title=known_title,
+        whole_page=whole_page,
+        site_repeats=site_repeats,
+        link_lists=link_lists,
     )
+
+
+def classify_columns(
+    texts: Sequence[str],
+    line_starts: Sequence[int],
+    line_ends: Sequence[int],
+    *,
+    known_title: str | None = None,
+    whole_page: bool = True,
+    site_repeats: Collection[str] = frozenset(),
+    link_lists: bool | None = None,
+) -> Classification:
+    """``classify`` on paragraphs given as columns (``tasks.paragraphs.split_lines``).
+
+    Decisions are written into label and reason lists and every ``Paragraph`` is built once,
+    at the end, with its final label: a page dump has ~240 paragraphs, and a pass of Python
+    attribute reads and writes over all of them costs as much as a stage of the selector.
+    """
+    labels = [""] * len(texts)
+    reasons = [""] * len(texts)
     authors: list[str] = []
     credits: list[str] = []
     for index, (rule, match) in match_rules(texts).items():
-        paragraph = paragraphs[index]
-        paragraph.label, paragraph.reason = rule.label, rule.name
+        labels[index], reasons[index] = rule.label, rule.name
         names = rule.authors(match) if rule.authors else []
         _add(authors, [n for n in names if not WIRE_PATTERN.match(n)])
         _add(credits, [_canonical_credit(n) for n in names if WIRE_PATTERN.match(n)])
@@ -145,22 +179,22 @@ def classify(
             _add(credits, [_canonical_credit(n) for n in rule.credits(match)])
 
     if whole_page if link_lists is None else link_lists:
-        _mark_link_lists(paragraphs)
-    title = _mark_title(paragraphs, known_title)
+        _mark_link_lists(texts, labels, reasons)
+    title = _mark_title(texts, labels, reasons, known_title)
 
     if whole_page:
         from tasks.pagetext import select_main_content
 
-        open_paragraphs = [p for p in paragraphs if p.label == ""]
-        verdicts = select_main_content([p.text for p in open_paragraphs], site_repeats=site_repeats)
-        for paragraph, verdict in zip(open_paragraphs, verdicts, strict=True):
+        open_indices = _open(labels)
+        verdicts = select_main_content([texts[i] for i in open_indices], site_repeats=site_repeats)
+        for i, verdict in zip(open_indices, verdicts, strict=True):
             if verdict is not None:
-                paragraph.label, paragraph.reason = "boilerplate", verdict
+                labels[i], reasons[i] = "boilerplate", verdict
 
-    for paragraph in paragraphs:
-        if paragraph.label == "":
-            paragraph.label, paragraph.reason = BODY, BODY_REASON
-            # A dateline's '(' comes within its first 42 characters.
-            if "(" in paragraph.text[2:42] and (wire := dateline_credit(paragraph.text)):
-                _add(credits, [wire])
+    for i in _open(labels):
+        labels[i], reasons[i] = BODY, BODY_REASON
+        # A dateline's '(' comes within its first 42 characters.
+        if "(" in texts[i][2:42] and (wire := dateline_credit(texts[i])):
+            _add(credits, [wire])
+    paragraphs = list(map(Paragraph, count(), texts, labels, reasons, line_starts, line_ends))
     return Classification(paragraphs, title, authors, credits)

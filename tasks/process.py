@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from tasks.classify import classify
+from tasks.classify import classify_columns
 from tasks.config import PipelineConfig
 from tasks.extract import extract_html
 from tasks.models import (
@@ -22,7 +22,7 @@ from tasks.models import (
     Rejected,
     SkippedInput,
 )
-from tasks.paragraphs import split_paragraphs
+from tasks.paragraphs import split_lines
 from tasks.read import decode, input_format, read_input
 from tasks.stats import StepStats
 
@@ -77,11 +77,13 @@ def process_document(
         article.description = extraction.description
         article.url = extraction.url
         declared_credits = extraction.credits
-    spans = split_paragraphs(text)
-    if not spans:
+    texts, line_starts, line_ends = split_lines(text)
+    if not texts:
         raise Rejected("split", "no paragraphs of text after extraction")
-    result = classify(
-        spans,
+    result = classify_columns(
+        texts,
+        line_starts,
+        line_ends,
         known_title=known_title,
         whole_page=fmt == "text" and config.select_main_content,
         link_lists=fmt == "text",
