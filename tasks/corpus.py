@@ -145,7 +145,7 @@ def mark_duplicates(
 
 
 def _shingles(words: list[str], size: int) -> frozenset[tuple[str, ...]]:
-    return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
+    return frozenset(zip(*(words[i:] for i in range(size)), strict=False))
 
 
 def _mark_repeats_in_article(article: Article, shingle_words: int) -> int:
