@@ -185,7 +185,7 @@ def _word_hashes(bmp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
         )
     )
     prefix = np.zeros(size, dtype=np.uint64)
-    np.cumsum(_LOWER[bmp] * pw[: size - 1], out=prefix[1:])
+    np.cumsum(np.take(_LOWER, bmp) * pw[: size - 1], out=prefix[1:])
     hashes = (prefix[ends] - prefix[starts]) * inv[starts]
     return hashes + (ends - starts).astype(np.uint64) * _LENGTH_MIX
 
@@ -201,7 +201,11 @@ def _vocabulary_hashes(words: Sequence[str]) -> np.ndarray:
 class _HashTable:
     """A fixed set of 64-bit keys with small values, looked up for many keys in a few numpy
     calls: a multiplier is searched (deterministically) that sends the keys to distinct slots
-    of a 2**16 table, so a lookup is one multiply-shift and one comparison."""
+    of a 2**16 table, so a lookup is one multiply-shift and one comparison. A slot holds its
+    key XOR its value (< 32): one gather from a 512 KB table instead of two, and a word is
+    taken for a key when the two differ in the low five bits only (2**-59 for a stranger)."""
+
+    VALUE_BITS = 5
 
     BITS = 16
 
@@ -214,16 +218,17 @@ class _HashTable:
                 break
         else:  # pragma: no cover - 5,000 multipliers all colliding does not happen
             raise RuntimeError("no collision-free multiplier")
+        if not (values.min() >= 0 and values.max() < 1 << self.VALUE_BITS):
+            raise ValueError("values must fit in VALUE_BITS")
         self.mult, self.shift = mult, shift
-        self.keys = np.zeros(1 << self.BITS, dtype=np.uint64)
-        self.keys[slots] = keys
-        self.values = np.zeros(1 << self.BITS, dtype=np.int64)
-        self.values[slots] = values
+        # Empty slots hold a key no word hash equals in its high 59 bits but for 2**-59.
+        self.packed = np.full(1 << self.BITS, 0xFFFFFFFFFFFFFFE0, dtype=np.uint64)
+        self.packed[slots] = keys ^ values.astype(np.uint64)
 
     def get(self, keys: np.ndarray) -> np.ndarray:
         """The value of each key, 0 for keys not in the table."""
-        slots = (keys * self.mult) >> self.shift
-        return np.where(self.keys[slots] == keys, self.values[slots], 0)
+        found = np.take(self.packed, (keys * self.mult) >> self.shift) ^ keys
+        return np.where(found < 1 << self.VALUE_BITS, found, 0).astype(np.int64)
 
 
 _VOCAB_WORDS = sorted(_WORD_CLASS)
@@ -243,12 +248,12 @@ _PAIRS = _HashTable(
 _RARE = _UP | _DIGIT | _END | _COMMA | _COLON | _SEP | _DASH
 
 
-def _paragraph_of(positions: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Paragraph index of each of the sorted page ``positions`` (one binary search per
-    paragraph, not per position)."""
-    first = np.searchsorted(positions, starts)
-    counts = np.diff(first, append=len(positions))
-    return np.repeat(np.arange(len(starts)), counts)
+def _paragraph_ids(starts: np.ndarray, size: int) -> np.ndarray:
+    """Paragraph index of every position of the joined page (one cumulative sum), for
+    words and rare characters alike."""
+    marks = np.zeros(size, dtype=np.int32)
+    marks[starts[1:]] = 1
+    return np.cumsum(marks, dtype=np.int32)
 
 
 def _local_features(paragraphs: Sequence[str], rows: np.ndarray) -> np.ndarray:
@@ -276,12 +281,13 @@ def _local_features(paragraphs: Sequence[str], rows: np.ndarray) -> np.ndarray:
     np.not_equal(cls & _WS, 0, out=space[1 : size + 1])
     word_starts = np.flatnonzero(space[:size] > space[1 : size + 1])
     word_ends = np.flatnonzero(space[2:] > space[1 : size + 1]) + 1
-    word_par = _paragraph_of(word_starts, starts)
+    paragraph_id = _paragraph_ids(starts, size)
+    word_par = paragraph_id[word_starts]
     words = np.maximum(np.bincount(word_par, minlength=n), 1).astype(np.float64)
 
     rare = np.flatnonzero((cls & _RARE) != 0)
     rare_cls = cls[rare]
-    rare_par = _paragraph_of(rare, starts)
+    rare_par = paragraph_id[rare]
     after = padded[rare + 2]
     separator = ((rare_cls & _SEP) > 0) | (
         ((rare_cls & _DASH) > 0) & space[rare] & ((after & _WS) > 0)
@@ -310,7 +316,6 @@ def _local_features(paragraphs: Sequence[str], rows: np.ndarray) -> np.ndarray:
         (codes[np.minimum(starts + 1, size - 1)] == ord("."))
         | ((second & _DIGIT) > 0) & (codes[np.minimum(starts + 2, size - 1)] == ord("."))
     )
-    seen = Counter(paragraphs)
     chars = lengths.astype(np.float64)
     rows[0] = np.log1p(words)
     rows[1] = np.log1p(chars)
@@ -326,7 +331,8 @@ def _local_features(paragraphs: Sequence[str], rows: np.ndarray) -> np.ndarray:
     rows[11] = boiler
     rows[12] = _url_flags(page, starts, n)
     rows[13] = (upper > 0) & ~has_lower
-    if len(seen) < n:
+    if len(set(paragraphs)) < n:
+        seen = Counter(paragraphs)
         rows[14] = np.fromiter(map(seen.__getitem__, paragraphs), dtype=np.float64, count=n) > 1
     else:
         rows[14] = 0.0
@@ -359,17 +365,16 @@ def _url_flags(page: str, starts: np.ndarray, n: int) -> np.ndarray:
     return flags
 
 
-def _window_means(x: np.ndarray, radii: Sequence[int], out: np.ndarray) -> None:
-    """``out[j]``: mean of ``x`` over the window i-r..i+r for r = ``radii[j]`` (truncated at
-    the page edges), all from one prefix sum."""
+def _window_means(x: np.ndarray, radii: np.ndarray, out: np.ndarray) -> None:
+    """``out[j]``: mean of ``x`` over the window i-r..i+r for r = ``radii[j]`` (a column of
+    radii; windows truncated at the page edges), all radii at once from one prefix sum."""
     n = len(x)
     c = np.zeros(n + 1)
     np.cumsum(x, out=c[1:])
     idx = np.arange(n)
-    for row, k in zip(out, radii, strict=True):
-        lo = np.maximum(idx - k, 0)
-        hi = np.minimum(idx + k + 1, n)
-        np.divide(c[hi] - c[lo], hi - lo, out=row)
+    lo = np.maximum(idx - radii, 0)
+    hi = np.minimum(idx + radii + 1, n)
+    np.divide(np.take(c, hi) - np.take(c, lo), hi - lo, out=out)
 
 
 def _block_features(score: np.ndarray, cum_words: np.ndarray, out: np.ndarray) -> int:
@@ -443,6 +448,9 @@ STAGE2_FEATURES = (
 )
 
 SHORT_WORDS = 5
+_RADII_2_6, _RADII_2_6_15, _RADII_1_3_8 = (
+    np.array(radii)[:, None] for radii in ((2, 6), (2, 6, 15), (1, 3, 8))
+)
 _N_LOCAL = len(LOCAL_FEATURES)
 _N_STAGE1 = _N_LOCAL + len(CONTEXT_FEATURES)
 _N_ALL = _N_STAGE1 + len(STAGE2_FEATURES)
@@ -468,8 +476,8 @@ def _context_features(rows: np.ndarray, words: np.ndarray) -> None:
         ctx[row, 1:] = x[:-1]
         ctx[row + 1, :-1] = x[1:]
         ctx[row + 1, -1] = 0.0
-    _window_means(log_words, (2, 6), ctx[9:11])
-    _window_means(prose, (2, 6, 15), ctx[11:14])
+    _window_means(log_words, _RADII_2_6, ctx[9:11])
+    _window_means(prose, _RADII_2_6_15, ctx[11:14])
     score = np.where(prose > 0, np.minimum(words, 100.0), 0.0) - 6.0
     start = _block_features(score, cum_words, ctx[14:19])
     # Comment threads follow a short "N Comments" / "Leave a reply" line after the article start.
@@ -496,7 +504,7 @@ def page_features(paragraphs: Sequence[str]) -> np.ndarray:
 def _stage2_rows(p1: np.ndarray, words: np.ndarray, out: np.ndarray) -> None:
     n = len(p1)
     out[0] = p1
-    _window_means(p1, (1, 3, 8), out[1:4])
+    _window_means(p1, _RADII_1_3_8, out[1:4])
     pad = np.zeros(n + 6)
     pad[3 : n + 3] = p1
     np.maximum(np.maximum(pad[2 : n + 2], pad[1 : n + 1]), pad[:n], out=out[4])

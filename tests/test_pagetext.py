@@ -14,7 +14,10 @@ from tasks.pagetext import (
     _VOCABULARY,
     _WORD_CLASS,
     LOCAL_FEATURES,
+    _HashTable,
+    _paragraph_ids,
     _url_flags,
+    _window_means,
     _word_hashes,
     page_features,
     select_main_content,
@@ -222,3 +225,34 @@ def test_word_classes_by_hash_equal_the_dictionary_lookup():
 def test_boiler_pairs_need_both_words_in_order():
     x = page_features(["Sign up for free", "sign upstairs", "up sign", "Read more.", "read"])
     assert x[:, LOCAL_FEATURES.index("boiler_keyword")].tolist() == [1, 0, 0, 1, 0]
+
+
+def test_hash_table_finds_its_keys_and_nothing_else():
+    """Keys and values share one packed slot (key XOR value): every key gets its value,
+    strangers (also ones differing from a key in a low bit) get 0."""
+    keys = np.array([3, 1 << 40, 0xDEADBEEF12345678, 77], dtype=np.uint64)
+    table = _HashTable(keys, np.array([1, 31, 16, 2]))
+    assert table.get(keys).tolist() == [1, 31, 16, 2]
+    strangers = np.array([4, (1 << 40) + 1, 0, 0xFFFFFFFFFFFFFFE0, 76], dtype=np.uint64)
+    assert table.get(strangers).tolist() == [0, 0, 0, 0, 0]
+    with pytest.raises(ValueError):
+        _HashTable(keys, np.array([1, 32, 1, 1]))
+
+
+def test_window_means_equal_the_mean_of_each_window():
+    x = np.array([3.0, 0.0, 1.5, 8.0, 2.0, 0.5, 4.0])
+    radii = (1, 3, 8)
+    out = np.empty((3, len(x)))
+    _window_means(x, np.array(radii)[:, None], out)
+    for row, r in zip(out, radii, strict=True):
+        expected = [x[max(i - r, 0) : i + r + 1].mean() for i in range(len(x))]
+        assert np.allclose(row, expected)
+
+
+def test_paragraph_ids_number_every_position_of_the_joined_page():
+    paragraphs = ["ab", "", "c d", "e"]
+    page = "\n".join(paragraphs) + "\n"
+    lengths = np.array([len(p) for p in paragraphs])
+    starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1]))
+    ids = _paragraph_ids(starts, len(page)).tolist()
+    assert ids == [page[: i + 1].count("\n") - (ch == "\n") for i, ch in enumerate(page)]
