@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
+from functools import partial
+from itertools import compress
+from operator import is_, itemgetter
 
 from tasks.regexlead import lead_strings, required_marks
 
@@ -343,7 +345,9 @@ TITLE_MIN_WORDS = 2
 # - by its first LEAD_CHARS characters: every match of a rule's head starts with one of the
 #   lead strings read off its parse tree (``tasks.regexlead``), looked up once per distinct
 #   opening (cached); an opening that is not all ASCII falls back to the ``first`` classes;
-# - by the punctuation every match contains (``inline_related_link`` needs a ':');
+# - by the punctuation every match contains: a rule that needs a mark other than a space
+#   (``inline_related_link`` needs a ':', and its lead strings admit any capital) is tried
+#   only on paragraphs where one search over the joined page found its mark;
 # - tail rules (matches not pinned to the start) find their keywords in the last TAIL_CHARS
 #   characters (the patterns allow at most 80 characters after them): the page's tails are
 #   searched for all keywords at once, and only paragraphs with a hit try those rules.
@@ -381,14 +385,29 @@ def _lead_tables() -> tuple[dict[str, int], dict[str, int]]:
 
 
 _LEAD_PREFIXES, _LEAD_WHOLES = _lead_tables()
+# Marks other than a space, each with the bits of the rules screened by it page-wide.
+_MARK_RULES = tuple(
+    (mark, sum(1 << bit for bit, head in enumerate(_HEADS) if required_marks(head)[:1] == mark))
+    for mark in dict.fromkeys(required_marks(head)[:1] for head in _HEADS)
+    if mark.strip()
+)
+_MARKED = sum(bits for _, bits in _MARK_RULES)
 _BY_MASKS: dict[tuple[int, int], Candidates] = {}
-_BY_OPENING: dict[str, tuple[int, Candidates]] = {}
+_LEADS: dict[str, int] = {}
 _MAX_OPENINGS = 1 << 16  # beyond this many distinct openings, screen without caching
+_OPENING = itemgetter(slice(0, LEAD_CHARS))
 
 
 def _lead_mask(opening: str) -> int:
     """Bits of the rules whose head can match a text starting with ``opening`` (its first
-    LEAD_CHARS characters; shorter when that is the whole text)."""
+    LEAD_CHARS characters; shorter when that is the whole text), marked rules left out."""
+    if len(_LEADS) < _MAX_OPENINGS:
+        _LEADS[opening] = _opening_mask(opening) & ~_MARKED
+        return _LEADS[opening]
+    return _opening_mask(opening) & ~_MARKED
+
+
+def _opening_mask(opening: str) -> int:
     if not opening.isascii():
         first = opening[:1]
         return sum(
@@ -418,15 +437,35 @@ def _candidates(lead: int, tails: int) -> Candidates:
     return found
 
 
-def _by_opening(opening: str) -> tuple[int, Candidates]:
-    lead = _lead_mask(opening)
-    found = (lead, _candidates(lead, 0))
-    if len(_BY_OPENING) < _MAX_OPENINGS:
-        _BY_OPENING[opening] = found
+def _mark_hits(texts: Sequence[str]) -> dict[int, int]:
+    """Paragraph index -> bits of the marked rules whose mark it contains."""
+    found: dict[int, int] = {}
+    if not _MARK_RULES:
+        return found
+    page = "\n".join(texts)
+    if page.count("\n") != len(texts) - 1:  # a paragraph with a line break: one at a time
+        for index, text in enumerate(texts):
+            for mark, bits in _MARK_RULES:
+                if mark in text:
+                    found[index] = found.get(index, 0) | bits
+        return found
+    hits = []
+    for mark, bits in _MARK_RULES:
+        at = page.find(mark)
+        while at >= 0:
+            hits.append((at, bits))
+            at = page.find(mark, at + 1)
+    hits.sort()
+    index = counted = 0
+    for at, bits in hits:
+        index += page.count("\n", counted, at)
+        counted = at
+        found[index] = found.get(index, 0) | bits
     return found
 
 
 _LAST_CHARS = itemgetter(slice(-TAIL_CHARS, None))
+_IS_NONE = partial(is_, None)
 
 
 def _tail_hits(texts: Sequence[str]) -> dict[int, int]:
@@ -471,15 +510,19 @@ def _tail_hits_of(text: str) -> int:
 def match_rules(texts: Sequence[str]) -> dict[int, tuple[Rule, re.Match[str]]]:
     """For the paragraphs of a page that a rule matches: index -> the first catalogue rule
     matching the whole paragraph, with its match. Same answer as trying every rule in order
-    (within its ``max_chars``), but most paragraphs try none."""
-    found: dict[int, tuple[Rule, re.Match[str]]] = {}
+    (within its ``max_chars``), but most paragraphs try none, and are not even visited by
+    Python code: openings are looked up with ``map``."""
+    openings = list(map(_OPENING, texts))
+    leads = list(map(_LEADS.get, openings))
+    for index in compress(range(len(leads)), map(_IS_NONE, leads)):
+        leads[index] = _lead_mask(openings[index])
+    marks = _mark_hits(texts)
     tails = _tail_hits(texts)
-    by_opening = _BY_OPENING
-    for index, text in enumerate(texts):
-        lead, candidates = by_opening.get(text[:LEAD_CHARS]) or _by_opening(text[:LEAD_CHARS])
-        if index in tails:
-            candidates = _candidates(lead, tails[index])
-        for rule, pattern, mark in candidates:
+    found: dict[int, tuple[Rule, re.Match[str]]] = {}
+    for index in sorted({*compress(range(len(leads)), leads), *marks, *tails}):
+        text = texts[index]
+        lead = leads[index] | marks.get(index, 0)
+        for rule, pattern, mark in _candidates(lead, tails.get(index, 0)):
             if mark in text and len(text) <= rule.max_chars and (match := pattern.match(text)):
                 found[index] = rule, match
                 break

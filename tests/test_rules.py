@@ -173,12 +173,20 @@ def test_match_rules_equals_trying_every_rule_on_generated_pages(rule):
 def test_match_rules_on_paragraphs_with_line_breaks():
     """Texts holding a line break are screened one by one (the joined page would misplace
     them) and still get the same rules."""
-    page = ["Houses at dawn\n(Reuters)", "ADVERTISEMENT", "Sign up\nfor our newsletter", "x"]
-    found = match_rules(page)
-    assert {i: f[0].name for i, f in found.items()} == {
-        i: name for i, text in enumerate(page) if (name := _first_rule(text))
-    }
-    assert found[1][0].name == "ad_marker"
+    page = [
+        "Houses at dawn\n(Reuters)",
+        "ADVERTISEMENT",
+        "Sign up\nfor our newsletter",
+        "Politics:Parliament votes today",
+        "x",
+    ]
+    for texts in (page, page[1:2] + page[3:]):  # with and without line breaks
+        found = match_rules(texts)
+        assert {i: f[0].name for i, f in found.items()} == {
+            i: name for i, text in enumerate(texts) if (name := _first_rule(text))
+        }
+    assert match_rules(page)[3][0].name == "inline_related_link"
+    assert match_rules(page[1:2] + page[3:])[1][0].name == "inline_related_link"
 
 
 def test_folded_letters_are_all_that_ignorecase_matches_to_ascii():
