@@ -87,9 +87,12 @@ def split_lines(text: str) -> tuple[list[str], list[int], list[int]]:
     lines = text.split("\n")
     if not _is_normalised(text):
         lines = list(map(normalize_whitespace, lines))
-    numbers = [number for number, line in enumerate(lines, start=1) if line]
+    number_array = np.flatnonzero(np.fromiter(map(bool, lines), dtype=bool, count=len(lines))) + 1
+    numbers = number_array.tolist()
     texts = list(filter(None, lines))
-    bounds = np.flatnonzero(np.diff(numbers, prepend=-1, append=-1) != 1)  # block starts + end
+    # Block starts (indices into texts where the line numbers jump) and the end.
+    jumps = np.flatnonzero(number_array[1:] - number_array[:-1] != 1) + 1
+    bounds = np.concatenate(([0], jumps, [len(texts)]))
     long_blocks = np.flatnonzero(np.diff(bounds) >= 3)
     wrapped = [
         (start, end)

@@ -29,6 +29,9 @@ _BOMS = (
 )
 # Control characters other than tab/newline/carriage return/form feed mean binary data.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# The same characters as bytes: in UTF-8 they are single bytes that occur nowhere else.
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
+_UTF8 = frozenset({"utf-8", "utf-8-sig"})
 MAX_CONTROL_SHARE = 0.01
 WEB_DEFAULT_TOLERANCE = 0.05
 
@@ -133,6 +136,9 @@ def decode(data: bytes, *, declared: str | None = None, is_html: bool = False) -
             text = data.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             continue
+        if encoding in _UTF8:
+            # Counting the control bytes is ~4x cheaper than a regex over the text.
+            return _checked(text, encoding, len(data) - len(data.translate(None, _CONTROL_BYTES)))
         return _checked(text, encoding)
     matches = list(from_bytes(data))
     if not matches:
@@ -146,10 +152,13 @@ def decode(data: bytes, *, declared: str | None = None, is_html: bool = False) -
     return _checked(str(best), best.encoding)
 
 
-def _checked(text: str, encoding: str) -> tuple[str, str]:
-    if len(_CONTROL.findall(text)) > MAX_CONTROL_SHARE * max(len(text), 1):
+def _checked(text: str, encoding: str, controls: int | None = None) -> tuple[str, str]:
+    """``controls``: the number of control characters in ``text`` when the caller knows it."""
+    if controls is None:
+        controls = len(_CONTROL.findall(text))
+    if controls > MAX_CONTROL_SHARE * max(len(text), 1):
         raise Rejected("decode", f"binary content: control characters after decoding as {encoding}")
     text = text.lstrip("\ufeff")
-    if not text.strip():
+    if not text or text.isspace():
         raise Rejected("decode", "file has no text")
     return text, encoding

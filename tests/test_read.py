@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
+from tasks import read
 from tasks.models import InputRef, Rejected
 from tasks.read import decode, discover_inputs, read_input
 
@@ -97,3 +99,19 @@ def test_read_returns_bytes_and_digest(tmp_path: Path):
     path.write_bytes(b"hello")
     raw = read_input(_ref(path), max_bytes=100)
     assert raw.data == b"hello" and len(raw.sha256) == 64
+
+
+def test_control_bytes_of_utf8_are_its_control_characters():
+    """decode counts control characters of UTF-8 input on the bytes: the same count."""
+    rng = random.Random(3)
+    chars = ["a", "é", "€", "𝐀", "\x01", "\x07", "\x1b", "\x7f", "\t", "\n", "\x0c", "\x85", " "]
+    for _ in range(500):
+        text = "".join(rng.choice(chars) for _ in range(rng.randint(1, 200)))
+        data = text.encode()
+        assert len(data) - len(data.translate(None, read._CONTROL_BYTES)) == len(
+            read._CONTROL.findall(text)
+        )
+    with pytest.raises(Rejected) as error:
+        decode(("word " * 20 + "\x1b\x1b").encode())
+    assert "control characters after decoding as utf-8" in error.value.reason
+    assert decode(("word " * 40 + "\x1b\x1b").encode())[1] == "utf-8"
