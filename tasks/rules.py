@@ -351,7 +351,7 @@ TITLE_MIN_WORDS = 2
 # - tail rules (matches not pinned to the start) find their keywords in the last TAIL_CHARS
 #   characters (the patterns allow at most 80 characters after them): the page's tails are
 #   searched for all keywords at once, and only paragraphs with a hit try those rules.
-LEAD_CHARS = 6
+LEAD_CHARS = 4
 TAIL_CHARS = 100
 _TAIL_KEYS = tuple(dict.fromkeys(key for rule in RULES for key in rule.tail))
 _TAIL_MAX_CHARS = max(rule.max_chars for rule in RULES if rule.tail)
@@ -368,27 +368,36 @@ _FOLDED = frozenset("İıſ\u212a")
 Candidates = tuple[tuple[Rule, re.Pattern[str], str], ...]
 
 
-def _lead_tables() -> tuple[dict[str, int], dict[str, int]]:
-    """Lead prefix (and whole short text) -> bits of the rules it admits; rules without a
-    ``first`` class are tried only with their tail keywords."""
-    prefixes: dict[str, int] = {}
+def _lead_tables() -> tuple[dict, dict[str, int]]:
+    """A trie of lead prefixes (nested dicts, the bits of the rules a prefix admits under
+    the key ``None``) and whole short texts -> bits; rules without a ``first`` class are
+    tried only with their tail keywords."""
+    trie: dict = {None: 0}
     wholes: dict[str, int] = {}
     for bit, rule in enumerate(RULES):
         if rule.first is None:
             continue
         starts, whole = lead_strings(_HEADS[bit], LEAD_CHARS)
         for lead in starts:
-            prefixes[lead] = prefixes.get(lead, 0) | 1 << bit
+            node = trie
+            for char in lead:
+                node = node.setdefault(char, {None: 0})
+            node[None] |= 1 << bit
         for lead in (*whole, *(w + "\n" for w in whole)):
             wholes[lead] = wholes.get(lead, 0) | 1 << bit
-    return prefixes, wholes
+    return trie, wholes
 
 
-_LEAD_PREFIXES, _LEAD_WHOLES = _lead_tables()
+_LEAD_TRIE, _LEAD_WHOLES = _lead_tables()
+# The pattern tried and the mark it needs, per rule: (head, its mark, whole pattern, mark).
+_TRIED = tuple(
+    (_HEADS[bit], required_marks(_HEADS[bit])[:1], rule.pattern, required_marks(rule.pattern)[:1])
+    for bit, rule in enumerate(RULES)
+)
 # Marks other than a space, each with the bits of the rules screened by it page-wide.
 _MARK_RULES = tuple(
-    (mark, sum(1 << bit for bit, head in enumerate(_HEADS) if required_marks(head)[:1] == mark))
-    for mark in dict.fromkeys(required_marks(head)[:1] for head in _HEADS)
+    (mark, sum(1 << bit for bit, tried in enumerate(_TRIED) if tried[1] == mark))
+    for mark in dict.fromkeys(tried[1] for tried in _TRIED)
     if mark.strip()
 )
 _MARKED = sum(bits for _, bits in _MARK_RULES)
@@ -416,9 +425,13 @@ def _opening_mask(opening: str) -> int:
             if rule.first is not None and rule.first.fullmatch(first)
         )
     low = opening.lower()
-    mask = _LEAD_WHOLES.get(low, 0)
-    for end in range(len(low) + 1):
-        mask |= _LEAD_PREFIXES.get(low[:end], 0)
+    node = _LEAD_TRIE
+    mask = node[None] | _LEAD_WHOLES.get(low, 0)
+    for char in low:  # down the trie while the opening's characters lead somewhere
+        node = node.get(char)
+        if node is None:
+            break
+        mask |= node[None]
     return mask
 
 
@@ -429,10 +442,9 @@ def _candidates(lead: int, tails: int) -> Candidates:
     found = _BY_MASKS.get(key)
     if found is None:
         found = _BY_MASKS[key] = tuple(
-            (rule, pattern, required_marks(pattern)[:1])
+            (rule, *(_TRIED[bit][2:] if tails >> bit & 1 else _TRIED[bit][:2]))
             for bit, rule in enumerate(RULES)
             if (lead | tails) >> bit & 1
-            for pattern in (rule.pattern if tails >> bit & 1 else _HEADS[bit],)
         )
     return found
 
