@@ -23,7 +23,6 @@ from tasks.models import BODY, TITLE, Paragraph
 from tasks.paragraphs import ParagraphSpan
 from tasks.rules import (
     BULLET,
-    BULLET_FIRST,
     LINK_LIST_MAX_WORDS,
     LINK_LIST_MIN_RUN,
     SENTENCE_END,
@@ -72,15 +71,12 @@ def _add(names: list[str], new: Sequence[str]) -> None:
 
 def _mark_link_lists(texts: Sequence[str], labels: list[str], reasons: list[str]) -> None:
     """Label runs of bulleted, sentence-less, short items as related-story link lists."""
-    # What BULLET needs for a first character, tested on every paragraph; the rest on few.
-    candidates = [
-        i for i, text in enumerate(texts) if text[:1] in BULLET_FIRST or text[:1].isdecimal()
-    ]
+    # BULLET on every paragraph through map (it fails at the first character of most), the
+    # other tests on the few it matches.
     items = [
         i
-        for i in candidates
+        for i in compress(range(len(texts)), map(BULLET.match, texts))
         if not labels[i]
-        and BULLET.match(texts[i])
         and not SENTENCE_END.search(texts[i])
         and _words(texts[i]) <= LINK_LIST_MAX_WORDS
     ]
@@ -187,11 +183,16 @@ def classify_columns(
 
         open_indices = _open(labels)
         verdicts = select_main_content([texts[i] for i in open_indices], site_repeats=site_repeats)
+        body = []
         for i, verdict in zip(open_indices, verdicts, strict=True):
-            if verdict is not None:
+            if verdict is None:
+                body.append(i)
+            else:
                 labels[i], reasons[i] = "boilerplate", verdict
+    else:
+        body = _open(labels)
 
-    for i in _open(labels):
+    for i in body:
         labels[i], reasons[i] = BODY, BODY_REASON
         # A dateline's '(' comes within its first 42 characters.
         if "(" in texts[i][2:42] and (wire := dateline_credit(texts[i])):

@@ -331,7 +331,6 @@ RULES: tuple[Rule, ...] = (
 
 # Lists of headlines: bullet items without a sentence end, in a run of two or more.
 BULLET = re.compile(r"^(?:[-•*·–—▪■►]|\d{1,2}[.)])\s+\S")
-BULLET_FIRST = frozenset("-•*·–—▪■►")  # or a decimal digit: a cheap test before BULLET
 SENTENCE_END = re.compile(r"""[.!?…]["'”’)\]]*$""")
 LINK_LIST_MIN_RUN = 2
 LINK_LIST_MAX_WORDS = 25
