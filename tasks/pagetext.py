@@ -246,6 +246,13 @@ _PAIRS = _HashTable(
 
 
 _RARE = _UP | _DIGIT | _END | _COMMA | _COLON | _SEP | _DASH
+# A word's class bits plus one for a capital first letter, and the bits counted per paragraph.
+_CAPITAL = 32
+_CODES = 64
+_CODE_BITS = np.array(
+    [[code & bit > 0 for bit in (_STOP, _BOILER, _DATE, _COMMENT, _CAPITAL)] for code in range(64)],
+    dtype=np.float64,
+)
 
 
 def _paragraph_ids(starts: np.ndarray, size: int) -> np.ndarray:
@@ -303,8 +310,12 @@ def _local_features(paragraphs: Sequence[str], rows: np.ndarray) -> np.ndarray:
 
     hashes = _word_hashes(bmp, word_starts, word_ends)
     word_class = _VOCABULARY.get(hashes)
-    stops = per_par(word_class & _STOP, word_par)
-    boiler = per_par(word_class & _BOILER, word_par) > 0
+    # Per paragraph, how many words have each class bit (and a capital first letter): one
+    # bincount of (paragraph, class bits) pairs, then a product with the bit columns.
+    code = word_class | ((cls[word_starts] & _UP) > 0) * _CAPITAL
+    counts = np.bincount(word_par * _CODES + code, minlength=n * _CODES)
+    stops, boilers, dates, comments, capitals = (counts.reshape(n, _CODES) @ _CODE_BITS).T
+    boiler = boilers > 0
     first_words = np.flatnonzero(word_class[:-1] & _PAIR_FIRST)
     pairs = _PAIRS.get(hashes[first_words] * _PAIR_MULT + hashes[first_words + 1]) > 0
     boiler[word_par[first_words[pairs]]] = True
@@ -324,7 +335,7 @@ def _local_features(paragraphs: Sequence[str], rows: np.ndarray) -> np.ndarray:
     rows[4] = ((last & _END) > 0) | (((last & _CLOSE) > 0) & ((before_last & _END) > 0))
     rows[5] = np.log1p(per_par(inner_end))
     rows[6] = per_par((rare_cls & _COMMA) > 0) / words
-    rows[7] = per_par((cls[word_starts] & _UP) > 0, word_par) / words
+    rows[7] = capitals / words
     rows[8] = per_par((rare_cls & _DIGIT) > 0) / words
     rows[9] = per_par(separator) > 0
     rows[10] = ((first & _BULLET) > 0) | numbered
@@ -339,8 +350,8 @@ def _local_features(paragraphs: Sequence[str], rows: np.ndarray) -> np.ndarray:
     rows[15] = (last & _COLON) > 0
     rows[16] = (first & _LO) > 0
     rows[17] = np.minimum(chars / words, 20.0) / 10.0
-    rows[18] = (words <= 10) & ((per_par(clock) > 0) | (per_par(word_class & _DATE, word_par) > 0))
-    rows[19] = (words <= 6) & (per_par(word_class & _COMMENT, word_par) > 0)
+    rows[18] = (words <= 10) & ((per_par(clock) > 0) | (dates > 0))
+    rows[19] = (words <= 6) & (comments > 0)
     return words
 
 
@@ -397,12 +408,16 @@ def _block_features(score: np.ndarray, cum_words: np.ndarray, out: np.ndarray) -
     in_block[start : end + 1] = 1.0
     after.fill(0.0)
     after[end + 1 :] = 1.0
-    distance[:start] = np.log1p(np.arange(start, 0, -1, dtype=np.float64))
-    distance[start : end + 1] = 0.0
-    distance[end + 1 :] = np.log1p(np.arange(1, n - end, dtype=np.float64))
-    between[:start] = np.log1p(cum_words[start] - cum_words[1 : start + 1])
-    between[start : end + 1] = 0.0
-    between[end + 1 :] = np.log1p(cum_words[end + 1 : n] - cum_words[end + 1])
+    # Paragraphs (words) from the block: before it the first term is positive, after it the
+    # second (word counts are at least 1, so cum_words rises), inside both are not: log1p(0).
+    idx = np.arange(n)
+    np.log1p(np.maximum(np.maximum(start - idx, idx - end), 0), out=distance)
+    np.log1p(
+        np.maximum(
+            np.maximum(cum_words[start] - cum_words[1:], cum_words[:-1] - cum_words[end + 1]), 0.0
+        ),
+        out=between,
+    )
     if best > 0:
         np.clip((ending + starting - score) / best, -1.0, 1.0, out=ratio)
     else:
