@@ -551,8 +551,17 @@ def _fold_standardisation(layer: dict[str, np.ndarray]) -> dict[str, np.ndarray]
 
 
 def _forward(layer: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    h = np.tanh(x @ layer["w1"] + layer["b1"])
-    return 1.0 / (1.0 + np.exp(-(h @ layer["w2"] + layer["b2"])))
+    """``mlp_forward`` with the standardisation folded in, every step in place (the same
+    operations in the same order, so the same scores bit for bit)."""
+    h = x @ layer["w1"]
+    h += layer["b1"]
+    np.tanh(h, out=h)
+    out = h @ layer["w2"]
+    out += layer["b2"]
+    np.negative(out, out=out)
+    np.exp(out, out=out)
+    out += 1.0
+    return np.divide(1.0, out, out=out)
 
 
 @lru_cache(maxsize=1)

@@ -1,10 +1,17 @@
 from __future__ import annotations
 
 import random
+from itertools import pairwise
 
 import pytest
 
-from tasks.paragraphs import _is_normalised, normalize_whitespace, split_lines, split_paragraphs
+from tasks.paragraphs import (
+    _is_hard_wrapped,
+    _is_normalised,
+    normalize_whitespace,
+    split_lines,
+    split_paragraphs,
+)
 
 from .conftest import SEEDS
 
@@ -134,3 +141,24 @@ def test_split_lines_are_the_columns_of_split_paragraphs():
             [s.line_end for s in spans],
         )
     assert split_lines(wrapped)[1:] == ([1, 3, 7], [1, 5, 7])
+
+
+def test_hard_wrap_count_equals_the_pairwise_rule_on_random_blocks():
+    """``_is_hard_wrapped`` counts with chained maps what this generator counted."""
+    rng = random.Random(11)
+    words = ["the talks", "Next", "said.", "it”", "(and", "2024", "end!)", "”", "“quoted", "-x"]
+    decided = set()
+    for _ in range(2000):
+        lines = [" ".join(rng.sample(words, rng.randint(1, 3))) for _ in range(rng.randint(3, 6))]
+        mid = sum(
+            line.rstrip("\"'”’)]")[-1:] not in _ENDS and nxt[0] in _CONTINUES
+            for line, nxt in pairwise(lines)
+        )
+        expected = mid / (len(lines) - 1) >= 0.5
+        assert _is_hard_wrapped(lines) == expected, lines
+        decided.add(expected)
+    assert decided == {True, False}
+
+
+_ENDS = frozenset(".!?:;…")
+_CONTINUES = frozenset("abcdefghijklmnopqrstuvwxyz0123456789(“‘\"'%$€£-")
