@@ -48,10 +48,10 @@ class RawInput:
 
 def input_format(source: str) -> str:
     """``"warc"``, ``"html"`` or ``"text"``, from the file name."""
-    name = Path(source).name.lower()
-    if name.endswith(WARC_SUFFIXES):
+    path = Path(source)
+    if path.name.lower().endswith(WARC_SUFFIXES):
         return "warc"
-    return "html" if Path(name).suffix in HTML_SUFFIXES else "text"
+    return "html" if path.suffix.lower() in HTML_SUFFIXES else "text"
 
 
 def _supported(name: str) -> bool:
