@@ -233,12 +233,15 @@ def _choose_text(html: Page, text: str) -> tuple[str, str]:
     return text, extractor
 
 
-def extractor_text(html: Page, url: str | None = None) -> tuple[str, str, str | None] | None:
+def extractor_text(
+    tree: lxml.html.HtmlElement, url: str | None = None
+) -> tuple[str, str, str | None] | None:
     """The main text before the DOM chrome filter, its extractor and trafilatura's title."""
-    document = _main_extraction(html, url)
+    document = _main_extraction(tree, url)
     if document is None or not (document.text or "").strip():
         return None
-    return (*_choose_text(html, document.text), document.title)
+    title = _trafilatura_metadata(tree, url, page_metadata(tree)).title
+    return (*_choose_text(tree, document.text), title)
 
 
 def drop_dom_chrome(tree: lxml.html.HtmlElement | None, text: str, extractor: str) -> str:

@@ -15,6 +15,7 @@ from tasks.extract import (
     _trafilatura_metadata,
     clean_authors,
     extract_html,
+    extractor_text,
     parse_date,
     parse_html,
     publication_time,
@@ -35,6 +36,10 @@ def test_trafilatura_path_gives_text_and_metadata():
     assert result.authors == ["Alice Marin"]
     assert result.site_name == "Coastline Gazette"
     assert result.published_at is not None and result.published_at.tzinfo is not None
+    # The training script's view: the text before the DOM filter, with trafilatura's title.
+    text, extractor, title = extractor_text(parse_html(html))
+    assert "carries about 20,000 vehicles a day" in text and extractor == "trafilatura"
+    assert title == result.title
 
 
 def test_fallback_when_trafilatura_finds_no_main_text():
