@@ -100,7 +100,7 @@ def _published(output: Path) -> dict[str, pa.Table]:
 
 
 # One shard at a time on the default runner: shards are CPU-bound Python, so concurrent threads
-# only contend for the GIL (two concurrent shards of 500 pages cost 14 % more CPU than one
+# only contend for the GIL (two concurrent shards of 500 pages cost 15 % more CPU than one
 # after the other) and hold every shard's pages in memory at once. Scale-out is Dask's job.
 @flow(
     name="newsclean",
