@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import compress
 from operator import is_, itemgetter
+from typing import AnyStr
 
 from tasks.regexlead import lead_strings, required_marks
 
@@ -460,16 +461,28 @@ def _mark_hits(texts: Sequence[str]) -> dict[int, int]:
                 if mark in text:
                     found[index] = found.get(index, 0) | bits
         return found
+    return _hits_by_line(page, _MARK_RULES, "\n")
+
+
+def _hits_by_line(
+    joined: AnyStr, needles: Sequence[tuple[AnyStr, int]], newline: AnyStr
+) -> dict[int, int]:
+    """Line index -> OR of the bits of the ``needles`` found in that line of ``joined``.
+
+    One search per needle over the whole text; a hit's line is the line breaks before it,
+    counted once over the sorted hits.
+    """
     hits = []
-    for mark, bits in _MARK_RULES:
-        at = page.find(mark)
+    for needle, bits in needles:
+        at = joined.find(needle)
         while at >= 0:
             hits.append((at, bits))
-            at = page.find(mark, at + 1)
+            at = joined.find(needle, at + 1)
     hits.sort()
+    found: dict[int, int] = {}
     index = counted = 0
     for at, bits in hits:
-        index += page.count("\n", counted, at)
+        index += joined.count(newline, counted, at)
         counted = at
         found[index] = found.get(index, 0) | bits
     return found
@@ -490,21 +503,8 @@ def _tail_hits(texts: Sequence[str]) -> dict[int, int]:
     data = tails.encode("latin-1", "replace").lower()
     if data.count(b"\n") != len(texts) - 1:  # a paragraph with a line break: one at a time
         return {i: hits for i, text in enumerate(texts) if (hits := _tail_hits_of(text))}
-    hits = []
-    for key, bits in _KEY_RULES:
-        at = data.find(key)
-        while at >= 0:
-            hits.append((at, bits))
-            at = data.find(key, at + 1)
-    hits.sort()
-    found: dict[int, int] = {}
-    index = counted = 0
-    for at, bits in hits:  # paragraph index = line breaks before the hit, counted once
-        index += data.count(b"\n", counted, at)
-        counted = at
-        if len(texts[index]) <= _TAIL_MAX_CHARS:
-            found[index] = found.get(index, 0) | bits
-    return found
+    found = _hits_by_line(data, _KEY_RULES, b"\n")
+    return {i: bits for i, bits in found.items() if len(texts[i]) <= _TAIL_MAX_CHARS}
 
 
 def _tail_hits_of(text: str) -> int:
