@@ -44,7 +44,7 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
@@ -54,7 +54,7 @@ from tasks.dedup import DedupConfig, find_duplicates, normalise_words, update_in
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR_ENV = "NEWSCLEAN_BENCH_DIR"
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 NEAR_IDENTICAL_RATIO = 0.9
 EDITS = (
     "headline_swap",
