@@ -24,6 +24,7 @@ from tasks.metadata import PageMetadata, clean_author_names, page_metadata, pars
 from tasks.models import Rejected
 
 from .conftest import DATA
+from .pages import PAGE, PROSE, SIDEBAR
 
 
 def test_trafilatura_path_gives_text_and_metadata():
@@ -161,30 +162,17 @@ def test_baseline_replaces_an_extraction_that_is_a_fragment_of_the_page(monkeypa
     assert extract_html(html).extractor == "trafilatura"
 
 
-_PROSE = [
-    f"Paragraph {i} of the harbour bridge story: the council voted on Tuesday to rebuild it, "
-    "engineers expect the works to take eighteen months, and residents welcomed the news."
-    for i in range(6)
-]
-_SIDEBAR = "Subscribe to our newsletter for the latest deals on garden furniture and barbecues."
-_ARTICLE_PAGE = (
-    "<html><body><article>"
-    + "".join(f"<p>{p}</p>" for p in _PROSE)
-    + f"</article><aside><p>{_SIDEBAR}</p></aside></body></html>"
-)
-
-
 def test_a_short_extraction_of_the_wrong_block_is_replaced():
-    text, extractor = _choose_text(_ARTICLE_PAGE, _SIDEBAR)
+    text, extractor = _choose_text(PAGE, SIDEBAR)
     assert extractor in ("trafilatura_baseline", "page_text")
-    assert all(p in text for p in _PROSE)
+    assert all(p in text for p in PROSE)
 
 
 def test_long_extractions_are_not_second_guessed():
     """Only extractions under SECOND_OPINION_BELOW_WORDS words ask for other opinions."""
-    long_sidebar = "\n\n".join([_SIDEBAR] * (SECOND_OPINION_BELOW_WORDS // 10 + 1))
+    long_sidebar = "\n\n".join([SIDEBAR] * (SECOND_OPINION_BELOW_WORDS // 10 + 1))
     assert len(long_sidebar.split()) >= SECOND_OPINION_BELOW_WORDS
-    assert _choose_text(_ARTICLE_PAGE, long_sidebar) == (long_sidebar, "trafilatura")
+    assert _choose_text(PAGE, long_sidebar) == (long_sidebar, "trafilatura")
 
 
 SUBSET = DATA / "wcxb_subset" / "html"
