@@ -194,8 +194,7 @@ def classify_columns(
 
     for i in body:
         labels[i], reasons[i] = BODY, BODY_REASON
-        # A dateline's '(' comes within its first 42 characters.
-        if "(" in texts[i][2:42] and (wire := dateline_credit(texts[i])):
+        if wire := dateline_credit(texts[i]):
             _add(credits, [wire])
     paragraphs = list(map(Paragraph, count(), texts, labels, reasons, line_starts, line_ends))
     return Classification(paragraphs, title, authors, credits)

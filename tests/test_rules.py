@@ -91,6 +91,9 @@ def test_split_names_drops_roles_and_locations():
 def test_dateline_credit_is_normalised_to_catalogue_spelling():
     assert dateline_credit("LONDON (reuters) - Shares fell.") == "Reuters"
     assert dateline_credit("LONDON - Shares fell.") is None
+    # The longest place the pattern allows (40 characters after the capital) still counts.
+    assert dateline_credit("L" + "o" * 40 + "(AP) - Shares fell.") == "AP"
+    assert dateline_credit("L" + "o" * 41 + "(AP) - Shares fell.") is None
 
 
 @pytest.mark.parametrize(
