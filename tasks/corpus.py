@@ -73,22 +73,24 @@ def site_key(article: Article) -> str:
 def mark_site_chrome(articles: Sequence[Article]) -> int:
     """Relabel short kept lines found on several pages of the same site as boilerplate."""
     pages: dict[tuple[str, tuple[str, ...]], set[str]] = {}
+    # Each article's short body lines with their keys, normalised once for both passes.
+    short_lines: list[list[tuple[Paragraph, tuple[str, tuple[str, ...]]]]] = []
     for article in articles:
-        key = site_key(article)
+        site = site_key(article)
+        lines = []
         for paragraph in article.paragraphs:
+            if paragraph.label != BODY:
+                continue
             words = normalise_words(paragraph.text)
-            if paragraph.label == BODY and 0 < len(words) <= SITE_REPEAT_MAX_WORDS:
-                pages.setdefault((key, tuple(words)), set()).add(article.article_id)
+            if 0 < len(words) <= SITE_REPEAT_MAX_WORDS:
+                key = (site, tuple(words))
+                pages.setdefault(key, set()).add(article.article_id)
+                lines.append((paragraph, key))
+        short_lines.append(lines)
     marked = 0
-    for article in articles:
-        key = site_key(article)
-        body = [p for p in article.paragraphs if p.label == BODY]
-        chrome = [
-            p
-            for p in body
-            if len(pages.get((key, tuple(normalise_words(p.text))), ())) >= SITE_REPEAT_MIN_PAGES
-        ]
-        if len(chrome) == len(body):
+    for article, lines in zip(articles, short_lines, strict=True):
+        chrome = [p for p, key in lines if len(pages[key]) >= SITE_REPEAT_MIN_PAGES]
+        if len(chrome) == sum(p.label == BODY for p in article.paragraphs):
             continue  # the whole body repeats: a duplicate page, left to deduplication
         for paragraph in chrome:
             paragraph.label, paragraph.reason = "boilerplate", SITE_REPEAT_RULE

@@ -9,7 +9,9 @@ import duckdb
 
 from flows.pipeline import DEDUP_STATE, newsclean_flow
 from tasks.config import PipelineConfig
+from tasks.corpus import mark_site_chrome
 from tasks.dedup import DedupConfig
+from tasks.models import Article, Paragraph
 from tasks.paragraphs import split_paragraphs
 
 from .conftest import SEEDS
@@ -165,3 +167,21 @@ def test_index_built_with_other_settings_is_rebuilt(tmp_path):
     result = newsclean_flow(inputs=[str(second_in)], output=str(output), config=changed)
     assert result.summary.dedup_index.startswith("rebuilt (settings changed")
     assert any(label == "duplicate" for label, _ in _labels(output).values())
+
+
+def _page(article_id: str, lines: list[str]) -> Article:
+    paragraphs = [Paragraph(i, text, "body", "", i, i) for i, text in enumerate(lines)]
+    return Article(
+        article_id, f"site/{article_id}.txt", article_id, "text", "utf-8", "text", paragraphs
+    )
+
+
+def test_site_chrome_marks_short_repeats_but_leaves_a_wholly_repeated_page_to_dedup():
+    story = "A long sentence of the story itself, different on every page of the site: {}."
+    slogan = "Sign in to read more"
+    pages = [_page(f"a{n}", [story.format(n), slogan]) for n in range(3)]
+    pages.append(_page("a3", [slogan]))  # only the slogan: a page left to deduplication
+    assert mark_site_chrome(pages) == 3
+    assert [p.paragraphs[1].reason for p in pages[:3]] == ["site_repeat"] * 3
+    assert pages[3].paragraphs[0].label == "body"
+    assert all(p.paragraphs[0].label == "body" for p in pages[:3])
