@@ -142,7 +142,7 @@ def mark_duplicates(
             paragraph.duplicate_of = duplicate_of
             marked += 1
     for article in articles:
-        marked += _mark_repeats_in_article(article, config.shingle_words)
+        marked += _mark_repeats(article)
     return marked
 
 
@@ -150,36 +150,62 @@ def _shingles(words: list[str], size: int) -> frozenset[tuple[str, ...]]:
     return frozenset(zip(*(words[i:] for i in range(size)), strict=False))
 
 
-def _mark_repeats_in_article(article: Article, shingle_words: int) -> int:
-    """Mark later body paragraphs mostly contained in (or containing) an earlier one.
+def find_repeats(paragraphs: Sequence[Paragraph], shingle_words: int) -> dict[int, tuple[int, ...]]:
+    """Each body paragraph mostly contained in (or containing) earlier title/body paragraphs.
 
-    Runs after the run-wide pass and compares body paragraphs only (titles repeat exactly,
-    which that pass catches). A repeat points at the kept copy of the earlier paragraph.
+    Maps the paragraph's position to theirs, in order. One article at a time, so it runs in
+    the clean shards; which of these repeats are marked depends on the run-wide pass and is
+    settled after it (``_mark_repeats``).
     """
-    earlier: list[tuple[Paragraph, frozenset[tuple[str, ...]]]] = []
-    marked = 0
-    for paragraph in article.paragraphs:
-        was_body = paragraph.label == BODY or paragraph.reason in (
-            DUPLICATE_RULE,
-            EXACT_DUPLICATE_RULE,
-        )
-        if not was_body:
+    earlier: list[tuple[int, frozenset[tuple[str, ...]]]] = []
+    repeats: dict[int, tuple[int, ...]] = {}
+    for paragraph in paragraphs:
+        if paragraph.label not in KEPT_LABELS:
             continue
         words = normalise_words(paragraph.text)
         if len(words) < CONTAINMENT_MIN_WORDS:
             continue
         shingles = _shingles(words, shingle_words)
-        if paragraph.label == BODY:
-            for previous, previous_shingles in earlier:
-                smaller = min(len(shingles), len(previous_shingles))
-                if len(shingles & previous_shingles) >= CONTAINMENT_THRESHOLD * smaller:
-                    root = previous.duplicate_of or article.paragraph_id(previous.position)
-                    previous.cluster_id = previous.cluster_id or root
-                    paragraph.label, paragraph.reason = "duplicate", CONTAINED_RULE
-                    paragraph.duplicate_of = paragraph.cluster_id = root
-                    marked += 1
-                    break
-        earlier.append((paragraph, shingles))
+        if paragraph.label == BODY and (
+            hits := tuple(
+                position
+                for position, previous in earlier
+                if len(shingles & previous)
+                >= CONTAINMENT_THRESHOLD * min(len(shingles), len(previous))
+            )
+        ):
+            repeats[paragraph.position] = hits
+        earlier.append((paragraph.position, shingles))
+    return repeats
+
+
+def _mark_repeats(article: Article) -> int:
+    """Mark the body paragraphs ``find_repeats`` found, once the run-wide pass has run.
+
+    A paragraph still body after that pass repeats the first earlier paragraph that was body
+    before it (kept, or marked a duplicate by that pass; titles repeat exactly and are left to
+    that pass) and points at that paragraph's kept copy.
+    """
+    if not article.repeats:
+        return 0
+    at = {p.position: p for p in article.paragraphs}
+    was_body = {
+        position
+        for position, p in at.items()
+        if p.label == BODY or p.reason in (DUPLICATE_RULE, EXACT_DUPLICATE_RULE)
+    }
+    marked = 0
+    for position in sorted(article.repeats):
+        paragraph = at[position]
+        earlier = next((q for q in article.repeats[position] if q in was_body), None)
+        if paragraph.label != BODY or earlier is None:
+            continue
+        previous = at[earlier]
+        root = previous.duplicate_of or article.paragraph_id(previous.position)
+        previous.cluster_id = previous.cluster_id or root
+        paragraph.label, paragraph.reason = "duplicate", CONTAINED_RULE
+        paragraph.duplicate_of = paragraph.cluster_id = root
+        marked += 1
     return marked
 
 

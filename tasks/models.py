@@ -88,6 +88,9 @@ class Article:
     description: str | None = None
     duplicate_of_article: str | None = None
     syndication_source: str | None = None
+    # Paragraph position -> earlier positions it repeats within the article: found in the
+    # clean shard, marked after the run-wide dedup (tasks.corpus.find_repeats). Not published.
+    repeats: dict[int, tuple[int, ...]] = field(default_factory=dict)
 
     def paragraph_id(self, position: int) -> str:
         return f"{self.article_id}-{position:05d}"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from tasks.classify import classify_columns
 from tasks.config import PipelineConfig
+from tasks.corpus import find_repeats
 from tasks.extract import extract_html
 from tasks.models import (
     Article,
@@ -173,6 +174,7 @@ def _clean_document(
                 fmt=document.input_format,
                 config=config,
             )
+            article.repeats = find_repeats(article.paragraphs, config.dedup.shingle_words)
     except Rejected as rejection:
         stats.drop(rejection.stage)
         result.quarantined.append(

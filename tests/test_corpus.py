@@ -9,7 +9,7 @@ import duckdb
 
 from flows.pipeline import DEDUP_STATE, newsclean_flow
 from tasks.config import PipelineConfig
-from tasks.corpus import mark_site_chrome
+from tasks.corpus import find_repeats, mark_duplicates, mark_site_chrome
 from tasks.dedup import DedupConfig
 from tasks.models import Article, Paragraph
 from tasks.paragraphs import split_paragraphs
@@ -185,3 +185,36 @@ def test_site_chrome_marks_short_repeats_but_leaves_a_wholly_repeated_page_to_de
     assert [p.paragraphs[1].reason for p in pages[:3]] == ["site_repeat"] * 3
     assert pages[3].paragraphs[0].label == "body"
     assert all(p.paragraphs[0].label == "body" for p in pages[:3])
+
+
+LEDE = "The city council voted on Tuesday to close the old harbour bridge to all traffic"
+EXPANDED = (
+    f"{LEDE}, a decision that residents of both banks had fought for years in meetings, "
+    "petitions and one memorable protest on the water itself."
+)
+LATER = "Officials said repairs would take two years and cost more than the original estimate"
+
+
+def _story(article_id: str, lines: list[str]) -> Article:
+    article = _page(article_id, lines)
+    article.paragraphs[0].label = "title"
+    article.repeats = find_repeats(article.paragraphs, DedupConfig().shingle_words)
+    return article
+
+
+def test_a_lede_repeated_inside_a_later_paragraph_points_at_the_lede():
+    story = _story("s1", ["Bridge to close", LEDE, LATER, EXPANDED])
+    assert story.repeats == {3: (1,)}
+    assert mark_duplicates([story], DedupConfig(), None) == 1
+    repeat, lede = story.paragraphs[3], story.paragraphs[1]
+    assert (repeat.label, repeat.reason) == ("duplicate", "repeated_in_article")
+    assert repeat.duplicate_of == lede.cluster_id == story.paragraph_id(1)
+
+
+def test_a_repeat_of_a_syndicated_paragraph_points_at_the_first_publication():
+    first = _story("a1", ["Bridge to close", LEDE, LATER])
+    reprint = _story("b2", ["Harbour bridge shuts", LEDE, EXPANDED])
+    mark_duplicates([first, reprint], DedupConfig(), None)
+    assert reprint.paragraphs[1].duplicate_of == first.paragraph_id(1)
+    assert reprint.paragraphs[2].reason == "repeated_in_article"
+    assert reprint.paragraphs[2].duplicate_of == first.paragraph_id(1)
