@@ -119,7 +119,11 @@ def dedup_input_table(articles: Sequence[Article]) -> pa.Table:
 def mark_duplicates(
     articles: Sequence[Article], config: DedupConfig, index_dir: Path | None
 ) -> int:
-    """Label every later copy ``duplicate`` with a pointer to the kept copy; return the count."""
+    """Label every later copy ``duplicate`` with a pointer to the kept copy; return the count.
+
+    Copies across the run (and earlier runs, through ``index_dir``) first, then the repeats
+    within each article that the clean shard recorded in ``Article.repeats``.
+    """
     if not articles:
         return 0
     result = find_duplicates(dedup_input_table(articles), config, index_dir)

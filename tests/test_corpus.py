@@ -1,4 +1,5 @@
-"""Run-wide dedup through the flow: across runs, with the index deleted, damaged or stale."""
+"""Run-wide dedup through the flow (across runs, with the index deleted, damaged or stale) and
+the run-wide marking steps on small hand-made articles."""
 
 from __future__ import annotations
 
