@@ -8,7 +8,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import duckdb
 import pyarrow as pa
 
 from tasks.dedup import (
@@ -273,6 +272,8 @@ def _record_runs(state_dir: Path, runs: list[str]) -> None:
 
 def index_records(paragraphs: pa.Table | str, articles: pa.Table | str) -> pa.Table:
     """Paragraph rows as the dedup index reads them; tables or Parquet globs."""
+    import duckdb  # here, as in tasks.dedup: the clean shards import this module (find_repeats)
+
     with duckdb.connect() as con:
         for name, source in (("paragraphs", paragraphs), ("articles", articles)):
             if isinstance(source, str):
