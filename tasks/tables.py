@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
+import numpy as np
 import pyarrow as pa
 
 from tasks.models import KEPT_LABELS, REMOVED_LABELS, Article, QuarantineRecord
@@ -111,24 +112,40 @@ def articles_table(articles: Sequence[Article], run_id: str, processed_at: datet
 
 
 def paragraphs_table(articles: Sequence[Article], run_id: str) -> pa.Table:
-    rows = [
-        {
-            "paragraph_id": article.paragraph_id(p.position),
-            "article_id": article.article_id,
-            "position": p.position,
-            "text": p.text,
-            "label": p.label,
-            "reason": p.reason,
-            "duplicate_of": p.duplicate_of,
-            "cluster_id": p.cluster_id,
-            "line_start": p.line_start,
-            "line_end": p.line_end,
-            "run_id": run_id,
-        }
-        for article in articles
-        for p in article.paragraphs
-    ]
-    return pa.Table.from_pylist(rows, schema=PARAGRAPHS_SCHEMA)
+    """One row per paragraph, built column by column.
+
+    Column-wise because a row dict per paragraph costs ~650 bytes: 7.6 million paragraphs
+    (100,000 pages) took ~5 GB for the dicts alone; columns take the values plus a pointer.
+    """
+    n = sum(len(article.paragraphs) for article in articles)
+
+    def column(values: Iterable[object], type_: pa.DataType) -> pa.Array:
+        return pa.array(values, type=type_, size=n)
+
+    def each(attribute: str) -> Iterator[object]:
+        return (getattr(p, attribute) for article in articles for p in article.paragraphs)
+
+    of_article = np.repeat(
+        np.arange(len(articles)), [len(article.paragraphs) for article in articles]
+    )
+    article_ids = pa.array([article.article_id for article in articles], pa.string())
+    columns = {
+        "paragraph_id": column(
+            (article.paragraph_id(p.position) for article in articles for p in article.paragraphs),
+            pa.string(),
+        ),
+        "article_id": article_ids.take(pa.array(of_article, pa.int64())),
+        "position": column(each("position"), pa.int32()),
+        "text": column(each("text"), pa.string()),
+        "label": column(each("label"), pa.string()),
+        "reason": column(each("reason"), pa.string()),
+        "duplicate_of": column(each("duplicate_of"), pa.string()),
+        "cluster_id": column(each("cluster_id"), pa.string()),
+        "line_start": column(each("line_start"), pa.int32()),
+        "line_end": column(each("line_end"), pa.int32()),
+        "run_id": pa.repeat(pa.scalar(run_id, pa.string()), n),
+    }
+    return pa.Table.from_pydict(columns, schema=PARAGRAPHS_SCHEMA)
 
 
 def quarantine_table(records: Sequence[QuarantineRecord], run_id: str) -> pa.Table:
