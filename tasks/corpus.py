@@ -8,7 +8,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tasks.dedup import (
     DedupConfig,
@@ -115,6 +117,17 @@ def dedup_input_table(articles: Sequence[Article]) -> pa.Table:
     )
 
 
+def _shared_strings(column: pa.ChunkedArray) -> list[str | None]:
+    """The column's values with one ``str`` per distinct value.
+
+    A cluster's id repeats on every member: one object instead of one per row (a wire story
+    reprinted on 140 pages, 140 paragraphs a page, is 19,600 rows and one id).
+    """
+    encoded = column.combine_chunks().dictionary_encode()
+    values = encoded.dictionary.to_pylist()
+    return [None if i is None else values[i] for i in encoded.indices.to_pylist()]
+
+
 def mark_duplicates(
     articles: Sequence[Article], config: DedupConfig, index_dir: Path | None
 ) -> int:
@@ -125,17 +138,21 @@ def mark_duplicates(
     """
     if not articles:
         return 0
+    paragraphs = [p for a in articles for p in a.paragraphs]  # the input table's row order
     result = find_duplicates(dedup_input_table(articles), config, index_dir)
-    by_id = {a.paragraph_id(p.position): p for a in articles for p in a.paragraphs}
+    clustered = pc.or_(
+        result.column("cluster_id").is_valid(), result.column("duplicate_of").is_valid()
+    )
+    rows = pa.array(np.flatnonzero(clustered.to_numpy(zero_copy_only=False)))
     marked = 0
-    for paragraph_id, duplicate_of, cluster_id, similarity in zip(
-        result.column("paragraph_id").to_pylist(),
-        result.column("duplicate_of").to_pylist(),
-        result.column("cluster_id").to_pylist(),
-        result.column("similarity").to_pylist(),
+    for row, duplicate_of, cluster_id, similarity in zip(
+        rows.to_pylist(),
+        _shared_strings(result.column("duplicate_of").take(rows)),
+        _shared_strings(result.column("cluster_id").take(rows)),
+        result.column("similarity").take(rows).to_pylist(),
         strict=True,
     ):
-        paragraph = by_id[paragraph_id]
+        paragraph = paragraphs[row]
         paragraph.cluster_id = cluster_id
         if duplicate_of is not None:
             paragraph.label = "duplicate"
