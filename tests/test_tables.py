@@ -1,0 +1,71 @@
+"""The published tables, built column by column, say what the articles say, row for row."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+
+from tasks.corpus import dedup_input_table
+from tasks.models import Article, Paragraph
+from tasks.tables import PARAGRAPHS_SCHEMA, paragraph_ids, paragraphs_table
+
+
+def _article(article_id: str, positions: list[int], published_at: datetime | None) -> Article:
+    paragraphs = [
+        Paragraph(pos, f"text {article_id} {pos}", "body", "", pos + 1, pos + 2)
+        for pos in positions
+    ]
+    article = Article(article_id, f"{article_id}.txt", article_id, "text", "utf-8", "text", [])
+    article.paragraphs, article.published_at = paragraphs, published_at
+    return article
+
+
+ARTICLES = [
+    _article("00aa", [0, 1, 2], datetime(2026, 3, 1, 12, tzinfo=UTC)),
+    _article("11bb", [0, 7, 99_999, 123_456], None),
+]
+ARTICLES[0].paragraphs[1].label, ARTICLES[0].paragraphs[1].reason = "ad", "ad_marker"
+ARTICLES[1].paragraphs[1].label = "duplicate"
+ARTICLES[1].paragraphs[1].duplicate_of = ARTICLES[1].paragraphs[1].cluster_id = "00aa-00000"
+
+
+def test_paragraph_ids_are_article_paragraph_ids_at_any_width():
+    ids = paragraph_ids(
+        pa.array(["a", "a", "b", "b"]), pa.array([0, 42, 99_999, 123_456], pa.int32())
+    )
+    article = _article("a", [], None)
+    expected = [article.paragraph_id(p) for p in (0, 42)] + ["b-99999", "b-123456"]
+    assert ids.to_pylist() == expected
+
+
+def test_paragraphs_table_has_a_row_per_paragraph_with_its_values():
+    table = paragraphs_table(ARTICLES, "run-1")
+    assert table.schema == PARAGRAPHS_SCHEMA
+    expected = [
+        {
+            "paragraph_id": a.paragraph_id(p.position),
+            "article_id": a.article_id,
+            "position": p.position,
+            "text": p.text,
+            "label": p.label,
+            "reason": p.reason,
+            "duplicate_of": p.duplicate_of,
+            "cluster_id": p.cluster_id,
+            "line_start": p.line_start,
+            "line_end": p.line_end,
+            "run_id": "run-1",
+        }
+        for a in ARTICLES
+        for p in a.paragraphs
+    ]
+    assert table.to_pylist() == expected
+    assert paragraphs_table([], "run-1").num_rows == 0
+
+
+def test_dedup_input_repeats_article_values_on_each_paragraph():
+    table = dedup_input_table(ARTICLES)
+    assert table.column("article_id").to_pylist() == ["00aa"] * 3 + ["11bb"] * 4
+    assert table.column("published_at").to_pylist() == [ARTICLES[0].published_at] * 3 + [None] * 4
+    assert table.column("eligible").to_pylist() == [True, False, True, True, False, True, True]
+    assert table.column("paragraph_id").to_pylist()[-1] == "11bb-123456"
