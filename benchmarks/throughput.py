@@ -125,7 +125,10 @@ def _child_flow(mode: str, corpus: Path, scratch: Path) -> dict[str, Any]:
     from flows.environment import configure_environment
 
     configure_environment(prefect_home=scratch / "prefect-home")
+    from flows.cli import show_progress
     from flows.pipeline import newsclean_flow
+
+    show_progress()  # shards done and stages on stderr: a 100,000-page run takes an hour or more
 
     flow = newsclean_flow
     if mode.startswith("dask"):

@@ -115,7 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show_progress() -> None:
+def show_progress() -> None:
     """Progress lines (files read, articles cleaned, stages) on stderr."""
     logger = logging.getLogger("newsclean")
     if not logger.handlers:
@@ -129,7 +129,7 @@ def _show_progress() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     configure_environment()
-    _show_progress()
+    show_progress()
     if args.command == "serve":
         return _serve(args)
     if args.runner != "dask" and (args.workers or args.dask_address):
