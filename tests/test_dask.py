@@ -7,6 +7,8 @@ Real ``LocalCluster`` of worker *processes*, so results really cross a process b
 from __future__ import annotations
 
 import itertools
+import logging
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -143,6 +145,41 @@ def test_two_dask_workers_give_the_local_dataset(corpus, local_run, two_workers,
     # Workers used the flow's Prefect API: none started a temporary server of its own.
     children = client.run(lambda: [p.cmdline() for p in psutil.Process().children()])
     assert children == {worker: [] for worker in after}
+
+
+def _results_held(client: Client, wait: float = 10.0) -> int:
+    """Task results the workers keep; releases reach them asynchronously, so wait for 0."""
+    deadline = time.monotonic() + wait
+    while True:
+        held = sum(client.run(lambda dask_worker: len(dask_worker.data)).values())
+        if held == 0 or time.monotonic() > deadline:
+            return held
+        time.sleep(0.2)
+
+
+def test_workers_let_go_of_shard_results_once_the_flow_has_them(corpus, two_workers, tmp_path):
+    """Asked while the flow still runs, at its "deduplicating" line: every shard result has
+    reached the flow by then, and a worker that still held one would hold it to the end."""
+    cluster, client = two_workers
+    held: list[int] = []
+
+    class AtDedup(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("deduplicating"):
+                held.append(_results_held(client))
+
+    logger, handler = logging.getLogger("newsclean.progress"), AtDedup()
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        runner = dask_task_runner(cluster.scheduler_address)
+        result = _run(corpus, tmp_path, shard_size=3, runner=runner)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert result.published
+    assert held == [0]
 
 
 def test_local_cluster_is_single_threaded_processes():
