@@ -6,6 +6,7 @@ Written as JSON (for machines) and as one self-contained HTML page (for people) 
 
 from __future__ import annotations
 
+import heapq
 import html
 import json
 import os
@@ -59,24 +60,34 @@ def duplicate_clusters(articles: Sequence[Article], limit: int = 50) -> list[dic
     """The largest duplicate clusters: kept paragraph (its text), size, where the copies are.
 
     A kept copy published by an earlier run is not in ``articles``: its first copy's text
-    stands in for it.
+    stands in for it. Sizes are counted first and ids and texts gathered for the ``limit``
+    largest clusters only (a map of every paragraph's text cost ~1 GB at 100,000 pages).
     """
-    members: dict[str, list[str]] = {}
+    sizes = Counter(
+        p.duplicate_of for a in articles for p in a.paragraphs if p.duplicate_of is not None
+    )
+    largest = heapq.nsmallest(limit, sizes, key=lambda kept: (-sizes[kept], kept))
+    copies: dict[str, list[tuple[str, str]]] = {kept: [] for kept in largest}
     texts: dict[str, str] = {}
     for article in articles:
         for paragraph in article.paragraphs:
-            paragraph_id = article.paragraph_id(paragraph.position)
-            texts[paragraph_id] = paragraph.text
-            if paragraph.duplicate_of is not None:
-                members.setdefault(paragraph.duplicate_of, []).append(paragraph_id)
-    for kept, copies in members.items():
-        texts.setdefault(kept, texts[copies[0]])
-    clusters = [
-        {"kept": kept, "copies": sorted(copies), "size": len(copies) + 1, "text": texts[kept]}
-        for kept, copies in members.items()
+            paragraph_id = None
+            if paragraph.duplicate_of in copies:
+                paragraph_id = article.paragraph_id(paragraph.position)
+                copies[paragraph.duplicate_of].append((paragraph_id, paragraph.text))
+            if paragraph.cluster_id in copies:
+                paragraph_id = paragraph_id or article.paragraph_id(paragraph.position)
+                if paragraph_id in copies:
+                    texts[paragraph_id] = paragraph.text
+    return [
+        {
+            "kept": kept,
+            "copies": sorted(paragraph_id for paragraph_id, _ in copies[kept]),
+            "size": sizes[kept] + 1,
+            "text": texts.get(kept, copies[kept][0][1]),
+        }
+        for kept in largest
     ]
-    clusters.sort(key=lambda c: (-int(c["size"]), str(c["kept"])))
-    return clusters[:limit]
 
 
 def quarantine_rows(records: Sequence[QuarantineRecord]) -> list[dict[str, str | None]]:
