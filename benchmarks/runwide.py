@@ -4,14 +4,14 @@
 
 The flow cleans pages in shards (in parallel) and then runs these steps once, in its own
 process, over every article of the run: repeated inputs, site chrome, dedup, article links,
-the tables, staging, validation, publishing and the dedup index. Their time is what stops
-workers from scaling and their memory is what bounds a run's size, so they are measured
-apart here: the WCXB dev pages are cleaned once (cached under ``--workdir``) and copied to N
-articles as :mod:`benchmarks.throughput`'s corpus copies them (same text, new ids, so dedup
-sees reprints; every copy has its own string objects, as cleaned articles do), then each
-step of ``flows.pipeline._run`` runs in the same order. Per step: wall and CPU seconds, RSS
-after it and its own peak (``VmHWM``, reset before each step). 100,000 pages take ~5
-minutes here instead of the ~2 hours of a whole flow.
+the tables, staging, validation, publishing, the dedup index and the report's tallies. Their
+time is what stops workers from scaling and their memory is what bounds a run's size, so
+they are measured apart here: the WCXB dev pages are cleaned once (cached under
+``--workdir``) and copied to N articles as :mod:`benchmarks.throughput`'s corpus copies them
+(same text, new ids, so dedup sees reprints; every copy has its own string objects, as
+cleaned articles do), then each step of ``flows.pipeline._run`` runs in the same order. Per
+step: wall and CPU seconds, RSS after it and its own peak (``VmHWM``, reset before each
+step). 100,000 pages take ~5 minutes here instead of the ~2 hours of a whole flow.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from tasks.corpus import (
 from tasks.models import Article, InputRef
 from tasks.process import process_shard
 from tasks.publish import publish, write_staged
+from tasks.report import duplicate_clusters, removal_counts
 from tasks.tables import articles_table, paragraphs_table, quarantine_table
 from tasks.validate import run_checkpoints
 
@@ -144,6 +145,9 @@ def measure(base: list[Article], n: int, scratch: Path) -> list[tuple]:
     with Step("publish+index", rows):
         publish(output, run_id)
         record_published_run(state, run_id, tables, config.dedup)
+    with Step("report", rows):
+        removal_counts(articles)
+        duplicate_clusters(articles)
     shutil.rmtree(output, ignore_errors=True)
     return rows
 
