@@ -104,7 +104,7 @@ def release_result(future: PrefectFuture) -> None:
 
     A Dask worker keeps a task's result for as long as a client refers to its future, and the
     flow refers to every shard's future until the run ends: at 100,000 pages the two workers
-    held ~3 GB of shard results nobody would read again (and a long-lived cluster holds them
+    held ~3.5 GB of shard results nobody would read again (and a long-lived cluster holds them
     for every run in progress). Thread-pool futures live in this process and need nothing.
     """
     release = getattr(getattr(future, "wrapped_future", None), "release", None)
