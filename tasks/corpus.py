@@ -25,7 +25,7 @@ from tasks.dedup import (
 from tasks.files import write_atomically
 from tasks.models import BODY, KEPT_LABELS, Article, Paragraph, SkippedInput, article_of
 from tasks.rules import WIRE_PATTERN
-from tasks.tables import TIMESTAMP, paragraph_ids, paragraph_values, per_paragraph
+from tasks.tables import TIMESTAMP, paragraph_keys, paragraph_values, per_paragraph
 
 DUPLICATE_RULE = "near_duplicate"
 EXACT_DUPLICATE_RULE = "exact_duplicate"
@@ -101,19 +101,16 @@ def mark_site_chrome(articles: Sequence[Article]) -> int:
 
 def dedup_input_table(articles: Sequence[Article]) -> pa.Table:
     """The table ``find_duplicates`` reads: kept paragraphs are eligible, the rest are not."""
-    article_ids = per_paragraph(articles, pa.array([a.article_id for a in articles], pa.string()))
-    positions = paragraph_values(articles, "position", pa.int32())
+    keys = paragraph_keys(articles)
     eligible = (p.label in KEPT_LABELS for a in articles for p in a.paragraphs)
     return pa.table(
         {
-            "paragraph_id": paragraph_ids(article_ids, positions),
-            "article_id": article_ids,
-            "position": positions,
+            **keys,
             "text": paragraph_values(articles, "text", pa.string()),
             "published_at": per_paragraph(
                 articles, pa.array([a.published_at for a in articles], TIMESTAMP)
             ),
-            "eligible": pa.array(eligible, pa.bool_(), size=len(positions)),
+            "eligible": pa.array(eligible, pa.bool_(), size=len(keys["position"])),
         }
     )
 

@@ -71,14 +71,13 @@ def duplicate_clusters(articles: Sequence[Article], limit: int = 50) -> list[dic
     texts: dict[str, str] = {}
     for article in articles:
         for paragraph in article.paragraphs:
-            paragraph_id = None
+            if paragraph.duplicate_of not in copies and paragraph.cluster_id not in copies:
+                continue  # not in one of the largest clusters
+            paragraph_id = article.paragraph_id(paragraph.position)
             if paragraph.duplicate_of in copies:
-                paragraph_id = article.paragraph_id(paragraph.position)
                 copies[paragraph.duplicate_of].append((paragraph_id, paragraph.text))
-            if paragraph.cluster_id in copies:
-                paragraph_id = paragraph_id or article.paragraph_id(paragraph.position)
-                if paragraph_id in copies:
-                    texts[paragraph_id] = paragraph.text
+            if paragraph_id in copies:  # a kept copy of this run
+                texts[paragraph_id] = paragraph.text
     return [
         {
             "kept": kept,
