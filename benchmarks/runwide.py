@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+import tasks
 from benchmarks.corpus import build_corpus, source_pages
 from benchmarks.wcxb import BenchDataMissing
 from tasks.config import PipelineConfig
@@ -50,8 +51,15 @@ MB = 1024 * 1024
 
 
 def cleaned_dev_articles(workdir: Path) -> list[Article]:
-    """The dev pages cleaned once by the real shard function; cached as a pickle."""
-    cache = workdir / "runwide-articles.pickle"
+    """The dev pages cleaned once by the real shard function; cached as a pickle.
+
+    The cache is named by a digest of the cleaning code and models, so a change rebuilds it.
+    """
+    code = hashlib.sha256()
+    for path in sorted(Path(tasks.__file__).parent.rglob("*")):
+        if path.suffix in (".py", ".json"):
+            code.update(path.read_bytes())
+    cache = workdir / f"runwide-articles-{code.hexdigest()[:12]}.pickle"
     if cache.is_file():
         return pickle.loads(cache.read_bytes())
     corpus = build_corpus(len(source_pages()), workdir)
@@ -74,6 +82,7 @@ def copies(articles: list[Article], n: int) -> list[Article]:
         article.paragraphs = [copy.copy(p) for p in source.paragraphs]
         for paragraph in article.paragraphs:
             paragraph.text = (paragraph.text + " ")[:-1]  # a new object, as cleaning makes
+        article.short_lines = {at: (line + " ")[:-1] for at, line in source.short_lines.items()}
         article.authors, article.credits = list(source.authors), list(source.credits)
         result.append(article)
     return result

@@ -91,6 +91,9 @@ class Article:
     # Paragraph position -> earlier positions it repeats within the article: found in the
     # clean shard, marked after the run-wide dedup (tasks.corpus.find_repeats). Not published.
     repeats: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    # Paragraph position -> normalised words of each short body line: found in the clean
+    # shard, counted across the site's pages after it (tasks.corpus.short_body_lines).
+    short_lines: dict[int, str] = field(default_factory=dict)
 
     def paragraph_id(self, position: int) -> str:
         return f"{self.article_id}-{position:05d}"

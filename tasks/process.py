@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from tasks.classify import classify_columns
 from tasks.config import PipelineConfig
-from tasks.corpus import find_repeats
+from tasks.corpus import find_repeats, short_body_lines
 from tasks.extract import extract_html
 from tasks.models import (
     Article,
@@ -175,6 +175,7 @@ def _clean_document(
                 config=config,
             )
             article.repeats = find_repeats(article.paragraphs, config.dedup.shingle_words)
+            article.short_lines = short_body_lines(article.paragraphs)
     except Rejected as rejection:
         stats.drop(rejection.stage)
         result.quarantined.append(

@@ -10,7 +10,7 @@ import duckdb
 
 from flows.pipeline import DEDUP_STATE, newsclean_flow
 from tasks.config import PipelineConfig
-from tasks.corpus import find_repeats, mark_duplicates, mark_site_chrome
+from tasks.corpus import find_repeats, mark_duplicates, mark_site_chrome, short_body_lines
 from tasks.dedup import DedupConfig
 from tasks.models import Article, Paragraph
 from tasks.paragraphs import split_paragraphs
@@ -172,9 +172,11 @@ def test_index_built_with_other_settings_is_rebuilt(tmp_path):
 
 def _page(article_id: str, lines: list[str]) -> Article:
     paragraphs = [Paragraph(i, text, "body", "", i, i) for i, text in enumerate(lines)]
-    return Article(
+    article = Article(
         article_id, f"site/{article_id}.txt", article_id, "text", "utf-8", "text", paragraphs
     )
+    article.short_lines = short_body_lines(paragraphs)
+    return article
 
 
 def test_site_chrome_marks_short_repeats_but_leaves_a_wholly_repeated_page_to_dedup():
@@ -186,6 +188,14 @@ def test_site_chrome_marks_short_repeats_but_leaves_a_wholly_repeated_page_to_de
     assert [p.paragraphs[1].reason for p in pages[:3]] == ["site_repeat"] * 3
     assert pages[3].paragraphs[0].label == "body"
     assert all(p.paragraphs[0].label == "body" for p in pages[:3])
+    assert not any(p.short_lines for p in pages)  # counted, then released
+
+
+def test_short_body_lines_are_normalised_short_body_paragraphs_by_position():
+    page = _page("a", ["Sign in!", "A line of thirteen words is far too long to be the chrome"])
+    page.paragraphs.append(Paragraph(2, "Advertisement", "ad", "ad_marker", 2, 2))
+    page.paragraphs.append(Paragraph(3, "SIGN   in", "body", "", 3, 3))
+    assert short_body_lines(page.paragraphs) == {0: "sign in", 3: "sign in"}
 
 
 LEDE = "The city council voted on Tuesday to close the old harbour bridge to all traffic"
