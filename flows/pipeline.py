@@ -31,6 +31,7 @@ from tasks.corpus import (
 from tasks.docs_offline import make_docs_offline
 from tasks.models import QuarantineRecord, SkippedInput
 from tasks.prefect_tasks import clean_shard, deduplicate, validate
+from tasks.process import PublishedIds
 from tasks.publish import (
     discard,
     output_lock,
@@ -162,7 +163,9 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     index_status = sync_dedup_index(out, dedup_state, config.dedup)
     refs = discover_inputs(inputs)
     published = _published(out)
-    published_ids = frozenset(published["published_articles"].column("article_id").to_pylist())
+    published_ids = PublishedIds.of(
+        published["published_articles"].column("article_id").to_pylist()
+    )
     context = FlowRunContext.get()
     workers = parallelism(context.task_runner) if context else 1
     shards = _shards(refs, shard_size_for(len(refs), config.shard_size, workers))

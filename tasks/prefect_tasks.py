@@ -16,13 +16,13 @@ from prefect.cache_policies import NO_CACHE
 from tasks.config import PipelineConfig
 from tasks.corpus import mark_duplicates
 from tasks.models import Article, InputRef
-from tasks.process import ShardResult, process_shard
+from tasks.process import PublishedIds, ShardResult, process_shard
 from tasks.validate import ValidationReport, run_checkpoints
 
 
 @task(name="clean-shard", cache_policy=NO_CACHE, retries=0)
 def clean_shard(
-    refs: list[InputRef], config: PipelineConfig, published_ids: frozenset[str]
+    refs: list[InputRef], config: PipelineConfig, published_ids: PublishedIds
 ) -> ShardResult:
     return process_shard(refs, config, published_ids)
 

@@ -8,8 +8,10 @@ is an infrastructure error and propagates.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from tasks.classify import classify_columns
 from tasks.config import PipelineConfig
@@ -37,6 +39,33 @@ DEFAULT_CONFIG = PipelineConfig()
 def article_id_for(data: bytes) -> str:
     """Stable id from the input bytes: the same page gets the same id wherever it lives."""
     return hashlib.sha256(data).hexdigest()[:ARTICLE_ID_HEX]
+
+
+@dataclass(frozen=True, eq=False)
+class PublishedIds:
+    """The ids of every article published before, as one sorted ``uint64`` array.
+
+    Every shard task gets a copy. An article id is 16 hex digits, so 8 bytes: one buffer that
+    pickles at 8 MB a million ids in ~5 ms. A frozenset of the strings pickles at 19 MB and
+    costs ~0.8 s a task to pickle and rebuild, which grows with everything ever published.
+    """
+
+    ids: np.ndarray
+
+    @classmethod
+    def of(cls, article_ids: Iterable[str]) -> PublishedIds:
+        return cls(np.unique(np.fromiter((int(i, 16) for i in article_ids), np.uint64)))
+
+    def __contains__(self, article_id: str) -> bool:
+        value = np.uint64(int(article_id, 16))
+        at = int(np.searchsorted(self.ids, value))
+        return at < len(self.ids) and self.ids[at] == value
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+NOTHING_PUBLISHED = PublishedIds.of(())
 
 
 def process_document(
@@ -124,7 +153,7 @@ class ShardResult:
 def process_shard(
     refs: Sequence[InputRef],
     config: PipelineConfig,
-    published_ids: frozenset[str] = frozenset(),
+    published_ids: PublishedIds = NOTHING_PUBLISHED,
 ) -> ShardResult:
     """Process a batch of inputs; each bad input is quarantined and the rest go on.
 
@@ -155,7 +184,7 @@ def process_shard(
 def _clean_document(
     document: Document,
     config: PipelineConfig,
-    published_ids: frozenset[str],
+    published_ids: PublishedIds,
     stats: StepStats,
     result: ShardResult,
 ) -> None:
