@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -255,6 +257,19 @@ def test_failed_validation_publishes_nothing_and_exits_non_zero(tmp_path, capsys
 def test_cli_reports_missing_input_as_usage_error(argv, tmp_path, capsys):
     assert main([*argv, "--output", str(tmp_path)]) == 2
     assert "input not found" in capsys.readouterr().err
+
+
+def test_the_command_exits_with_mains_code(tmp_path):
+    """``entry`` (the installed ``newsclean``) passes main's exit code on after its freeze."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flows.cli", "run", "does/not/exist", "--output", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "input not found" in done.stderr
 
 
 def test_report_shows_each_cluster_with_its_kept_text(seeds_run):
