@@ -67,7 +67,7 @@ def duplicate_clusters(articles: Sequence[Article], limit: int = 50) -> list[dic
         p.duplicate_of for a in articles for p in a.paragraphs if p.duplicate_of is not None
     )
     largest = heapq.nsmallest(limit, sizes, key=lambda kept: (-sizes[kept], kept))
-    copies: dict[str, list[tuple[str, str]]] = {kept: [] for kept in largest}
+    copies: dict[str, list[str]] = {kept: [] for kept in largest}
     texts: dict[str, str] = {}
     for article in articles:
         for paragraph in article.paragraphs:
@@ -75,15 +75,16 @@ def duplicate_clusters(articles: Sequence[Article], limit: int = 50) -> list[dic
                 continue  # not in one of the largest clusters
             paragraph_id = article.paragraph_id(paragraph.position)
             if paragraph.duplicate_of in copies:
-                copies[paragraph.duplicate_of].append((paragraph_id, paragraph.text))
+                copies[paragraph.duplicate_of].append(paragraph_id)
+                texts.setdefault(paragraph.duplicate_of, paragraph.text)  # until the kept copy
             if paragraph_id in copies:  # a kept copy of this run
                 texts[paragraph_id] = paragraph.text
     return [
         {
             "kept": kept,
-            "copies": sorted(paragraph_id for paragraph_id, _ in copies[kept]),
+            "copies": sorted(copies[kept]),
             "size": sizes[kept] + 1,
-            "text": texts.get(kept, copies[kept][0][1]),
+            "text": texts[kept],
         }
         for kept in largest
     ]

@@ -36,7 +36,14 @@ from tasks.docs_offline import (
     local_target,
     make_docs_offline,
 )
-from tasks.report import ARTIFACT_KEY, RunSummary, publish_prefect_artifact, render_html
+from tasks.models import Article, Paragraph
+from tasks.report import (
+    ARTIFACT_KEY,
+    RunSummary,
+    duplicate_clusters,
+    publish_prefect_artifact,
+    render_html,
+)
 from tasks.report import write_report as write_run_report
 from tasks.validate import ValidationReport, run_checkpoints
 
@@ -718,3 +725,33 @@ def test_summary_is_published_as_a_prefect_artifact(tmp_path: Path):
     assert "expect_column_value_lengths_to_be_between" in markdown
     assert "| in/again.txt | already published by an earlier run |" in markdown
     assert str(tmp_path / "latest.html") in markdown
+
+
+def _cluster_page(article_id: str, texts: list[str], duplicate_of: list[str | None]) -> Article:
+    paragraphs = []
+    for position, (text, kept) in enumerate(zip(texts, duplicate_of, strict=True)):
+        paragraph = Paragraph(position, text, "body" if kept is None else "duplicate", "", 0, 0)
+        paragraph.duplicate_of = paragraph.cluster_id = kept
+        paragraphs.append(paragraph)
+    return Article(article_id, f"{article_id}.txt", article_id, "text", "utf-8", "text", paragraphs)
+
+
+def test_duplicate_clusters_give_the_kept_text_largest_first():
+    # "b1-00000" keeps a paragraph whose copy "a1-00000" comes first in article order; "old"
+    # was kept by an earlier run, so its first copy's text stands in for it.
+    pages = [
+        _cluster_page("a1", ["Copy of b.", "Reprint."], ["b1-00000", "old-00003"]),
+        _cluster_page("b1", ["Kept b.", "Reprint again."], [None, "old-00003"]),
+        _cluster_page("c1", ["Reprint, third.", "Copy of b, again."], ["old-00003", "b1-00000"]),
+    ]
+    pages[1].paragraphs[0].cluster_id = "b1-00000"
+    assert duplicate_clusters(pages) == [
+        {
+            "kept": "old-00003",
+            "copies": ["a1-00001", "b1-00001", "c1-00000"],
+            "size": 4,
+            "text": "Reprint.",
+        },
+        {"kept": "b1-00000", "copies": ["a1-00000", "c1-00001"], "size": 3, "text": "Kept b."},
+    ]
+    assert [c["kept"] for c in duplicate_clusters(pages, limit=1)] == ["old-00003"]
