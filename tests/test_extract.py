@@ -12,6 +12,7 @@ import trafilatura.metadata
 from tasks.extract import (
     SECOND_OPINION_BELOW_WORDS,
     _choose_text,
+    _dom_text,
     _trafilatura_metadata,
     clean_authors,
     extract_html,
@@ -48,6 +49,23 @@ def test_fallback_when_trafilatura_finds_no_main_text():
     result = extract_html(html)
     assert result.extractor in {"trafilatura", "dom_text"}
     assert "Short note only." in result.text
+
+
+def test_dom_fallback_keeps_the_innermost_blocks_in_page_order():
+    html = (
+        "<div>outer text<span>inline <p>first</p></span></div>"
+        "<ul><li>one</li><li>two <b>three</b></li></ul><script>no()</script>"
+        "<td>cell<table><tr><td>inner cell</td></tr></table></td>"
+    )
+    assert _dom_text(html).split("\n\n") == ["first", "one", "two three", "inner cell"]
+
+
+def test_deeply_nested_markup_falls_back_to_the_innermost_text():
+    # Broken generators nest thousands of unclosed divs; the fallback walks them once.
+    depth = 5000
+    html = "<html><body>" + "<div>" * depth + "<p>The only sentence on the page.</p></body>"
+    result = extract_html(html)
+    assert result.text == "The only sentence on the page."
 
 
 def test_page_without_visible_text_is_rejected():
