@@ -17,6 +17,7 @@ its UTC offset is used when it falls on that day.
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -52,6 +53,12 @@ SECOND_OPINION_MIN_WORDS = 100
 SHORT_SHARE = 0.3
 _BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div")
 _BY_PREFIX = re.compile(r"^\s*by\s+", re.I)
+# Loggers of the extraction libraries. They log every page they cannot use (ERROR "parsed tree
+# length: 0", WARNING "discarding data"); newsclean reports such a page once, with its reason,
+# in the quarantine table and the run report, so their lines would only flood a run's console.
+EXTRACTOR_LOGGERS = ("trafilatura", "htmldate", "courlan")
+for _name in EXTRACTOR_LOGGERS:
+    logging.getLogger(_name).setLevel(logging.CRITICAL)
 # The page as markup, or parsed once (``parse_html``) and shared by every reader.
 Page = str | lxml.html.HtmlElement
 
