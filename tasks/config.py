@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from tasks.dedup import DedupConfig
@@ -32,3 +33,24 @@ class PipelineConfig:
         options.pop("expectations_dir")
         options.pop("shard_size")  # sharding never changes the output
         return json.dumps(options, sort_keys=True, default=str)
+
+
+@lru_cache(maxsize=8)
+def length_limits(expectations_dir: Path) -> dict[tuple[str, str], int]:
+    """The longest value each suite allows a string column, as ``{(table, column): max}``.
+
+    Read from the suites themselves (``expect_column_value_lengths_to_be_between``), so that
+    the cleaning boundary applies the same bounds as validation: an input that breaks one (a
+    900-character ``<title>``, a 300,000-character line) is handled on its own there, instead
+    of failing validation, and so publishing, for the whole run.
+    """
+    limits: dict[tuple[str, str], int] = {}
+    for table in ("articles", "paragraphs"):
+        suite = json.loads((expectations_dir / f"{table}.json").read_text(encoding="utf-8"))
+        for expectation in suite["expectations"]:
+            kwargs = expectation["kwargs"]
+            if expectation["type"] == "expect_column_value_lengths_to_be_between" and (
+                kwargs.get("max_value") is not None
+            ):
+                limits[(table, kwargs["column"])] = int(kwargs["max_value"])
+    return limits

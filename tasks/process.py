@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tasks.classify import classify_columns
-from tasks.config import PipelineConfig
+from tasks.config import PipelineConfig, length_limits
 from tasks.corpus import find_repeats, short_body_lines
 from tasks.extract import extract_html
 from tasks.models import (
@@ -124,9 +124,36 @@ def process_document(
         raise Rejected("clean", "no article text left after removing page chrome")
     article.paragraphs = result.paragraphs
     article.title = result.title
+    _within_published_limits(article, length_limits(config.expectations_dir))
     article.authors.extend(a for a in result.authors if a not in article.authors)
     article.credits = [*declared_credits, *(c for c in result.credits if c not in declared_credits)]
     return article
+
+
+def _within_published_limits(article: Article, limits: dict[tuple[str, str], int]) -> None:
+    """Hold ``article`` to the lengths the suites allow, or reject it with the one it breaks.
+
+    A title over its limit is no title (keyword-stuffed ``<title>`` tags): it becomes
+    unknown and the article is kept. A paragraph or a body text over its limit is not an
+    article (a minified dump, a whole book on one line): the input is quarantined.
+    """
+    title_max = limits.get(("articles", "title"))
+    if article.title is not None and title_max is not None and len(article.title) > title_max:
+        article.title = None
+    paragraph_max = limits.get(("paragraphs", "text"))
+    longest = max(len(p.text) for p in article.paragraphs)
+    if paragraph_max is not None and longest > paragraph_max:
+        raise Rejected(
+            "split",
+            f"a paragraph of {longest:,} characters, over the {paragraph_max:,}-character limit",
+        )
+    text_max = limits.get(("articles", "text"))
+    body = article.body
+    length = sum(len(p.text) for p in body) + 2 * (len(body) - 1)
+    if text_max is not None and length > text_max:
+        raise Rejected(
+            "clean", f"article text of {length:,} characters, over the {text_max:,}-character limit"
+        )
 
 
 def iter_documents(ref: InputRef, config: PipelineConfig, stats: StepStats) -> Iterator[Document]:

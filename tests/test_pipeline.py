@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +15,7 @@ import pytest
 
 from flows.cli import main
 from flows.pipeline import newsclean_flow
-from tasks.config import PipelineConfig
+from tasks.config import EXPECTATIONS_DIR, PipelineConfig
 from tasks.paragraphs import split_paragraphs
 from tasks.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
 
@@ -233,24 +235,38 @@ def test_html_page_gets_metadata_and_its_chrome_labelled(tmp_path):
     assert "20,000 vehicles a day" in article["text"]
 
 
-def test_failed_validation_publishes_nothing_and_exits_non_zero(tmp_path, capsys):
+def test_failed_validation_publishes_nothing_and_exits_non_zero(tmp_path, capsys, monkeypatch):
     inputs = tmp_path / "in"
     inputs.mkdir()
-    (inputs / "ok.txt").write_bytes((SEEDS / "001_2adf55038d9a7ba4.txt").read_bytes())
-    # One paragraph of 250,000 characters breaks the paragraphs suite's text-length bound.
-    giant = " ".join(f"word{i % 977}" for i in range(30_000)) + "."
-    (inputs / "giant.txt").write_text(f"A headline for a giant page\n\n{giant}\n", encoding="utf-8")
+    for seed in sorted(SEEDS.iterdir())[:2]:
+        (inputs / seed.name).write_bytes(seed.read_bytes())
+    # A suite of the user's own that these articles break: none may be over 50 words. (Bounds
+    # an input alone can break, e.g. a paragraph's length, quarantine that input instead.)
+    suites = tmp_path / "expectations"
+    shutil.copytree(EXPECTATIONS_DIR, suites)
+    articles = json.loads((suites / "articles.json").read_text(encoding="utf-8"))
+    articles["expectations"].append(
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "word_count", "max_value": 50},
+        }
+    )
+    (suites / "articles.json").write_text(json.dumps(articles), encoding="utf-8")
+    monkeypatch.setattr(
+        "tasks.config.PipelineConfig", functools.partial(PipelineConfig, expectations_dir=suites)
+    )
     output = tmp_path / "out"
     code = main(["run", str(inputs), "--output", str(output)])
     printed = capsys.readouterr().out
     assert code == 1
-    assert "validation FAILED" in printed and "expect_column_value_lengths_to_be_between" in printed
+    assert "validation FAILED" in printed
+    assert "expect_column_values_to_be_between on word_count (2 unexpected)" in printed
     assert not (output / "articles").exists() and not (output / "paragraphs").exists()
     assert not any((output / "_staging").glob("*")) if (output / "_staging").exists() else True
     report = json.loads((output / "reports" / "latest.json").read_text(encoding="utf-8"))
     assert report["published"] is False
     assert report["inputs"]["not_published_validation_failed"] == 2
-    assert any(f["column"] == "text" for f in report["validation"]["failures"])
+    assert [f["column"] for f in report["validation"]["failures"]] == ["word_count"]
 
 
 @pytest.mark.parametrize("argv", [["run", "does/not/exist"]])

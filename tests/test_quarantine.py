@@ -36,7 +36,14 @@ EXPECTED = {
     "undecodable.txt": ("decode", "undecodable"),
     "huge.txt": ("read", f"over the {SIZE_LIMIT}-byte limit"),
     "notext.html": ("extract", "HTML page has no visible text"),
+    "one-line.txt": ("split", "over the 200,000-character limit"),
 }
+# A page whose <title> is longer than the articles suite allows: published, title unknown.
+STUFFED_TITLE = "Cheap flights hotels deals " * 25
+STUFFED_BODY = " ".join(
+    f"The council met on day {n} to discuss the harbour budget and the new ferry timetable."
+    for n in range(12)
+)
 if HAS_WARC:
     EXPECTED["truncated.warc.gz"] = ("read", "truncated WARC")
 
@@ -73,6 +80,13 @@ def _bad_and_good_inputs(folder: Path) -> None:
     )
     (folder / "huge.txt").write_bytes(b"word " * (SIZE_LIMIT // 5 + 1))
     (folder / "notext.html").write_text("<html><body><script>x()</script></body></html>")
+    # One line of 250,000 characters: more than the paragraphs suite allows a paragraph.
+    one_line = " ".join(f"word{i % 977}" for i in range(30_000)) + "."
+    (folder / "one-line.txt").write_text(f"A headline\n\n{one_line}\n", encoding="utf-8")
+    (folder / "stuffed-title.html").write_text(
+        f"<html><head><title>{STUFFED_TITLE}</title></head><body><article>"
+        f"<p>{STUFFED_BODY}</p></article></body></html>"
+    )
     if HAS_WARC:
         _truncated_warc(folder / "truncated.warc.gz")
     # Good inputs beside them, and a copy of one that the run skips as repeated content.
@@ -100,20 +114,25 @@ def test_every_bad_input_is_quarantined_once_and_the_good_ones_publish(tmp_path,
     assert len(rows) == len(found) == len(EXPECTED)  # one row, so one reason, per input
     for name, (stage, phrase) in EXPECTED.items():
         assert found[name][0] == stage and phrase in found[name][1], (name, found[name])
-    published = duckdb.sql(f"SELECT source FROM '{output}/articles/*.parquet'").fetchall()
-    assert sorted(Path(s).name for (s,) in published) == [
+    published = dict(
+        duckdb.sql(f"SELECT source, title FROM '{output}/articles/*.parquet'").fetchall()
+    )
+    assert sorted(Path(s).name for s in published) == [
         *(p.name for p in sorted(SEEDS.iterdir())[:2]),
         "page.html",
+        "stuffed-title.html",
     ]
+    assert published[str(inputs / "stuffed-title.html")] is None
+    assert len(STUFFED_TITLE) > 500 and published[str(inputs / "page.html")]
     counts = result.summary.inputs
-    assert counts["files"] == counts["total"] == len(EXPECTED) + 4
-    assert (counts["published"], counts["skipped"], counts["quarantined"]) == (3, 1, len(EXPECTED))
+    assert counts["files"] == counts["total"] == len(EXPECTED) + 5
+    assert (counts["published"], counts["skipped"], counts["quarantined"]) == (4, 1, len(EXPECTED))
     assert counts["published"] + counts["skipped"] + counts["quarantined"] == counts["total"]
 
     # A rerun over the same folder publishes nothing and records no quarantine row twice.
     again = newsclean_flow(inputs=[str(inputs)], output=str(output), config=config)
     assert again.summary.inputs["quarantined"] == len(EXPECTED)
-    assert again.summary.inputs["skipped"] == 4
+    assert again.summary.inputs["skipped"] == 5
     assert len(list((output / "quarantine").glob("*.parquet"))) == 1
 
 
