@@ -6,9 +6,11 @@ import codecs
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from charset_normalizer import from_bytes
 
@@ -59,6 +61,17 @@ def _supported(name: str) -> bool:
     return Path(lowered).suffix in SUPPORTED_SUFFIXES or lowered.endswith(WARC_SUFFIXES)
 
 
+def _input_ref(path: Path) -> InputRef:
+    """``path`` to open, and as ``source`` the same path as text every table can hold.
+
+    A file name that is not valid UTF-8 (Latin-1 bytes from an old crawl) reaches Python with
+    surrogates that Parquet refuses to write, which failed the whole run; in ``source`` its
+    bad bytes are spelled ``\\xe9`` instead, so each name stays distinct and readable.
+    """
+    name = str(path)
+    return InputRef(source=os.fsencode(name).decode("utf-8", "backslashreplace"), path=name)
+
+
 def discover_inputs(paths: Iterable[str]) -> list[InputRef]:
     """Expand files and folders into a sorted, de-duplicated list of supported input files.
 
@@ -75,26 +88,41 @@ def discover_inputs(paths: Iterable[str]) -> list[InputRef]:
                     child = Path(root) / name
                     if name.startswith(".") or not _supported(name):
                         continue
-                    found.setdefault(str(child.resolve()), InputRef(str(child), str(child)))
+                    found.setdefault(str(child.resolve()), _input_ref(child))
         elif path.exists():
-            found.setdefault(str(path.resolve()), InputRef(str(path), str(path)))
+            found.setdefault(str(path.resolve()), _input_ref(path))
         else:
             raise FileNotFoundError(f"input not found: {given}")
     return sorted(found.values(), key=lambda ref: ref.source)
 
 
-def read_input(ref: InputRef, max_bytes: int) -> RawInput:
-    """Read an input file; a vanished, unreadable, empty or oversized file is rejected."""
+def open_input(ref: InputRef) -> BinaryIO:
+    """The input file, open for reading; rejected if it vanished, is unreadable or not a file.
+
+    Opened without blocking and checked on the open descriptor: a named pipe among the inputs
+    would otherwise block the whole run on ``open`` (nothing ever writes to it), and a device
+    such as ``/dev/zero`` never ends.
+    """
     try:
-        size = os.path.getsize(ref.path)
-        if size > max_bytes:
-            raise Rejected("read", f"file is {size} bytes, over the {max_bytes}-byte limit")
-        with open(ref.path, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+        fd = os.open(ref.path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError as error:
         raise Rejected("read", "file vanished before it could be read") from error
     except (IsADirectoryError, PermissionError) as error:
         raise Rejected("read", f"file cannot be read: {error.strerror}") from error
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise Rejected("read", "not a regular file (a pipe, socket or device)")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+def read_input(ref: InputRef, max_bytes: int) -> RawInput:
+    """Read an input file; a vanished, unreadable, empty or oversized file is rejected."""
+    with open_input(ref) as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size > max_bytes:
+            raise Rejected("read", f"file is {size} bytes, over the {max_bytes}-byte limit")
+        data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise Rejected("read", f"file grew over the {max_bytes}-byte limit while read")
     if not data.strip():

@@ -19,6 +19,7 @@ from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from tasks.config import PipelineConfig
 from tasks.models import Document, InputRef, Rejected
+from tasks.read import open_input
 from tasks.stats import StepStats
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
@@ -138,12 +139,7 @@ def warc_documents(ref: InputRef, config: PipelineConfig, stats: StepStats) -> I
     are not documents and are not counted. A file that is damaged or cut off part-way
     raises ``Rejected`` after the records before the damage have been yielded.
     """
-    try:
-        handle = open(ref.path, "rb")  # noqa: SIM115 - closed in the finally below
-    except FileNotFoundError as error:
-        raise Rejected("read", "file vanished before it could be read") from error
-    except (IsADirectoryError, PermissionError) as error:
-        raise Rejected("read", f"file cannot be read: {error.strerror}") from error
+    handle = open_input(ref)
     seen = 0
     try:
         records = iter(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -41,3 +42,20 @@ def seeds_run(tmp_path_factory: pytest.TempPathFactory):
     output = tmp_path_factory.mktemp("seeds-output")
     result = newsclean_flow(inputs=[str(SEEDS)], output=str(output))
     return result
+
+
+def finishes(call, *args) -> BaseException | object:
+    """What ``call(*args)`` returned or raised, from a thread that must end within 20 s."""
+    outcome: list[BaseException | object] = []
+
+    def target() -> None:
+        try:
+            outcome.append(call(*args))
+        except BaseException as error:
+            outcome.append(error)
+
+    worker = threading.Thread(target=target, daemon=True)
+    worker.start()
+    worker.join(20)
+    assert not worker.is_alive(), f"{call.__name__} blocked"
+    return outcome[0]

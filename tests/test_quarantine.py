@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import logging
+import os
 import random
 import shutil
 from pathlib import Path
@@ -37,6 +38,7 @@ EXPECTED = {
     "huge.txt": ("read", f"over the {SIZE_LIMIT}-byte limit"),
     "notext.html": ("extract", "HTML page has no visible text"),
     "one-line.txt": ("split", "over the 200,000-character limit"),
+    "pipe.txt": ("read", "not a regular file"),
 }
 # A page whose <title> is longer than the articles suite allows: published, title unknown.
 STUFFED_TITLE = "Cheap flights hotels deals " * 25
@@ -83,6 +85,7 @@ def _bad_and_good_inputs(folder: Path) -> None:
     # One line of 250,000 characters: more than the paragraphs suite allows a paragraph.
     one_line = " ".join(f"word{i % 977}" for i in range(30_000)) + "."
     (folder / "one-line.txt").write_text(f"A headline\n\n{one_line}\n", encoding="utf-8")
+    os.mkfifo(folder / "pipe.txt")  # opening it to read would wait forever for a writer
     (folder / "stuffed-title.html").write_text(
         f"<html><head><title>{STUFFED_TITLE}</title></head><body><article>"
         f"<p>{STUFFED_BODY}</p></article></body></html>"
@@ -93,6 +96,8 @@ def _bad_and_good_inputs(folder: Path) -> None:
     for seed in sorted(SEEDS.iterdir())[:2]:
         shutil.copy(seed, folder / seed.name)
     shutil.copy(DATA / "html" / "article.html", folder / "page.html")
+    # A name with a Latin-1 byte (not UTF-8): its surrogate in `source` once failed the run.
+    shutil.copy(sorted(SEEDS.iterdir())[2], folder / os.fsdecode(b"caf\xe9.txt"))
     shutil.copy(sorted(SEEDS.iterdir())[0], folder / "zz-copy.txt")
 
 
@@ -119,20 +124,21 @@ def test_every_bad_input_is_quarantined_once_and_the_good_ones_publish(tmp_path,
     )
     assert sorted(Path(s).name for s in published) == [
         *(p.name for p in sorted(SEEDS.iterdir())[:2]),
+        "caf\\xe9.txt",
         "page.html",
         "stuffed-title.html",
     ]
     assert published[str(inputs / "stuffed-title.html")] is None
     assert len(STUFFED_TITLE) > 500 and published[str(inputs / "page.html")]
     counts = result.summary.inputs
-    assert counts["files"] == counts["total"] == len(EXPECTED) + 5
-    assert (counts["published"], counts["skipped"], counts["quarantined"]) == (4, 1, len(EXPECTED))
+    assert counts["files"] == counts["total"] == len(EXPECTED) + 6
+    assert (counts["published"], counts["skipped"], counts["quarantined"]) == (5, 1, len(EXPECTED))
     assert counts["published"] + counts["skipped"] + counts["quarantined"] == counts["total"]
 
     # A rerun over the same folder publishes nothing and records no quarantine row twice.
     again = newsclean_flow(inputs=[str(inputs)], output=str(output), config=config)
     assert again.summary.inputs["quarantined"] == len(EXPECTED)
-    assert again.summary.inputs["skipped"] == 5
+    assert again.summary.inputs["skipped"] == 6
     assert len(list((output / "quarantine").glob("*.parquet"))) == 1
 
 

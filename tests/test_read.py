@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from tasks import read
 from tasks.models import InputRef, Rejected
 from tasks.read import decode, discover_inputs, read_input
 
-from .conftest import SEEDS
+from .conftest import SEEDS, finishes
 
 _FRENCH = (
     "Le café était fermé – les élèves naïfs attendaient dehors, près de l'église, "
@@ -92,6 +93,30 @@ def test_read_rejects_empty_oversized_and_vanished(tmp_path: Path):
         with pytest.raises(Rejected) as error:
             read_input(_ref(path), max_bytes=100)
         assert error.value.stage == "read" and reason in error.value.reason
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_pipes_and_devices_are_rejected_without_blocking(tmp_path: Path, kind: str):
+    path = tmp_path / f"{kind}.txt"
+    if kind == "fifo":
+        os.mkfifo(path)  # nothing ever writes to it: opening it for reading would block
+    else:
+        path.symlink_to("/dev/zero")  # never ends
+    rejected = finishes(read_input, _ref(path), 100)
+    assert isinstance(rejected, Rejected)
+    assert (rejected.stage, rejected.reason) == (
+        "read",
+        "not a regular file (a pipe, socket or device)",
+    )
+
+
+def test_a_file_name_that_is_not_utf8_is_read_and_spelled_out(tmp_path: Path):
+    name = os.fsdecode(b"caf\xe9.txt")  # a Latin-1 byte: Python holds it as a surrogate
+    (tmp_path / name).write_bytes(b"hello")
+    (ref,) = discover_inputs([str(tmp_path)])
+    assert ref.source == f"{tmp_path}/caf\\xe9.txt"
+    assert ref.source.encode("utf-8")  # what Parquet needs; the surrogate made this raise
+    assert read_input(ref, max_bytes=100).data == b"hello"
 
 
 def test_read_returns_bytes_and_digest(tmp_path: Path):

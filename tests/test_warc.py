@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from tasks.warc import (
     warc_documents,
 )
 
-from .conftest import DATA
+from .conftest import DATA, finishes
 
 STORY = (
     "<!DOCTYPE html><html lang='{lang}'><head><meta charset='utf-8'><title>{title}</title>"
@@ -151,6 +152,13 @@ def test_garbage_and_empty_files_are_rejected(tmp_path):
         with pytest.raises(Rejected) as error:
             _collect(path)
         assert error.value.stage == "read"
+
+
+def test_a_pipe_named_like_a_warc_is_rejected_without_blocking(tmp_path):
+    path = tmp_path / "crawl.warc.gz"
+    os.mkfifo(path)
+    rejected = finishes(_collect, path)
+    assert isinstance(rejected, Rejected) and rejected.reason.startswith("not a regular file")
 
 
 def test_oversized_and_undecodable_records_are_skipped(tmp_path):
