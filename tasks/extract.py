@@ -53,6 +53,7 @@ SECOND_OPINION_MIN_WORDS = 100
 SHORT_SHARE = 0.3
 _BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div")
 _BY_PREFIX = re.compile(r"^\s*by\s+", re.I)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Loggers of the extraction libraries. They log every page they cannot use (ERROR "parsed tree
 # length: 0", WARNING "discarding data"); newsclean reports such a page once, with its reason,
 # in the quarantine table and the run report, so their lines would only flood a run's console.
@@ -293,8 +294,26 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
     if document is not None and (document.text or "").strip():
         text, extractor = _choose_text(page, document.text)
         text = drop_dom_chrome(tree, text, extractor)
-        return Extraction(text=text, extractor=extractor, **metadata)
+        return _valid_unicode(Extraction(text=text, extractor=extractor, **metadata))
     text = _dom_text(html)
     if not text.strip():
         raise Rejected("extract", "HTML page has no visible text")
-    return Extraction(text=text, extractor=EXTRACTOR_FALLBACK, **metadata)
+    return _valid_unicode(Extraction(text=text, extractor=EXTRACTOR_FALLBACK, **metadata))
+
+
+def _valid_unicode(extraction: Extraction) -> Extraction:
+    """``extraction`` with every lone UTF-16 surrogate replaced by U+FFFD.
+
+    JSON-LD escapes such as ``"\\ud83d"`` (half an emoji, cut by a CMS) decode to lone
+    surrogates, which neither UTF-8 nor Parquet can hold: one such author name failed the
+    whole run when the tables were written. Text decoded from bytes never has them.
+    """
+    for name in ("text", "title", "site_name", "language", "description", "url"):
+        value = getattr(extraction, name)
+        if value is not None and _SURROGATE.search(value):
+            setattr(extraction, name, _SURROGATE.sub("\ufffd", value))
+    for name in ("authors", "credits"):
+        values = getattr(extraction, name)
+        if any(_SURROGATE.search(value) for value in values):
+            setattr(extraction, name, [_SURROGATE.sub("\ufffd", value) for value in values])
+    return extraction

@@ -68,6 +68,24 @@ def test_deeply_nested_markup_falls_back_to_the_innermost_text():
     assert result.text == "The only sentence on the page."
 
 
+def test_lone_surrogates_from_json_ld_become_replacement_characters():
+    # "\\ud83d" is half of an emoji's escape pair: json.loads gives a lone surrogate, which
+    # UTF-8 (and so Parquet) cannot encode.
+    json_ld = (
+        '{"@type":"NewsArticle","headline":"Budget \\ud83d vote","description":"Cut \\ud83d",'
+        '"author":{"@type":"Person","name":"Jane \\udc00 Doe"},"publisher":{"name":"Gazette"}}'
+    )
+    html = (
+        f'<html><head><script type="application/ld+json">{json_ld}</script></head><body>'
+        "<article>" + "".join(f"<p>{p}</p>" for p in PROSE) + "</article></body></html>"
+    )
+    result = extract_html(html)
+    assert result.authors == ["Jane \ufffd Doe"]
+    assert result.description == "Cut \ufffd"
+    for value in (result.text, result.title, result.description, *result.authors):
+        value.encode("utf-8")  # raises on a surrogate
+
+
 def test_page_without_visible_text_is_rejected():
     with pytest.raises(Rejected) as error:
         extract_html("<html><head><script>var a = 1;</script></head><body> </body></html>")
