@@ -146,13 +146,26 @@ def _text(value: Any) -> str | None:
     return None
 
 
+# Publication years taken as stated; a fixed range, so that output never depends on the run date.
+PLAUSIBLE_YEARS = range(1900, 2100)
+
+
 def parse_datetime(raw: str | None) -> datetime | None:
     """A declared date or datetime, offset kept; naive values are taken as UTC.
 
     Accepts ISO 8601 (also compact and with a space), RFC 2822 (``Tue, 05 Mar 2024 09:30:00
     GMT``) and a date-only value, which becomes midnight UTC: the day is what the page says,
-    the time of day is unknown. Anything else is None rather than a guess.
+    the time of day is unknown. Anything else is None rather than a guess, and so are years
+    outside ``PLAUSIBLE_YEARS``: ``0001-01-01`` and ``9999-12-31`` are how CMSs (.NET's
+    ``DateTime.MinValue``/``MaxValue``) write a date nobody set.
     """
+    value = _parse_datetime(raw)
+    if value is None or value.year not in PLAUSIBLE_YEARS:
+        return None
+    return value
+
+
+def _parse_datetime(raw: str | None) -> datetime | None:
     text = _text(raw)
     if not text:
         return None

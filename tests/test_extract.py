@@ -167,6 +167,19 @@ def test_parse_datetime_keeps_offsets_and_refuses_guesses():
     assert parse_datetime("2024-02-30") is None
 
 
+@pytest.mark.parametrize("unset", ["0001-01-01T00:00:00", "9999-12-31T23:59:59-12:00"])
+def test_a_cms_placeholder_date_is_no_publication_date(unset):
+    assert parse_datetime(unset) is None
+    assert parse_datetime("1900-01-01") == datetime(1900, 1, 1, tzinfo=UTC)
+    assert parse_datetime("2099-12-31") == datetime(2099, 12, 31, tzinfo=UTC)
+    json_ld = f'{{"@type":"NewsArticle","datePublished":"{unset}"}}'
+    html = (
+        f'<html><head><script type="application/ld+json">{json_ld}</script></head><body>'
+        "<article>" + "".join(f"<p>{p}</p>" for p in PROSE) + "</article></body></html>"
+    )
+    assert extract_html(html).published_at is None
+
+
 def test_publication_time_prefers_the_declared_time_and_drops_year_only_guesses():
     declared = datetime(2024, 6, 1, 8, 15, tzinfo=timezone(timedelta(hours=-4)))
     assert publication_time("2024-06-01", declared) is declared
