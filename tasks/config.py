@@ -35,6 +35,11 @@ class PipelineConfig:
         return json.dumps(options, sort_keys=True, default=str)
 
 
+def load_suite(expectations_dir: Path, table: str) -> dict:
+    """The Great Expectations suite of ``table`` (``expectations/<table>.json``)."""
+    return json.loads((expectations_dir / f"{table}.json").read_text(encoding="utf-8"))
+
+
 @lru_cache(maxsize=8)
 def length_limits(expectations_dir: Path) -> dict[tuple[str, str], int]:
     """The longest value each suite allows a string column, as ``{(table, column): max}``.
@@ -46,8 +51,7 @@ def length_limits(expectations_dir: Path) -> dict[tuple[str, str], int]:
     """
     limits: dict[tuple[str, str], int] = {}
     for table in ("articles", "paragraphs"):
-        suite = json.loads((expectations_dir / f"{table}.json").read_text(encoding="utf-8"))
-        for expectation in suite["expectations"]:
+        for expectation in load_suite(expectations_dir, table)["expectations"]:
             kwargs = expectation["kwargs"]
             if expectation["type"] == "expect_column_value_lengths_to_be_between" and (
                 kwargs.get("max_value") is not None

@@ -9,7 +9,6 @@ suite's expectations then check. So each check is declared next to the table it 
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import os
 import threading
@@ -20,6 +19,8 @@ from typing import TYPE_CHECKING
 import duckdb
 import numpy as np
 import pyarrow as pa
+
+from tasks.config import load_suite
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,10 +73,6 @@ def preload_great_expectations() -> threading.Thread:
     )
     thread.start()
     return thread
-
-
-def load_suite(expectations_dir: Path, table: str) -> dict:
-    return json.loads((expectations_dir / f"{table}.json").read_text(encoding="utf-8"))
 
 
 ROW = "__newsclean_row"
