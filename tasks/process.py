@@ -148,8 +148,7 @@ def _within_published_limits(article: Article, limits: dict[tuple[str, str], int
             f"a paragraph of {longest:,} characters, over the {paragraph_max:,}-character limit",
         )
     text_max = limits.get(("articles", "text"))
-    body = article.body
-    length = sum(len(p.text) for p in body) + 2 * (len(body) - 1)
+    length = len(article.text)
     if text_max is not None and length > text_max:
         raise Rejected(
             "clean", f"article text of {length:,} characters, over the {text_max:,}-character limit"
