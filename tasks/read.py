@@ -107,11 +107,13 @@ def open_input(ref: InputRef) -> BinaryIO:
         fd = os.open(ref.path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError as error:
         raise Rejected("read", "file vanished before it could be read") from error
-    except (IsADirectoryError, PermissionError) as error:
+    except PermissionError as error:
         raise Rejected("read", f"file cannot be read: {error.strerror}") from error
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise Rejected("read", "not a regular file (a pipe, socket or device)")
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)  # a directory opens read-only too
+        kind = "is a directory" if stat.S_ISDIR(mode) else "a pipe, socket or device"
+        raise Rejected("read", f"not a regular file ({kind})")
     os.set_blocking(fd, True)
     return os.fdopen(fd, "rb")
 

@@ -88,6 +88,7 @@ def test_read_rejects_empty_oversized_and_vanished(tmp_path: Path):
         (empty, "file is empty"),
         (big, "over the 100-byte limit"),
         (tmp_path / "gone.txt", "vanished"),
+        (tmp_path, "not a regular file (is a directory)"),
     ]
     for path, reason in cases:
         with pytest.raises(Rejected) as error:
