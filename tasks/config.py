@@ -2,15 +2,54 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from tasks.dedup import DedupConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+MODELS_DIR = Path(__file__).resolve().parent
+# Distributions whose release changes the text, metadata or ids a run publishes: the
+# extractors and their parsers, the date reader, decoding, the dedup hashes. A release of any
+# of them can change the output with the same options, so the fingerprint names them.
+OUTPUT_SHAPING_LIBRARIES = (
+    "newsclean",
+    "trafilatura",
+    "htmldate",
+    "courlan",
+    "justext",
+    "lxml",
+    "lxml_html_clean",
+    "beautifulsoup4",
+    "html-text",
+    "charset-normalizer",
+    "fastwarc",
+    "rensa",
+)
+
+
+def library_versions(names: tuple[str, ...] = OUTPUT_SHAPING_LIBRARIES) -> dict[str, str]:
+    """Installed version of each library in ``names`` (``"absent"`` when not installed)."""
+    versions: dict[str, str] = {}
+    for name in names:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def model_digests() -> dict[str, str]:
+    """SHA-256 of every model file the cleaning step loads (``*_model.json`` in ``tasks/``)."""
+    return {
+        path.name: hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(MODELS_DIR.glob("*_model.json"))
+    }
 
 
 @dataclass(frozen=True)
@@ -28,11 +67,24 @@ class PipelineConfig:
     expectations_dir: Path = EXPECTATIONS_DIR
 
     def fingerprint(self) -> str:
-        """Options that change the output, as canonical JSON (recorded in the run report)."""
+        """What decides the output besides the input, as canonical JSON (in the run report).
+
+        Two runs with equal fingerprints on the same input publish the same bytes: the options,
+        the digests of the model files the cleaning step loads and the versions of the
+        libraries that shape the text. Sharding and batch sizes never change the output and
+        are left out, and so is where the suites live (validation decides only *whether* a run
+        publishes).
+        """
         options = asdict(self)
         options.pop("expectations_dir")
         options.pop("shard_size")  # sharding never changes the output
-        return json.dumps(options, sort_keys=True, default=str)
+        options["dedup"].pop("batch_size", None)  # a memory bound; same duplicates at any size
+        identity = {
+            "options": options,
+            "models": model_digests(),
+            "libraries": library_versions(),
+        }
+        return json.dumps(identity, sort_keys=True, default=str)
 
 
 def load_suite(expectations_dir: Path, table: str) -> dict:
