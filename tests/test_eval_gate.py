@@ -101,7 +101,6 @@ def html_predictions(subset_intact: None) -> Predictions:
 
 @pytest.fixture(scope="module")
 def text_predictions(subset_intact: None) -> Predictions:
-    pytest.importorskip("html_text")
     return _predict("text")
 
 
