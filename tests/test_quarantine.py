@@ -97,6 +97,7 @@ def _bad_and_good_inputs(folder: Path) -> None:
     shutil.copy(sorted(SEEDS.iterdir())[0], folder / "zz-copy.txt")
 
 
+@pytest.mark.slow
 def test_every_bad_input_is_quarantined_once_and_the_good_ones_publish(tmp_path, caplog):
     inputs, output = tmp_path / "in", tmp_path / "out"
     _bad_and_good_inputs(inputs)
