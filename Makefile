@@ -23,12 +23,14 @@ PIP_NOISE   := grep -v -E "^(WARNING: )?Location '[^']*' is ignored" >&2 || true
 .PHONY: run test test-fast lint lock chromium bench clean
 
 $(STAMP): $(LOCK) pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --requirement $(LOCK) 2> >($(PIP_NOISE))
-	$(PIP) install --no-deps --editable . 2> >($(PIP_NOISE))
+	@echo "setting up $(VENV) from $(LOCK)"
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PIP) install --requirement $(LOCK) 2> >($(PIP_NOISE))
+	@$(PIP) install --no-deps --editable . 2> >($(PIP_NOISE))
 	@# A dependency added to pyproject.toml but not to the lock shows up here: run `make lock`.
-	$(BIN)/python -m pip check >/dev/null || { $(BIN)/python -m pip check; echo "the lock file is out of date: run make lock" >&2; exit 1; }
-	touch $(STAMP)
+	@$(BIN)/python -m pip check >/dev/null \
+	  || { $(BIN)/python -m pip check; echo "the lock file is out of date: run make lock" >&2; exit 1; }
+	@touch $(STAMP)
 
 requirements/%.txt:
 	@echo "no lock file $@ for Python $(PY_VERSION): locked are $(LOCKED_PYTHONS)" >&2; exit 1
@@ -39,11 +41,13 @@ run: $(STAMP)
 test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -m "$(FAST_TESTS)"
 
 # The same checks as the pre-commit hooks (`.venv/bin/pre-commit install` to run them on commit).
