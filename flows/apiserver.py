@@ -116,7 +116,8 @@ def stop_api_server(url: str) -> None:
 def _healthy(url: str, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=timeout) as response:
-            return response.status == 200
+            status: int = response.status
+            return status == 200
     except (OSError, urllib.error.URLError):
         return False
 
@@ -124,7 +125,8 @@ def _healthy(url: str, timeout: float = 1.0) -> bool:
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def serve(port: int, parent: int) -> None:

@@ -66,8 +66,9 @@ def _run(args: argparse.Namespace, api_url: str | None) -> int:
     if args.runner == "dask":
         from flows.runners import dask_task_runner
 
+        # Prefect's stubs want a runner of PrefectFuture; DaskTaskRunner's are PrefectDaskFuture.
         flow = newsclean_flow.with_options(
-            task_runner=dask_task_runner(args.dask_address, args.workers)
+            task_runner=dask_task_runner(args.dask_address, args.workers)  # type: ignore[arg-type]
         )
     from tasks.publish import OutputBusyError
     from tasks.validate import preload_great_expectations

@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pyarrow as pa
 from prefect import flow, unmapped
@@ -29,7 +30,7 @@ from tasks.corpus import (
     sync_dedup_index,
 )
 from tasks.docs_offline import make_docs_offline
-from tasks.models import QuarantineRecord, SkippedInput
+from tasks.models import Article, QuarantineRecord, SkippedInput
 from tasks.prefect_tasks import clean_shard, deduplicate, validate
 from tasks.process import PublishedIds
 from tasks.publish import (
@@ -72,6 +73,9 @@ class RunResult:
     summary: RunSummary
 
 
+_Item = TypeVar("_Item")
+
+
 def new_run_id(now: datetime) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
@@ -80,7 +84,7 @@ def _by_source(record: QuarantineRecord | SkippedInput) -> str:
     return record.source
 
 
-def _shards(items: list, size: int) -> list[list]:
+def _shards(items: list[_Item], size: int) -> list[list[_Item]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
@@ -100,7 +104,7 @@ def _published(output: Path) -> dict[str, pa.Table]:
     return {"published_articles": articles, "published_paragraphs": paragraphs}
 
 
-def release_result(future: PrefectFuture) -> None:
+def release_result(future: PrefectFuture[Any]) -> None:
     """Let the task runner forget a shard's result now that the flow holds it.
 
     A Dask worker keeps a task's result for as long as a client refers to its future, and the
@@ -120,7 +124,8 @@ def release_result(future: PrefectFuture) -> None:
     name="newsclean",
     log_prints=False,
     validate_parameters=False,
-    task_runner=ThreadPoolTaskRunner(max_workers=1),
+    # Prefect's stubs infer ThreadPoolTaskRunner[Never] here, which the decorator refuses.
+    task_runner=ThreadPoolTaskRunner(max_workers=1),  # type: ignore[arg-type]
 )
 def newsclean_flow(
     inputs: list[str], output: str = "output", config: PipelineConfig | None = None
@@ -136,7 +141,10 @@ def newsclean_flow(
 
 
 def _accounting(
-    read: StepStats, articles: list, skipped: list, quarantined: list
+    read: StepStats,
+    articles: list[Article],
+    skipped: list[SkippedInput],
+    quarantined: list[QuarantineRecord],
 ) -> dict[str, int]:
     """Every document found is published, skipped or quarantined; the suite checks the sum.
 
@@ -194,7 +202,8 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     with dedup_stats.timed():
         # quote(): Prefect would otherwise walk every article and paragraph looking for
         # futures to resolve (~2 s per walk per 1,000 articles).
-        n_duplicates = deduplicate(quote(articles), config, dedup_state / "index")
+        # (The task's signature says list[Article]; Prefect unwraps the quote before the call.)
+        n_duplicates = deduplicate(quote(articles), config, dedup_state / "index")  # type: ignore[call-overload]
         earlier = published["published_articles"].to_pylist()
         link_articles(articles, {row["article_id"]: row["credits"] for row in earlier})
     paragraph_count = sum(len(a.paragraphs) for a in articles)

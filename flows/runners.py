@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
-from prefect_dask import DaskTaskRunner
+from prefect_dask.task_runners import DaskTaskRunner
 
 __all__ = ["NewscleanDaskRunner", "dask_task_runner", "default_workers"]
 
@@ -56,7 +56,7 @@ class NewscleanDaskRunner(DaskTaskRunner):
     """
 
     def __enter__(self) -> NewscleanDaskRunner:
-        super().__enter__()
+        super().__enter__()  # type: ignore[no-untyped-call]  # prefect-dask leaves it unannotated
         self._exit_stack.enter_context(_quiet_distributed())
         if get_current_settings().api.url is None:
             url = _temporary_server_url()

@@ -11,6 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
 
 DEFAULT_NAME = "newsclean-scheduled"
 SERVER_HINT = (
@@ -34,14 +38,16 @@ def deployment_parameters(inputs: Sequence[str], output: str) -> dict[str, objec
     }
 
 
-def build_deployment(inputs: Sequence[str], output: str, cron: str, name: str = DEFAULT_NAME):
+def build_deployment(
+    inputs: Sequence[str], output: str, cron: str, name: str = DEFAULT_NAME
+) -> RunnerDeployment:
     """The flow as a ``RunnerDeployment``: cron schedule, fixed inputs, one run at a time.
 
     ``config`` is left out of the parameters (it is not JSON) so runs use the defaults. The
     entrypoint is the module path, which works from any working directory.
     """
     from prefect.client.schemas.schedules import CronSchedule
-    from prefect.deployments.runner import EntrypointType
+    from prefect.types.entrypoint import EntrypointType
 
     from flows.pipeline import newsclean_flow
 
@@ -49,9 +55,11 @@ def build_deployment(inputs: Sequence[str], output: str, cron: str, name: str = 
         schedule = CronSchedule(cron=cron)
     except ValueError as error:
         raise ServeError(f"not a valid cron expression: {cron!r}") from error
-    return newsclean_flow.to_deployment(
+    # to_deployment is sync-compatible: called from sync code it returns the deployment itself.
+    return newsclean_flow.to_deployment(  # type: ignore[return-value]
         name=name,
-        schedule=schedule,
+        # The client's CronSchedule, which Prefect 3.8 still accepts here (tests/test_serve.py).
+        schedule=schedule,  # type: ignore[arg-type]
         parameters=deployment_parameters(inputs, output),
         description="Clean, deduplicate, validate and publish news pages into Parquet.",
         tags=["newsclean"],

@@ -21,7 +21,8 @@ def parallelism(task_runner: object) -> int:
     if not any(cls.__module__.startswith("prefect_dask") for cls in type(task_runner).__mro__):
         return 1  # duck-typed: importing prefect_dask here would cost every local run
     info = task_runner.client.scheduler_info(n_workers=-1)  # type: ignore[attr-defined]
-    return max(1, sum(worker.get("nthreads", 1) for worker in info["workers"].values()))
+    threads: int = sum(worker.get("nthreads", 1) for worker in info["workers"].values())
+    return max(1, threads)
 
 
 def shard_size_for(n_inputs: int, configured: int, workers: int) -> int:

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from tasks.dedup import DedupConfig
 
@@ -87,9 +88,12 @@ class PipelineConfig:
         return json.dumps(identity, sort_keys=True, default=str)
 
 
-def load_suite(expectations_dir: Path, table: str) -> dict:
+def load_suite(expectations_dir: Path, table: str) -> dict[str, Any]:
     """The Great Expectations suite of ``table`` (``expectations/<table>.json``)."""
-    return json.loads((expectations_dir / f"{table}.json").read_text(encoding="utf-8"))
+    suite: dict[str, Any] = json.loads(
+        (expectations_dir / f"{table}.json").read_text(encoding="utf-8")
+    )
+    return suite
 
 
 @lru_cache(maxsize=8)

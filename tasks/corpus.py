@@ -292,9 +292,10 @@ def _published_runs(output: Path) -> list[str]:
 
 def _recorded_runs(state_dir: Path) -> list[str] | None:
     try:
-        return json.loads((state_dir / INDEX_RUNS_FILE).read_text(encoding="utf-8"))
+        runs: list[str] = json.loads((state_dir / INDEX_RUNS_FILE).read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         return None
+    return runs
 
 
 def _record_runs(state_dir: Path, runs: list[str]) -> None:

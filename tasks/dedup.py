@@ -51,6 +51,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -62,6 +63,8 @@ from tasks.files import write_atomically
 
 NORMALISATION_VERSION = 1
 INDEX_FORMAT_VERSION = 1
+# The index manifest and its entries, as JSON objects.
+Manifest: TypeAlias = dict[str, Any]
 CANONICAL_ORDER = ("index first", "published_at (nulls last)", "article_id", "position", "id")
 
 OUTPUT_SCHEMA = pa.schema(
@@ -299,7 +302,8 @@ def _splitmix64(x: np.ndarray) -> np.ndarray:
     x = x * _U64(0xBF58476D1CE4E5B9)
     x = x ^ (x >> _U64(27))
     x = x * _U64(0x94D049BB133111EB)
-    return x ^ (x >> _U64(31))
+    mixed: np.ndarray = x ^ (x >> _U64(31))
+    return mixed
 
 
 def _shingles(
@@ -680,7 +684,8 @@ def _cluster(
 
 def _eligible_mask(paragraphs: pa.Table) -> np.ndarray:
     eligible = pc.fill_null(paragraphs.column("eligible").cast(pa.bool_()), False)
-    return eligible.to_numpy(zero_copy_only=False).astype(bool)
+    mask: np.ndarray = eligible.to_numpy(zero_copy_only=False).astype(bool)
+    return mask
 
 
 def find_duplicates(
@@ -854,14 +859,14 @@ def _is_index_file(path: Path) -> bool:
     )
 
 
-def _remove_unlisted(index_dir: Path, parts: list[dict]) -> None:
+def _remove_unlisted(index_dir: Path, parts: list[Manifest]) -> None:
     listed = {p[k]["file"] for p in parts for k in ("paragraphs", "bands")}
     for path in index_dir.iterdir():
         if _is_index_file(path) and path.name not in listed:
             path.unlink()
 
 
-def _read_manifest(index_dir: Path, verify: bool = True) -> dict | None:
+def _read_manifest(index_dir: Path, verify: bool = True) -> Manifest | None:
     """The manifest, or None for a missing/empty index; raises if anything is damaged."""
     path = index_dir / MANIFEST
     if not path.exists():
@@ -874,7 +879,7 @@ def _read_manifest(index_dir: Path, verify: bool = True) -> dict | None:
             raise IndexDamagedError(f"{index_dir}: data files but no {MANIFEST}")
         return None
     try:
-        manifest = json.loads(path.read_text())
+        manifest: Manifest = json.loads(path.read_text())
         parts = manifest["parts"]
     except (ValueError, KeyError) as exc:
         raise IndexDamagedError(f"{path}: unreadable manifest ({exc})") from exc
@@ -893,7 +898,7 @@ def _read_manifest(index_dir: Path, verify: bool = True) -> dict | None:
     return manifest
 
 
-def _check_hashing(manifest: dict, config: DedupConfig, index_dir: Path) -> None:
+def _check_hashing(manifest: Manifest, config: DedupConfig, index_dir: Path) -> None:
     if manifest["hashing"] != config.hashing_params():
         raise IndexMismatchError(
             f"{index_dir} was built with {manifest['hashing']}, this config needs "
@@ -915,7 +920,7 @@ def index_status(index_dir: Path, config: DedupConfig | None = None) -> str:
     return "ok"
 
 
-def _files(index_dir: Path, manifest: dict, kind: str) -> list[str]:
+def _files(index_dir: Path, manifest: Manifest, kind: str) -> list[str]:
     return [str(index_dir / part[kind]["file"]) for part in manifest["parts"]]
 
 
@@ -927,7 +932,7 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
-def _arrow(con: object, query: str, params: dict | None = None) -> pa.Table:
+def _arrow(con: object, query: str, params: dict[str, object] | None = None) -> pa.Table:
     """Run ``query`` and return an Arrow table across duckdb 1.x and 2.x method names."""
     relation = con.sql(query, params=params)  # type: ignore[attr-defined]
     fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
@@ -1038,7 +1043,7 @@ def _kept_records(table: pa.Table) -> pa.Table:
     return table.take(pa.array(np.flatnonzero(mask), pa.int64()))
 
 
-def _write_part(index_dir: Path, name: str, records: pa.Table, config: DedupConfig) -> dict:
+def _write_part(index_dir: Path, name: str, records: pa.Table, config: DedupConfig) -> Manifest:
     paragraphs, bands = _index_tables(records, config)
     return {
         "paragraphs": _atomic_write_parquet(
@@ -1050,7 +1055,9 @@ def _write_part(index_dir: Path, name: str, records: pa.Table, config: DedupConf
     }
 
 
-def _write_manifest(index_dir: Path, config: DedupConfig, generation: str, parts: list) -> None:
+def _write_manifest(
+    index_dir: Path, config: DedupConfig, generation: str, parts: list[Manifest]
+) -> None:
     manifest = {
         "format_version": INDEX_FORMAT_VERSION,
         "hashing": config.hashing_params(),
@@ -1113,7 +1120,8 @@ def update_index(
     _write_manifest(index_dir, config, manifest["generation"], parts)
     if len(parts) > max_parts:
         compact_index(index_dir, config)
-    return records.num_rows
+    written: int = records.num_rows
+    return written
 
 
 def compact_index(index_dir: Path, config: DedupConfig | None = None) -> int:
@@ -1136,7 +1144,7 @@ def compact_index(index_dir: Path, config: DedupConfig | None = None) -> int:
             for group in range(reader.num_row_groups):
                 yield reader.read_row_group(group)
 
-    part = {
+    part: Manifest = {
         "paragraphs": _atomic_write_parquet(
             index_dir / f"{generation}-000000.paragraphs.parquet",
             stream("paragraphs"),
@@ -1171,7 +1179,9 @@ def rebuild_index(
     ids = records.column("paragraph_id").to_pylist()
     seen: set[str] = set()
     first = np.fromiter(
-        (i for i, p in enumerate(ids) if not (p in seen or seen.add(p))), dtype=np.int64
+        # set.add returns None: false, so a first sighting is kept (and recorded).
+        (i for i, p in enumerate(ids) if not (p in seen or seen.add(p))),  # type: ignore[func-returns-value]
+        dtype=np.int64,
     )
     records = records.take(pa.array(first, pa.int64()))
     parts = [
@@ -1180,7 +1190,8 @@ def rebuild_index(
     ]
     _write_manifest(index_dir, config, generation, parts)
     _remove_unlisted(index_dir, parts)
-    return records.num_rows
+    recorded: int = records.num_rows
+    return recorded
 
 
 __all__ = [

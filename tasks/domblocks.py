@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import lxml.etree as etree
 import numpy as np
@@ -183,13 +184,13 @@ class PageDom:
         n = len(tokens)
         cursor = after
         if n < 4:
-            candidates = self.index.get(tuple(tokens), ())
+            candidates: Sequence[_Node] = self.index.get(tuple(tokens), ())
             later = [c for c in candidates if c.offset >= after and c.words == n]
             pick = later or [c for c in candidates if c.words == n]
             return pick[:1]
         k = 0
         while k <= n - 4:
-            candidates = self.index.get(tuple(tokens[k : k + 4]))
+            candidates = self.index.get(tuple(tokens[k : k + 4]), ())
             if candidates:
                 later = [c for c in candidates if c.offset >= cursor]
                 node = later[0] if later else candidates[0]
@@ -309,7 +310,7 @@ def paragraph_features(
 
 
 @lru_cache(maxsize=1)
-def load_model(path: str = str(MODEL_PATH)) -> dict:
+def load_model(path: str = str(MODEL_PATH)) -> dict[str, Any]:
     """The boosted trees as arrays: complete binary trees of equal depth, one row per tree."""
     raw = json.loads(Path(path).read_text(encoding="utf-8"))
     if list(raw["features"]) != list(FEATURES):
@@ -321,7 +322,7 @@ def load_model(path: str = str(MODEL_PATH)) -> dict:
     return model
 
 
-def predict(model: dict, x: np.ndarray) -> np.ndarray:
+def predict(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
     """Probability that each row is article text."""
     trees = model["feature"].shape[0]
     rows = np.arange(x.shape[0])[:, None]
@@ -333,7 +334,8 @@ def predict(model: dict, x: np.ndarray) -> np.ndarray:
         node = 2 * node + 1 + right
     leaves = node - (2 ** model["depth"] - 1)
     margin = model["base"] + model["leaf"][tree_ids, leaves].sum(axis=1)
-    return 1.0 / (1.0 + np.exp(-margin))
+    probability: np.ndarray = 1.0 / (1.0 + np.exp(-margin))
+    return probability
 
 
 def chrome_filter(tree: etree._Element, paragraphs: Sequence[str], extractor: str) -> list[bool]:
@@ -342,4 +344,5 @@ def chrome_filter(tree: etree._Element, paragraphs: Sequence[str], extractor: st
         return []
     model = load_model()
     scores = predict(model, paragraph_features(tree, paragraphs, extractor))
-    return (scores >= model["cutoff"]).tolist()
+    keep: list[bool] = (scores >= model["cutoff"]).tolist()
+    return keep

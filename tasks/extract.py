@@ -22,6 +22,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypeAlias, TypedDict
 
 import lxml.html
 import trafilatura
@@ -61,7 +62,7 @@ EXTRACTOR_LOGGERS = ("trafilatura", "htmldate", "courlan")
 for _name in EXTRACTOR_LOGGERS:
     logging.getLogger(_name).setLevel(logging.CRITICAL)
 # The page as markup, or parsed once (``parse_html``) and shared by every reader.
-Page = str | lxml.html.HtmlElement
+Page: TypeAlias = str | lxml.html.HtmlElement
 
 
 @dataclass(slots=True)
@@ -76,6 +77,19 @@ class Extraction:
     description: str | None = None
     url: str | None = None
     credits: list[str] = field(default_factory=list)
+
+
+class _Metadata(TypedDict):
+    """The metadata fields of an ``Extraction``, read before its text is chosen."""
+
+    title: str | None
+    authors: list[str]
+    credits: list[str]
+    published_at: datetime | None
+    site_name: str | None
+    language: str | None
+    description: str | None
+    url: str | None
 
 
 def clean_authors(raw: str | None) -> list[str]:
@@ -190,7 +204,8 @@ def parse_html(html: str) -> lxml.html.HtmlElement | None:
 def _main_extraction(html: Page, url: str | None) -> trafilatura.settings.Document | None:
     """trafilatura's main text, without its metadata (``_trafilatura_metadata`` reads that)."""
     try:
-        return trafilatura.bare_extraction(
+        # A Document (or None): the dict form comes only with as_dict=True.
+        return trafilatura.bare_extraction(  # type: ignore[return-value]
             html,
             url=url,
             with_metadata=False,
@@ -260,7 +275,7 @@ def extractor_text(
     if document is None or not (document.text or "").strip():
         return None
     title = _trafilatura_metadata(tree, url, page_metadata(tree)).title
-    return (*_choose_text(tree, document.text), title)
+    return (*_choose_text(tree, document.text or ""), title)
 
 
 def drop_dom_chrome(tree: lxml.html.HtmlElement | None, text: str, extractor: str) -> str:
@@ -280,7 +295,7 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
     page: Page = tree if tree is not None else html
     declared = _declared(html, tree)
     found = _trafilatura_metadata(tree, url, declared)
-    metadata = {
+    metadata: _Metadata = {
         "title": found.title or declared.title or None,
         "authors": declared.authors or clean_author_names([found.author] if found.author else []),
         "credits": declared.credits,
@@ -292,7 +307,7 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
     }
     document = _main_extraction(page, url)
     if document is not None and (document.text or "").strip():
-        text, extractor = _choose_text(page, document.text)
+        text, extractor = _choose_text(page, document.text or "")
         text = drop_dom_chrome(tree, text, extractor)
         return _valid_unicode(Extraction(text=text, extractor=extractor, **metadata))
     text = _dom_text(html)

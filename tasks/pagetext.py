@@ -32,6 +32,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -187,7 +188,8 @@ def _word_hashes(bmp: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nd
     prefix = np.zeros(size, dtype=np.uint64)
     np.cumsum(np.take(_LOWER, bmp) * pw[: size - 1], out=prefix[1:])
     hashes = (prefix[ends] - prefix[starts]) * inv[starts]
-    return hashes + (ends - starts).astype(np.uint64) * _LENGTH_MIX
+    mixed: np.ndarray = hashes + (ends - starts).astype(np.uint64) * _LENGTH_MIX
+    return mixed
 
 
 def _vocabulary_hashes(words: Sequence[str]) -> np.ndarray:
@@ -540,7 +542,8 @@ def mlp_forward(layer: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     """Standardise, one tanh hidden layer, sigmoid output."""
     z = (x - layer["mean"]) / layer["std"]
     h = np.tanh(z @ layer["w1"] + layer["b1"])
-    return 1.0 / (1.0 + np.exp(-(h @ layer["w2"] + layer["b2"])))
+    scores: np.ndarray = 1.0 / (1.0 + np.exp(-(h @ layer["w2"] + layer["b2"])))
+    return scores
 
 
 def _fold_standardisation(layer: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -561,11 +564,12 @@ def _forward(layer: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
     np.negative(out, out=out)
     np.exp(out, out=out)
     out += 1.0
-    return np.divide(1.0, out, out=out)
+    scores: np.ndarray = np.divide(1.0, out, out=out)
+    return scores
 
 
 @lru_cache(maxsize=1)
-def _load_model(path: str = str(MODEL_PATH)) -> dict:
+def _load_model(path: str = str(MODEL_PATH)) -> dict[str, Any]:
     raw = json.loads(Path(path).read_text(encoding="utf-8"))
     model = dict(raw)
     for stage in ("stage1", "stage2"):

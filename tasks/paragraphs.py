@@ -58,7 +58,8 @@ def _is_hard_wrapped(lines: list[str]) -> bool:
     Chained ``map`` calls, no Python code per line (half the lines of a dump are in blocks)."""
     ends = map(_SENTENCE_END.__contains__, map(_LAST, map(_STRIP_CLOSERS, lines)))
     continues = map(_CONTINUATION_START.__contains__, map(_FIRST, lines[1:]))
-    return sum(map(gt, continues, ends)) / (len(lines) - 1) >= HARD_WRAP_MIN_SHARE
+    breaks_mid_sentence: int = sum(map(gt, continues, ends))
+    return breaks_mid_sentence / (len(lines) - 1) >= HARD_WRAP_MIN_SHARE
 
 
 def _is_normalised(text: str) -> bool:

@@ -16,8 +16,15 @@ which is what lets classes and literals be reduced to their ASCII members.
 from __future__ import annotations
 
 import re
-from re import _constants as sre
-from re import _parser as sre_parse
+
+# The parse tree is CPython's private API (no public one exposes it) and has no type stubs;
+# tests/test_regexlead.py checks the derivation against real matches on every rule.
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser as sre_parse  # type: ignore[attr-defined]
+from typing import Any, TypeAlias
+
+# One node of the parse tree: (opcode, argument), both of types private to `re`.
+_Node: TypeAlias = tuple[Any, Any]
 
 _ASCII = tuple(map(chr, range(128)))
 # A class with more ASCII members than this ends the prefix (keeps the string sets small).
@@ -43,8 +50,8 @@ def _ascii_members(source: str) -> tuple[str, ...]:
     return tuple(sorted({c.lower() for c in _ASCII if pattern.fullmatch(c)}))
 
 
-def _class_source(items: list[tuple[object, object]]) -> str:
-    parts = []
+def _class_source(items: list[_Node]) -> str:
+    parts: list[str] = []
     for op, av in items:
         if op is sre.NEGATE:
             parts.insert(0, "^")
@@ -59,9 +66,7 @@ def _class_source(items: list[tuple[object, object]]) -> str:
     return f"[{''.join(parts)}]"
 
 
-def _walk(
-    items: list[tuple[object, object]], states: set[tuple[str, int]], length: int
-) -> set[tuple[str, int]]:
+def _walk(items: list[_Node], states: set[tuple[str, int]], length: int) -> set[tuple[str, int]]:
     """Advance every open state over the sequence ``items``; closed states stay as they are."""
     for op, av in items:
         live = [s for s, how in states if how == _OPEN]

@@ -15,11 +15,28 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
+
+# typing_extensions': pydantic, which builds Prefect's parameter schemas (a flow taking a
+# RunSummary), refuses typing.TypedDict before Python 3.12.
+from typing_extensions import TypedDict
 
 from tasks.files import write_atomically
 from tasks.models import Article, QuarantineRecord
-from tasks.stats import StepStats
+from tasks.stats import StageRow, StepStats
+
+if TYPE_CHECKING:  # for annotations only: the clean shards never import tasks.validate
+    from tasks.validate import ValidationRow
+
+
+class ClusterRow(TypedDict):
+    """A duplicate cluster in the run summary: the kept paragraph, its copies, its text."""
+
+    kept: str
+    copies: list[str]
+    size: int
+    text: str
 
 
 @dataclass(slots=True)
@@ -28,13 +45,13 @@ class RunSummary:
     started_at: str
     finished_at: str
     inputs: dict[str, int]
-    stages: list[dict[str, object]]
+    stages: list[StageRow]
     removed_by_label: dict[str, int]
     removed_by_rule: dict[str, int]
-    duplicate_clusters: list[dict[str, object]]
+    duplicate_clusters: list[ClusterRow]
     quarantine: list[dict[str, str | None]]
     skipped: list[dict[str, str]]
-    validation: dict[str, object]
+    validation: ValidationRow
     published: bool
     outputs: dict[str, str | list[str] | None] = field(default_factory=dict)
     config: str = ""
@@ -56,7 +73,7 @@ def removal_counts(articles: Sequence[Article]) -> tuple[dict[str, int], dict[st
     return dict(by_label.most_common()), dict(by_rule.most_common())
 
 
-def duplicate_clusters(articles: Sequence[Article], limit: int = 50) -> list[dict[str, object]]:
+def duplicate_clusters(articles: Sequence[Article], limit: int = 50) -> list[ClusterRow]:
     """The largest duplicate clusters: kept paragraph (its text), size, where the copies are.
 
     A kept copy published by an earlier run is not in ``articles``: its first copy's text
@@ -97,7 +114,7 @@ def quarantine_rows(records: Sequence[QuarantineRecord]) -> list[dict[str, str |
     ]
 
 
-def stage_rows(stats: Sequence[StepStats]) -> list[dict[str, object]]:
+def stage_rows(stats: Sequence[StepStats]) -> list[StageRow]:
     return [s.as_dict() for s in stats]
 
 
@@ -205,10 +222,10 @@ def _href(target: Path, base: Path | None) -> str:
 
 def data_docs_links(summary: RunSummary) -> list[tuple[str, Path]]:
     """The Data Docs index and each suite's newest validation page, as far as they exist."""
-    index = summary.outputs.get("data_docs") or summary.validation.get("data_docs_index")
-    if not index or not Path(str(index)).is_file():
+    found = summary.outputs.get("data_docs") or summary.validation.get("data_docs_index")
+    if not found or not Path(str(found)).is_file():
         return []
-    index = Path(str(index))
+    index = Path(str(found))
     links = [("Data Docs", index)]
     validations = index.parent / "validations"
     suites = sorted(p for p in validations.iterdir() if p.is_dir()) if validations.is_dir() else []

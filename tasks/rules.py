@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from itertools import compress
 from operator import is_, itemgetter
-from typing import AnyStr
+from typing import Any, AnyStr, TypeAlias, cast
 
 from tasks.regexlead import lead_strings, required_marks
 
@@ -366,13 +366,15 @@ _ASCII_FOLD = str.maketrans({"İ": "i", "ı": "i", "ſ": "s", "\u212a": "k"})
 _FOLDED = frozenset("İıſ\u212a")
 
 Candidates = tuple[tuple[Rule, re.Pattern[str], str], ...]
+# A trie of lead prefixes: a character -> the subtrie; None -> the bits of the rules admitted.
+_Trie: TypeAlias = dict[str | None, Any]
 
 
-def _lead_tables() -> tuple[dict, dict[str, int]]:
+def _lead_tables() -> tuple[_Trie, dict[str, int]]:
     """A trie of lead prefixes (nested dicts, the bits of the rules a prefix admits under
     the key ``None``) and whole short texts -> bits; rules without a ``first`` class are
     tried only with their tail keywords."""
-    trie: dict = {None: 0}
+    trie: _Trie = {None: 0}
     wholes: dict[str, int] = {}
     for bit, rule in enumerate(RULES):
         if rule.first is None:
@@ -425,8 +427,8 @@ def _opening_mask(opening: str) -> int:
             if rule.first is not None and rule.first.fullmatch(first)
         )
     low = opening.lower()
-    node = _LEAD_TRIE
-    mask = node[None] | _LEAD_WHOLES.get(low, 0)
+    node: Any = _LEAD_TRIE  # a _Trie, or None once the opening leaves it
+    mask: int = _LEAD_TRIE[None] | _LEAD_WHOLES.get(low, 0)
     for char in low:  # down the trie while the opening's characters lead somewhere
         node = node.get(char)
         if node is None:
@@ -524,7 +526,8 @@ def match_rules(texts: Sequence[str]) -> dict[int, tuple[Rule, re.Match[str]]]:
     (within its ``max_chars``), but most paragraphs try none, and are not even visited by
     Python code: openings are looked up with ``map``."""
     openings = list(map(_OPENING, texts))
-    leads = list(map(_LEADS.get, openings))
+    # None where an opening is not cached yet: filled just below.
+    leads = cast("list[int]", list(map(_LEADS.get, openings)))
     for index in compress(range(len(leads)), map(_IS_NONE, leads)):
         leads[index] = _lead_mask(openings[index])
     marks = _mark_hits(texts)

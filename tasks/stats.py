@@ -8,6 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+# typing_extensions': pydantic, which builds Prefect's parameter schemas (a flow taking a
+# RunSummary), refuses typing.TypedDict before Python 3.12.
+from typing_extensions import TypedDict
+
 
 @dataclass(slots=True)
 class StepStats:
@@ -41,7 +45,7 @@ class StepStats:
         self.dropped.update(other.dropped)
         self.seconds += other.seconds
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> StageRow:
         return {
             "name": self.name,
             "total": self.total,
@@ -49,6 +53,16 @@ class StepStats:
             "dropped": dict(sorted(self.dropped.items())),
             "seconds": round(self.seconds, 4),
         }
+
+
+class StageRow(TypedDict):
+    """One step's counts in the run summary and report."""
+
+    name: str
+    total: int
+    kept: int
+    dropped: dict[str, int]
+    seconds: float
 
 
 def merge_stats(groups: list[list[StepStats]]) -> list[StepStats]:

@@ -14,16 +14,43 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
+# typing_extensions': pydantic, which builds Prefect's parameter schemas (a flow taking a
+# RunSummary), refuses typing.TypedDict before Python 3.12.
+from typing_extensions import TypedDict
+
 from tasks.config import load_suite
 
 if TYPE_CHECKING:
     import pandas as pd
+    from great_expectations.data_context.data_context.ephemeral_data_context import (
+        EphemeralDataContext,
+    )
+
+
+class FailureRow(TypedDict):
+    """A failed expectation in the run summary and report."""
+
+    suite: str
+    expectation: str
+    column: str | None
+    unexpected_count: int | None
+    sample: list[str]
+
+
+class ValidationRow(TypedDict):
+    """The validation outcome in the run summary and report."""
+
+    success: bool
+    evaluated_expectations: int
+    failures: list[FailureRow]
+    data_docs_index: str | None
 
 
 @dataclass(slots=True)
@@ -34,7 +61,7 @@ class FailedExpectation:
     unexpected_count: int | None
     sample: list[object] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> FailureRow:
         return {
             "suite": self.suite,
             "expectation": self.expectation,
@@ -51,7 +78,7 @@ class ValidationReport:
     failures: list[FailedExpectation]
     data_docs_index: str | None
 
-    def as_dict(self) -> dict[str, object]:
+    def as_dict(self) -> ValidationRow:
         return {
             "success": self.success,
             "evaluated_expectations": self.evaluated,
@@ -79,7 +106,9 @@ ROW = "__newsclean_row"
 
 
 def validation_frames(
-    tables: dict[str, pa.Table], published: dict[str, pa.Table], suites: dict[str, dict]
+    tables: dict[str, pa.Table],
+    published: dict[str, pa.Table],
+    suites: dict[str, dict[str, Any]],
 ) -> dict[str, pa.Table]:
     """Each table plus the derived check columns its suite declares, computed in DuckDB.
 
@@ -122,7 +151,7 @@ def arrow_backed_frame(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def _gx_context(docs_dir: Path):
+def _gx_context(docs_dir: Path) -> tuple[ModuleType, EphemeralDataContext]:
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -177,12 +206,14 @@ def run_checkpoints(
                 evaluated += 1
                 if outcome.success:
                     continue
-                kwargs = outcome.expectation_config.kwargs
+                expectation = outcome.expectation_config
+                assert expectation is not None  # GX sets it on every result of a checkpoint
+                kwargs = expectation.kwargs
                 details = outcome.result or {}
                 failures.append(
                     FailedExpectation(
                         suite=name,
-                        expectation=outcome.expectation_config.type,
+                        expectation=expectation.type,
                         column=kwargs.get("column") or kwargs.get("column_A"),
                         unexpected_count=details.get("unexpected_count"),
                         sample=list(details.get("partial_unexpected_list") or [])[:5],

@@ -55,6 +55,8 @@ def test_a_user_api_url_wins(tmp_path, monkeypatch):
     assert not apiserver._servers
 
 
+@pytest.mark.server
+@pytest.mark.timeout(300)
 def test_server_answers_then_stops_with_the_run(tmp_path, no_api_url):
     url = start_api_server(tmp_path / "home")
     assert url is not None and os.environ["PREFECT_API_URL"] == url
@@ -68,6 +70,8 @@ def test_server_answers_then_stops_with_the_run(tmp_path, no_api_url):
     assert not apiserver._healthy(url)
 
 
+@pytest.mark.server
+@pytest.mark.timeout(300)
 def test_server_stops_by_itself_when_its_run_is_killed(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
     run = subprocess.Popen(

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from flows.pipeline import DEDUP_STATE, newsclean_flow
 from tasks.config import PipelineConfig
@@ -50,6 +51,8 @@ def _article_links(output: Path) -> dict[str, tuple[str, str | None, str | None]
     }
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_second_run_dedups_against_the_first_and_index_rebuilds_identically(tmp_path):
     first_in, second_in = tmp_path / "in1", tmp_path / "in2"
     first_in.mkdir()
@@ -95,6 +98,7 @@ def test_second_run_dedups_against_the_first_and_index_rebuilds_identically(tmp_
     assert _labels(rebuilt) == labels
 
 
+@pytest.mark.slow
 def test_copy_without_credit_inherits_the_source_of_the_article_it_copies(tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -117,6 +121,7 @@ def _publish_original(tmp_path: Path) -> tuple[Path, Path]:
     return output, first_in
 
 
+@pytest.mark.slow
 def test_damaged_index_is_rebuilt_not_ignored(tmp_path):
     output, _ = _publish_original(tmp_path)
     data_file = next((output / DEDUP_STATE / "index").glob("*.paragraphs.parquet"))
@@ -129,6 +134,7 @@ def test_damaged_index_is_rebuilt_not_ignored(tmp_path):
     assert any(label == "duplicate" for label, _ in _labels(output).values())
 
 
+@pytest.mark.slow
 def test_index_left_stale_by_a_crash_is_rebuilt(tmp_path):
     output, first_in = _publish_original(tmp_path)
     (output / DEDUP_STATE / "runs.json").write_text("[]")  # as if killed before recording
@@ -137,6 +143,7 @@ def test_index_left_stale_by_a_crash_is_rebuilt(tmp_path):
     assert result.summary.inputs["skipped"] == 1
 
 
+@pytest.mark.slow
 def test_short_lines_repeated_across_a_sites_pages_are_site_chrome(tmp_path):
     site = tmp_path / "example-site"
     site.mkdir()
@@ -159,6 +166,7 @@ def test_short_lines_repeated_across_a_sites_pages_are_site_chrome(tmp_path):
     assert result.summary.removed_by_rule["site_repeat"] == 4
 
 
+@pytest.mark.slow
 def test_index_built_with_other_settings_is_rebuilt(tmp_path):
     output, _ = _publish_original(tmp_path)
     second_in = tmp_path / "in2"

@@ -95,6 +95,7 @@ def two_workers() -> Iterator[tuple[LocalCluster, Client]]:
         yield cluster, client
 
 
+@pytest.mark.slow
 def test_local_run_exercises_sharding_dedup_and_quarantine(local_run: RunResult):
     """Guards the other tests: a corpus without these would make equality trivial."""
     counts = local_run.summary.inputs
@@ -107,6 +108,7 @@ def test_local_run_exercises_sharding_dedup_and_quarantine(local_run: RunResult)
     assert labels.count("duplicate") > 20  # the edited copies point back across shards
 
 
+@pytest.mark.slow
 def test_local_runner_cleans_one_shard_at_a_time(local_run: RunResult):
     """Shards are CPU-bound Python: in concurrent threads they would only contend for the GIL."""
     shard_filter = TaskRunFilter(name=TaskRunFilterName(like_="clean-shard"))
@@ -125,12 +127,16 @@ def test_local_runner_cleans_one_shard_at_a_time(local_run: RunResult):
     assert all(end <= next_start for (_, end), (next_start, _) in itertools.pairwise(spans))
 
 
+@pytest.mark.dask
+@pytest.mark.timeout(300)
 def test_one_dask_worker_gives_the_local_dataset(corpus, local_run, tmp_path):
     result = _run(corpus, tmp_path, shard_size=3, runner=dask_task_runner(None, workers=1))
     assert result.summary.inputs == local_run.summary.inputs
     assert _dataset(result) == _dataset(local_run)
 
 
+@pytest.mark.dask
+@pytest.mark.timeout(300)
 def test_two_dask_workers_give_the_local_dataset(corpus, local_run, two_workers, tmp_path):
     cluster, client = two_workers
     before = client.run(lambda dask_worker: dask_worker.state.executed_count)
@@ -157,6 +163,8 @@ def _results_held(client: Client, wait: float = 10.0) -> int:
         time.sleep(0.2)
 
 
+@pytest.mark.dask
+@pytest.mark.timeout(300)
 def test_workers_let_go_of_shard_results_once_the_flow_has_them(corpus, two_workers, tmp_path):
     """Asked while the flow still runs, at its "deduplicating" line: every shard result has
     reached the flow by then, and a worker that still held one would hold it to the end."""
@@ -200,6 +208,7 @@ def test_address_means_no_local_cluster():
     assert isinstance(runner.duplicate(), NewscleanDaskRunner)
 
 
+@pytest.mark.dask
 def test_parallelism_counts_dask_workers_and_not_threads(two_workers):
     cluster, _ = two_workers
     with dask_task_runner(cluster.scheduler_address) as runner:

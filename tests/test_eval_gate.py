@@ -101,7 +101,6 @@ def html_predictions(subset_intact: None) -> Predictions:
 
 @pytest.fixture(scope="module")
 def text_predictions(subset_intact: None) -> Predictions:
-    pytest.importorskip("html_text")
     return _predict("text")
 
 
@@ -109,12 +108,15 @@ def test_subset_matches_its_manifest(subset_intact: None) -> None:
     assert len(list(iter_pages(SUBSET_DIR))) == 40
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(300)
 def test_html_mode_stays_above_its_floors(html_predictions: Predictions) -> None:
     summary = score(html_predictions)
     assert summary["errors"] == 0
     assert gate_failures(summary, HTML_FLOORS, HTML_CEILINGS) == []
 
 
+@pytest.mark.slow
 def test_text_mode_stays_above_its_floors(text_predictions: Predictions) -> None:
     summary = score(text_predictions)
     assert summary["errors"] == 0
@@ -130,11 +132,13 @@ def _broken(failures: Sequence[str]) -> set[str]:
     return {failure.split(" = ")[0] for failure in failures}
 
 
+@pytest.mark.slow
 def test_gate_fails_when_the_text_loses_its_second_half(html_predictions: Predictions) -> None:
     failures = gate_failures(score(html_predictions, _first_half), HTML_FLOORS, HTML_CEILINGS)
     assert {"shingle_f1", "with_kept"} <= _broken(failures)
 
 
+@pytest.mark.slow
 def test_gate_fails_when_metadata_is_dropped_or_chrome_kept(html_predictions: Predictions) -> None:
     def no_metadata(page: Page, prediction: Prediction) -> Prediction:
         return replace(prediction, authors=None, published=None)

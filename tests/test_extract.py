@@ -237,6 +237,7 @@ def _subset_trees() -> list[tuple[str, lxml.html.HtmlElement]]:
 METADATA_FIELDS = ("title", "url", "date", "sitename", "language", "description")
 
 
+@pytest.mark.slow
 def test_trafilatura_metadata_matches_trafilatura_when_the_page_declares_nothing():
     """Guards the step-by-step copy of ``extract_metadata`` against trafilatura changing it."""
     trees = _subset_trees()
@@ -248,6 +249,7 @@ def test_trafilatura_metadata_matches_trafilatura_when_the_page_declares_nothing
             assert getattr(ours, field) == getattr(theirs, field), (name, field)
 
 
+@pytest.mark.slow
 def test_declared_dates_and_authors_skip_searches_without_changing_what_is_used():
     compared = 0
     for name, tree in _subset_trees():

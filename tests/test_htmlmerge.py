@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tasks.htmlmerge import coverage, page_text_fallback, selected_paragraphs
 
 from .pages import PAGE, PROSE, SIDEBAR
-
-pytest.importorskip("html_text")
 
 
 def test_selector_keeps_the_article_prose():

@@ -21,6 +21,9 @@ from tasks.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
 
 from .conftest import DATA, SEEDS
 
+# Every test here runs the real flow (most share one run over the seeds): none is quick.
+pytestmark = pytest.mark.slow
+
 KEPT = {"title", "body"}
 
 
@@ -235,6 +238,8 @@ def test_html_page_gets_metadata_and_its_chrome_labelled(tmp_path):
     assert "20,000 vehicles a day" in article["text"]
 
 
+@pytest.mark.server
+@pytest.mark.timeout(300)
 def test_failed_validation_publishes_nothing_and_exits_non_zero(tmp_path, capsys, monkeypatch):
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -269,12 +274,16 @@ def test_failed_validation_publishes_nothing_and_exits_non_zero(tmp_path, capsys
     assert [f["column"] for f in report["validation"]["failures"]] == ["word_count"]
 
 
+@pytest.mark.server
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("argv", [["run", "does/not/exist"]])
 def test_cli_reports_missing_input_as_usage_error(argv, tmp_path, capsys):
     assert main([*argv, "--output", str(tmp_path)]) == 2
     assert "input not found" in capsys.readouterr().err
 
 
+@pytest.mark.server
+@pytest.mark.timeout(300)
 def test_the_command_exits_with_mains_code(tmp_path):
     """``entry`` (the installed ``newsclean``) passes main's exit code on after its freeze."""
     done = subprocess.run(

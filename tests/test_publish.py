@@ -110,6 +110,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return first, second
 
 
+@pytest.mark.server
+@pytest.mark.timeout(600)
 def test_a_run_killed_anywhere_leaves_the_dataset_intact_and_a_rerun_completes_it(
     api_url, inputs, tmp_path
 ):
@@ -217,6 +219,7 @@ def test_a_quarantined_input_is_recorded_once_across_runs(tmp_path):
     assert [f.name for f in files] == ["part-run-1.parquet"]
 
 
+@pytest.mark.slow
 def test_a_renamed_file_is_skipped_and_an_edited_file_is_new(tmp_path):
     inputs, output = tmp_path / "in", tmp_path / "out"
     inputs.mkdir()

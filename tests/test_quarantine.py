@@ -6,7 +6,6 @@ accounted for: published + skipped + quarantined = total.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import logging
 import os
@@ -25,7 +24,6 @@ from tasks.process import process_shard
 
 from .conftest import DATA, SEEDS
 
-HAS_WARC = importlib.util.find_spec("tasks.warc") is not None
 SIZE_LIMIT = 1_000_000
 VANISHED = ("read", "file vanished before it could be read")
 # name -> (stage, a phrase its reason must contain)
@@ -39,6 +37,7 @@ EXPECTED = {
     "notext.html": ("extract", "HTML page has no visible text"),
     "one-line.txt": ("split", "over the 200,000-character limit"),
     "pipe.txt": ("read", "not a regular file"),
+    "truncated.warc.gz": ("read", "truncated WARC"),
 }
 # A page whose <title> is longer than the articles suite allows: published, title unknown.
 STUFFED_TITLE = "Cheap flights hotels deals " * 25
@@ -46,8 +45,6 @@ STUFFED_BODY = " ".join(
     f"The council met on day {n} to discuss the harbour budget and the new ferry timetable."
     for n in range(12)
 )
-if HAS_WARC:
-    EXPECTED["truncated.warc.gz"] = ("read", "truncated WARC")
 
 
 def _truncated_warc(path: Path) -> None:
@@ -90,8 +87,7 @@ def _bad_and_good_inputs(folder: Path) -> None:
         f"<html><head><title>{STUFFED_TITLE}</title></head><body><article>"
         f"<p>{STUFFED_BODY}</p></article></body></html>"
     )
-    if HAS_WARC:
-        _truncated_warc(folder / "truncated.warc.gz")
+    _truncated_warc(folder / "truncated.warc.gz")
     # Good inputs beside them, and a copy of one that the run skips as repeated content.
     for seed in sorted(SEEDS.iterdir())[:2]:
         shutil.copy(seed, folder / seed.name)
@@ -101,6 +97,7 @@ def _bad_and_good_inputs(folder: Path) -> None:
     shutil.copy(sorted(SEEDS.iterdir())[0], folder / "zz-copy.txt")
 
 
+@pytest.mark.slow
 def test_every_bad_input_is_quarantined_once_and_the_good_ones_publish(tmp_path, caplog):
     inputs, output = tmp_path / "in", tmp_path / "out"
     _bad_and_good_inputs(inputs)
@@ -144,8 +141,6 @@ def test_every_bad_input_is_quarantined_once_and_the_good_ones_publish(tmp_path,
 
 @pytest.mark.parametrize("name", ["gone.txt", "gone.html", "gone.warc.gz"])
 def test_a_file_that_vanishes_after_discovery_is_quarantined(name, tmp_path):
-    if name.endswith(".warc.gz") and not HAS_WARC:
-        pytest.skip("tasks/warc.py is not there yet")
     path = tmp_path / name
     path.write_bytes(b"Headline\n\nSome text.\n")
     ref = InputRef(str(path), str(path))  # discovered...

@@ -124,7 +124,9 @@ def test_read_returns_bytes_and_digest(tmp_path: Path):
     path = tmp_path / "ok.txt"
     path.write_bytes(b"hello")
     raw = read_input(_ref(path), max_bytes=100)
-    assert raw.data == b"hello" and len(raw.sha256) == 64
+    assert raw.data == b"hello"
+    # `printf hello | sha256sum`: the digest of the bytes read, as lower-case hex.
+    assert raw.sha256 == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
 
 
 def test_control_bytes_of_utf8_are_its_control_characters():

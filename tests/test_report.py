@@ -390,33 +390,14 @@ CHROMIUM_FLAGS = [
 
 @pytest.fixture(scope="session")
 def chromium_binary() -> str:
-    """Debian's chromium, installed with apt when missing (the test setup owns this step).
+    """Debian's chromium, which the set-up installs (`make test` runs `make chromium`).
 
-    Fails, never skips, when it cannot be installed: a browser check that did not run must
-    not pass for one that did.
+    Fails, never skips, when it is missing: a browser check that did not run must not pass for
+    one that did.
     """
     found = shutil.which("chromium")
-    if found:
-        return found
-    apt = shutil.which("apt-get")
-    if apt is None:
-        pytest.fail(
-            "chromium is not installed and apt-get is unavailable: install Debian's chromium"
-        )
-    prefix = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    lock = ["-o", "DPkg::Lock::Timeout=600"]
-    install = [*prefix, apt, *lock, "install", "-y", "--no-install-recommends", "chromium"]
-    output = ""
-    # Package lists may be missing or stale: refresh them only when the install needs it.
-    for step in (install, [*prefix, apt, *lock, "update"], install):
-        result = subprocess.run(step, env=env, capture_output=True, text=True, timeout=1800)
-        output = f"`{' '.join(step)}` exited {result.returncode}:\n{result.stderr[-2000:]}"
-        if step is install and result.returncode == 0:
-            break
-    found = shutil.which("chromium")
     if not found:
-        pytest.fail(f"could not install Debian's chromium with apt-get.\n{output}")
+        pytest.fail("chromium is not installed: `make chromium` as root installs Debian's package")
     return found
 
 
@@ -605,6 +586,7 @@ DATA_DOCS_CHECKS = """() => {
 }"""
 
 
+@pytest.mark.browser
 def test_data_docs_render_offline_in_chromium(browser: Chromium, docs_copy: Path, tmp_path: Path):
     make_docs_offline(docs_copy)
     pages = [docs_copy / "index.html", *sorted((docs_copy / "validations").rglob("*.html"))]
@@ -625,6 +607,7 @@ def test_data_docs_render_offline_in_chromium(browser: Chromium, docs_copy: Path
         assert_png(seen.screenshot)
 
 
+@pytest.mark.browser
 def test_chromium_check_catches_cdn_assets(browser: Chromium, gx_docs: Docs, tmp_path: Path):
     """Control: the same check on GX's own output sees the CDN requests and no styling."""
     seen = visit(browser, gx_docs.root / "index.html", DATA_DOCS_CHECKS, tmp_path / "cdn.png")
@@ -652,6 +635,7 @@ REPORT_CHECKS = """() => {
 }"""
 
 
+@pytest.mark.browser
 def test_run_report_renders_offline_in_chromium(
     browser: Chromium, docs_copy: Path, gx_docs: Docs, tmp_path: Path
 ):
@@ -688,6 +672,7 @@ def test_run_report_renders_offline_in_chromium(
 # The Prefect artifact, created inside a real flow run and read back through the API.
 
 
+@pytest.mark.slow
 def test_summary_is_published_as_a_prefect_artifact(tmp_path: Path):
     from prefect import flow
     from prefect.client.orchestration import get_client

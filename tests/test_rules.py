@@ -141,6 +141,7 @@ PROSE = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
 def test_match_rules_equals_trying_every_rule_on_generated_pages(rule):
     """Pages of random strings along each rule (whole pattern and head; random case, letters
@@ -191,6 +192,7 @@ def test_match_rules_on_paragraphs_with_line_breaks():
     assert match_rules(page[1:2] + page[3:])[1][0].name == "inline_related_link"
 
 
+@pytest.mark.slow
 def test_folded_letters_are_all_that_ignorecase_matches_to_ascii():
     """The tail-keyword search lower-cases bytes, so it must first fold the non-ASCII letters
     that re.I matches to an ASCII one; other non-ASCII characters become '?'."""

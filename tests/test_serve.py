@@ -55,6 +55,8 @@ def _wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+@pytest.mark.server
+@pytest.mark.timeout(600)
 def test_serve_schedules_runs_and_a_triggered_run_publishes(api_url, tmp_path):
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -111,6 +113,8 @@ def test_serve_schedules_runs_and_a_triggered_run_publishes(api_url, tmp_path):
         server.wait(timeout=30)
 
 
+@pytest.mark.server
+@pytest.mark.timeout(300)
 def test_prefect_yaml_deploys_with_its_schedule(api_url, tmp_path):
     env = client_env(api_url, tmp_path / "home")
     with (
@@ -137,6 +141,7 @@ def test_prefect_yaml_deploys_with_its_schedule(api_url, tmp_path):
     ]
 
 
+@pytest.mark.server
 def test_serve_refuses_to_run_without_a_server(tmp_path):
     # A fresh process with no PREFECT_API_URL has only the temporary server, which has no
     # scheduler: serve must refuse at once instead of waiting for runs that never come.

@@ -183,6 +183,7 @@ def _rows(query: str) -> list[dict]:
     return [dict(zip(names, row, strict=True)) for row in relation.fetchall()]
 
 
+@pytest.mark.slow
 def test_flow_publishes_one_article_per_html_record_with_metadata(tmp_path):
     warc = build_warc(tmp_path / "crawl.warc.gz")
     page = DATA / "html" / "article.html"
@@ -212,6 +213,7 @@ def test_flow_publishes_one_article_per_html_record_with_metadata(tmp_path):
     assert counts["published"] + counts["skipped"] + counts["quarantined"] == counts["total"]
 
 
+@pytest.mark.slow
 def test_flow_quarantines_a_cut_off_warc_and_keeps_its_good_records(tmp_path):
     whole = build_warc(tmp_path / "whole.warc", gzipped=False).read_bytes()
     cut = tmp_path / "in" / "cut.warc"
@@ -224,6 +226,7 @@ def test_flow_quarantines_a_cut_off_warc_and_keeps_its_good_records(tmp_path):
     assert [(q["source"], q["stage"]) for q in result.summary.quarantine] == [(str(cut), "read")]
 
 
+@pytest.mark.server
 def test_cli_runs_html_and_warc_inputs_together(tmp_path, capsys):
     warc = build_warc(tmp_path / "crawl.warc.gz")
     page = DATA / "html" / "article.html"
