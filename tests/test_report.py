@@ -755,3 +755,75 @@ def test_duplicate_clusters_give_the_kept_text_largest_first():
         {"kept": "b1-00000", "copies": ["a1-00000", "c1-00001"], "size": 3, "text": "Kept b."},
     ]
     assert [c["kept"] for c in duplicate_clusters(pages, limit=1)] == ["old-00003"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Data Docs are safe whatever the pages said: a user's expectation on a text column fails on
+# titles that are markup, and opening the docs runs none of it.
+
+PAYLOADS = [
+    "<script>window.__pwned = 'script'; document.title = 'PWNED'</script>",
+    "<img src=x onerror=\"window.__pwned = 'img'; document.title = 'PWNED'\">",
+    "<svg onload=\"window.__pwned = 'svg'\"></svg>",
+    "<iframe src=\"javascript:parent.__pwned = 'iframe'\"></iframe>",
+    "<a id=\"pwnlink\" href=\"javascript:window.__pwned = 'link'\">click me</a>",
+    "A & B say \"hi\" <b>bold</b>",
+]
+
+XSS_CHECKS = """() => {
+  const link = document.getElementById('pwnlink');
+  if (link) link.click();
+  const attrs = [...document.querySelectorAll('*')].flatMap(e => [...e.attributes]);
+  return {
+    title: document.title,
+    pwned: window.__pwned || null,
+    // GX's own pages have onclick handlers; none may carry a payload's code.
+    handlers: attrs.filter(a => /^on/i.test(a.name) && a.value.includes('__pwned')).length,
+    jsUrls: attrs.filter(a => /^\\s*javascript:/i.test(a.value)).map(a => a.value),
+    payloadScripts: [...document.scripts].filter(s => s.text.includes('__pwned')).length,
+    text: document.body.innerText,
+  };
+}"""
+
+
+def test_data_docs_show_markup_in_failed_values_as_text_in_chromium(
+    browser: Chromium, tmp_path: Path
+):
+    suites = tmp_path / "expectations"
+    suites.mkdir()
+    suite = {
+        "name": "articles",
+        "expectations": [
+            {
+                "type": "expect_column_values_to_match_regex",
+                "kwargs": {"column": "title", "regex": "^[A-Za-z ]+$"},
+            },
+            {
+                "type": "expect_column_distinct_values_to_be_in_set",
+                "kwargs": {"column": "title", "value_set": ["A plain title"]},
+            },
+        ],
+    }
+    (suites / "articles.json").write_text(json.dumps(suite), encoding="utf-8")
+    docs = tmp_path / "reports" / "data_docs"
+    tables = {"articles": pa.table({"title": [*PAYLOADS, "A plain title"]})}
+    report = run_checkpoints(tables, {}, suites, docs, run_name="run-xss")
+    make_docs_offline(docs)
+    # The run report still says exactly what failed, raw values included.
+    assert report.failures and set(report.failures[0].sample) <= set(PAYLOADS)
+    assert PAYLOADS[0] in report.failures[0].sample
+    pages = sorted((docs / "validations").rglob("*.html"))
+    assert [p.relative_to(docs / "validations").parts[:2] for p in pages] == [
+        ("articles", "run-xss")
+    ]
+    seen = visit(browser, pages[0], XSS_CHECKS, tmp_path / "xss.png")
+    checks = seen.checks
+    assert checks["pwned"] is None, checks["pwned"]
+    assert "PWNED" not in checks["title"]
+    assert checks["handlers"] == 0 and checks["jsUrls"] == [], checks
+    assert checks["payloadScripts"] == 0
+    # Shown as text, character for character (escaped once, not twice).
+    for payload in PAYLOADS:
+        assert payload in checks["text"], payload
+    assert "&lt;" not in checks["text"] and "&amp;" not in checks["text"]
+    assert seen.non_local == []
