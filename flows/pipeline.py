@@ -214,9 +214,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     docs_dir = out / "reports" / "data_docs"
     with validate_stats.timed():
         checked = {**tables, "inputs": pa.Table.from_pylist([counts])}
-        report = validate(
-            checked, published, config.expectations_dir, docs_dir, run_id, started
-        )
+        report = validate(checked, published, config.expectations_dir, docs_dir, run_id, started)
         if report.data_docs_index:
             make_docs_offline(docs_dir)
     validate_stats.keep(tables["articles"].num_rows)

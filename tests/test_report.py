@@ -766,8 +766,8 @@ PAYLOADS = [
     "<img src=x onerror=\"window.__pwned = 'img'; document.title = 'PWNED'\">",
     "<svg onload=\"window.__pwned = 'svg'\"></svg>",
     "<iframe src=\"javascript:parent.__pwned = 'iframe'\"></iframe>",
-    "<a id=\"pwnlink\" href=\"javascript:window.__pwned = 'link'\">click me</a>",
-    "A & B say \"hi\" <b>bold</b>",
+    '<a id="pwnlink" href="javascript:window.__pwned = \'link\'">click me</a>',
+    'A & B say "hi" <b>bold</b>',
 ]
 
 XSS_CHECKS = """() => {
