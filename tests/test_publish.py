@@ -248,3 +248,26 @@ def test_write_atomically_replaces_the_whole_file(tmp_path):
     write_atomically(target, b'{"new": true}')
     assert target.read_bytes() == b'{"new": true}'
     assert [p.name for p in tmp_path.iterdir()] == ["latest.json"]  # no temporary left
+
+
+def test_all_three_tables_exist_after_a_run_with_nothing_quarantined(tmp_path):
+    """The README's reads work on every table, also on one that has no rows yet."""
+    inputs, output = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    shutil.copy(sorted(SEEDS.iterdir())[0], inputs / "a.txt")
+    first = newsclean_flow(inputs=[str(inputs)], output=str(output))
+    assert first.published and first.summary.inputs["quarantined"] == 0
+    counts = {
+        table: duckdb.sql(
+            f"SELECT count(*) FROM read_parquet('{output}/{table}/*.parquet')"
+        ).fetchall()[0][0]
+        for table in ("articles", "paragraphs", "quarantine")
+    }
+    assert counts["articles"] == 1 and counts["paragraphs"] > 1 and counts["quarantine"] == 0
+    columns = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{output}/quarantine/*.parquet')")
+    assert [row[0] for row in columns.fetchall()] == quarantine_table([], "r").column_names
+    # A run that finds nothing new adds no empty files.
+    second = newsclean_flow(inputs=[str(inputs)], output=str(output))
+    assert second.published
+    parts = sorted(p.name for p in output.glob("*/part-*.parquet"))
+    assert parts == [f"part-{first.run_id}.parquet"] * 3
