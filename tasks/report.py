@@ -33,7 +33,7 @@ class RunSummary:
     removed_by_rule: dict[str, int]
     duplicate_clusters: list[dict[str, object]]
     quarantine: list[dict[str, str | None]]
-    skipped: list[dict[str, str]]
+    skipped: list[dict[str, str | None]]
     validation: dict[str, object]
     published: bool
     outputs: dict[str, str | list[str] | None] = field(default_factory=dict)
