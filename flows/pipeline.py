@@ -43,11 +43,14 @@ from tasks.publish import (
 from tasks.read import UNSUPPORTED_TYPE, find_inputs
 from tasks.report import (
     RunSummary,
+    completed_note,
     duplicate_clusters,
     publish_prefect_artifact,
     quarantine_rows,
     removal_counts,
+    removal_examples,
     stage_rows,
+    write_recovered_reports,
     write_report,
 )
 from tasks.stats import StepStats, merge_stats
@@ -157,6 +160,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     recovered = recover(out)
     if recovered:
         progress.info("completed interrupted runs: %s", ", ".join(recovered))
+        write_recovered_reports(out, recovered, run_id)
 
     dedup_state = out / DEDUP_STATE
     index_status = sync_dedup_index(out, dedup_state, config.dedup)
@@ -248,7 +252,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         stages=stage_rows(stages),
         removed_by_label=by_label,
         removed_by_rule=by_rule,
-        duplicate_clusters=duplicate_clusters(articles),
+        duplicate_clusters=duplicate_clusters(articles, output=out),
         quarantine=quarantine_rows(quarantined),
         skipped=[{"source": s.source, "reason": s.reason, "url": s.url} for s in skipped],
         validation=report.as_dict(),
@@ -263,6 +267,8 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         },
         config=config.fingerprint(),
         dedup_index=index_status,
+        removed_examples=removal_examples(articles),
+        notes=[completed_note(r) for r in recovered],
     )
     report_json, report_html = write_report(summary, out / "reports")
     publish_prefect_artifact(summary, report_html=report_html)
