@@ -126,6 +126,8 @@ def arrow_backed_frame(table: pa.Table) -> pd.DataFrame:
 
 
 RESULTS_STORE = "newsclean_validation_results"
+# Validation pages the Data Docs index lists (newest first): the last 100 runs' three suites.
+INDEX_VALIDATIONS = 300
 
 
 def results_dir_for(docs_dir: Path) -> Path:
@@ -166,7 +168,11 @@ def _gx_context(docs_dir: Path):
                 "class_name": "TupleFilesystemStoreBackend",
                 "base_directory": str(docs_dir.resolve()),
             },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            # The index reads every result it lists: bounded, so it costs the same every run.
+            "site_index_builder": {
+                "class_name": "DefaultSiteIndexBuilder",
+                "validation_results_limit": INDEX_VALIDATIONS,
+            },
         },
     )
     return gx, context
