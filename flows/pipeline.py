@@ -41,19 +41,21 @@ from tasks.publish import (
     recover,
     write_staged,
 )
-from tasks.read import discover_inputs
+from tasks.read import UNSUPPORTED_TYPE, find_inputs
 from tasks.report import (
     RunSummary,
+    completed_note,
     duplicate_clusters,
     publish_prefect_artifact,
     quarantine_rows,
     removal_counts,
+    removal_examples,
     stage_rows,
+    write_recovered_reports,
     write_report,
 )
 from tasks.stats import StepStats, merge_stats
 from tasks.tables import articles_table, paragraphs_table, quarantine_table
-from tasks.warc import SKIP_PREFIX as WARC_SKIP_PREFIX
 
 DEDUP_STATE = "_dedup"
 progress = logging.getLogger("newsclean.progress")
@@ -148,14 +150,14 @@ def _accounting(
 ) -> dict[str, int]:
     """Every document found is published, skipped or quarantined; the suite checks the sum.
 
-    ``total`` is what the read step saw: one per file, one per WARC record (skipped records,
-    such as non-HTML or non-200 responses, included), plus files that could not be read.
+    ``total`` is what the read step saw: one per file (unsupported ones included), one per
+    WARC record (skipped records, such as non-HTML or non-200 responses, included), plus
+    files that could not be read. Each skipped document is a row of ``skipped``.
     """
-    record_skips = sum(n for why, n in read.dropped.items() if why.startswith(WARC_SKIP_PREFIX))
     return {
         "total": read.total,
         "published": len(articles),
-        "skipped": len(skipped) + record_skips,
+        "skipped": len(skipped),
         "quarantined": len(quarantined),
     }
 
@@ -166,10 +168,11 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     recovered = recover(out)
     if recovered:
         progress.info("completed interrupted runs: %s", ", ".join(recovered))
+        write_recovered_reports(out, recovered, run_id)
 
     dedup_state = out / DEDUP_STATE
     index_status = sync_dedup_index(out, dedup_state, config.dedup)
-    refs = discover_inputs(inputs)
+    refs, unsupported = find_inputs(inputs)
     published = _published(out)
     published_ids = PublishedIds.of(
         published["published_articles"].column("article_id").to_pylist()
@@ -195,7 +198,9 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
 
     quarantined = sorted((q for r in shard_results for q in r.quarantined), key=_by_source)
     articles, repeated = drop_repeated_inputs(a for r in shard_results for a in r.articles)
-    skipped = sorted([s for r in shard_results for s in r.skipped] + repeated, key=_by_source)
+    skipped = sorted(
+        [s for r in shard_results for s in r.skipped] + repeated + unsupported, key=_by_source
+    )
     mark_site_chrome(articles)
     progress.info("deduplicating %d articles", len(articles))
     dedup_stats = StepStats("deduplicate")
@@ -215,7 +220,12 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         "paragraphs": paragraphs_table(articles, run_id),
     }
     shard_stats = merge_stats([r.stats for r in shard_results])
-    read_stats = next((s for s in shard_stats if s.name == "read"), StepStats("read"))
+    read_stats = next((s for s in shard_stats if s.name == "read"), None)
+    if read_stats is None:
+        read_stats = StepStats("read")
+        shard_stats.insert(0, read_stats)
+    if unsupported:
+        read_stats.drop(UNSUPPORTED_TYPE.replace(" ", "_"), len(unsupported))
     counts = _accounting(read_stats, articles, skipped, quarantined)
     write_staged(out, run_id, {**tables, "quarantine": quarantine_table(quarantined, run_id)})
     progress.info("validating")
@@ -223,7 +233,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     docs_dir = out / "reports" / "data_docs"
     with validate_stats.timed():
         checked = {**tables, "inputs": pa.Table.from_pylist([counts])}
-        report = validate(checked, published, config.expectations_dir, docs_dir)
+        report = validate(checked, published, config.expectations_dir, docs_dir, run_id, started)
         if report.data_docs_index:
             make_docs_offline(docs_dir)
     validate_stats.keep(tables["articles"].num_rows)
@@ -251,9 +261,9 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         stages=stage_rows(stages),
         removed_by_label=by_label,
         removed_by_rule=by_rule,
-        duplicate_clusters=duplicate_clusters(articles),
+        duplicate_clusters=duplicate_clusters(articles, output=out),
         quarantine=quarantine_rows(quarantined),
-        skipped=[{"source": s.source, "reason": s.reason} for s in skipped],
+        skipped=[{"source": s.source, "reason": s.reason, "url": s.url} for s in skipped],
         validation=report.as_dict(),
         published=report.success,
         outputs={
@@ -266,6 +276,8 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         },
         config=config.fingerprint(),
         dedup_index=index_status,
+        removed_examples=removal_examples(articles),
+        notes=[completed_note(r) for r in recovered],
     )
     report_json, report_html = write_report(summary, out / "reports")
     publish_prefect_artifact(summary, report_html=report_html)

@@ -328,7 +328,7 @@ def sync_dedup_index(output: Path, state_dir: Path, config: DedupConfig) -> str:
 
     A missing, damaged, stale (a run published but not recorded, e.g. killed in between) or
     differently configured index is rebuilt from the published Parquet, never ignored.
-    Returns what was done, for the run report.
+    Returns what was done, for the run report (``"new"`` on a first run).
     """
     index_dir = state_dir / "index"
     published = _published_runs(output)
@@ -340,8 +340,10 @@ def sync_dedup_index(output: Path, state_dir: Path, config: DedupConfig) -> str:
         status = f"settings changed: {error}"
     except IndexDamagedError as error:
         status = f"damaged: {error}"
-    if status == "ok" or (status == "missing" and not published):
+    if status == "ok":
         return status
+    if status == "missing" and not published:
+        return "new"  # a first run: nothing to index yet
     records = index_records(f"{output}/paragraphs/*.parquet", f"{output}/articles/*.parquet")
     rebuild_index(index_dir, records, config)
     _record_runs(state_dir, published)

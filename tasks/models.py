@@ -26,10 +26,21 @@ class Rejected(Exception):
     Anything else raised while processing an input is an infrastructure error and stops the run.
     """
 
-    def __init__(self, stage: str, reason: str) -> None:
+    def __init__(
+        self,
+        stage: str,
+        reason: str,
+        *,
+        input_sha256: str | None = None,
+        source: str | None = None,
+    ) -> None:
         super().__init__(f"{stage}: {reason}")
         self.stage = stage
         self.reason = reason
+        # The SHA-256 of the bytes read before the rejection, when there were any.
+        self.input_sha256 = input_sha256
+        # Where in the input it failed when that is narrower than the file (``file#offset``).
+        self.source = source
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +126,12 @@ def article_of(paragraph_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class SkippedInput:
-    """An input not processed because its content was already published or seen in this run."""
+    """An input not turned into an article on purpose: already published or seen in this run,
+    a WARC record that is no HTML page (``file#offset``, with its URL), an unsupported file."""
 
     source: str
     reason: str
+    url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

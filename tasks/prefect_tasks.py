@@ -7,6 +7,7 @@ orchestration, an article a few. Caching is off: steps are cheap to redo and the
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -38,5 +39,7 @@ def validate(
     published: dict[str, pa.Table],
     expectations_dir: Path,
     docs_dir: Path,
+    run_name: str | None = None,
+    run_time: datetime | None = None,
 ) -> ValidationReport:
-    return run_checkpoints(tables, published, expectations_dir, docs_dir)
+    return run_checkpoints(tables, published, expectations_dir, docs_dir, run_name, run_time)

@@ -155,8 +155,13 @@ def _within_published_limits(article: Article, limits: dict[tuple[str, str], int
         )
 
 
-def iter_documents(ref: InputRef, config: PipelineConfig, stats: StepStats) -> Iterator[Document]:
-    """The documents of one input file: itself, or each HTML response record of a WARC."""
+def iter_documents(
+    ref: InputRef, config: PipelineConfig, stats: StepStats
+) -> Iterator[Document | SkippedInput]:
+    """The documents of one input file: itself, or each HTML response record of a WARC.
+
+    A WARC's other response records come as ``SkippedInput`` (``file#offset``, URL, reason).
+    """
     fmt = input_format(ref.source)
     if fmt == "warc":
         from tasks.warc import warc_documents
@@ -198,11 +203,19 @@ def process_shard(
                 # A file-level failure; records a WARC yielded before it are kept.
                 read_stats.drop(rejection.stage)
                 result.quarantined.append(
-                    QuarantineRecord(ref.source, rejection.stage, rejection.reason)
+                    QuarantineRecord(
+                        rejection.source or ref.source,
+                        rejection.stage,
+                        rejection.reason,
+                        rejection.input_sha256,
+                    )
                 )
                 break
             if document is None:
                 break
+            if isinstance(document, SkippedInput):
+                result.skipped.append(document)
+                continue
             _clean_document(document, config, published_ids, clean_stats, result)
     return result
 

@@ -93,8 +93,12 @@ def staging_dir(output: Path, run_id: str) -> Path:
 
 
 def write_staged(output: Path, run_id: str, tables: dict[str, pa.Table]) -> Path:
-    """Write each non-empty table to the run's staging folder as Parquet, durably.
+    """Write each table with rows to the run's staging folder as Parquet, durably.
 
+    A table without rows is written too (an empty part with the table's schema) while
+    nothing of that table is published yet, so that every table exists once a run has
+    published: ``read_parquet('output/quarantine/*.parquet')`` fails on a folder with no
+    file. Later empty tables write nothing, so runs that find nothing new add no files.
     Quarantine rows already published by an earlier run are dropped, so a bad input that
     stays in the input folder is recorded once, not once per (scheduled) run.
     """
@@ -103,7 +107,7 @@ def write_staged(output: Path, run_id: str, tables: dict[str, pa.Table]) -> Path
     for name, table in tables.items():
         if name == "quarantine":
             table = _unpublished_quarantine(output, table)
-        if table.num_rows:
+        if table.num_rows or not _published_parts(output, name):
             _write_parquet(folder / f"{name}.parquet", table)
     _fsync(folder)
     return folder
@@ -198,9 +202,13 @@ def _fsync(path: Path) -> None:
         os.close(descriptor)
 
 
+def _published_parts(output: Path, table: str) -> list[Path]:
+    return sorted((output / table).glob("*.parquet"))
+
+
 def read_published(output: Path, table: str, columns: str = "*") -> pa.Table | None:
     """Read a published table with DuckDB (``None`` when nothing was published yet)."""
-    files = sorted((output / table).glob("*.parquet"))
+    files = _published_parts(output, table)
     if not files:
         return None
     with duckdb.connect() as con:

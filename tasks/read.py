@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import stat
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,12 +15,14 @@ from typing import BinaryIO
 
 from charset_normalizer import from_bytes
 
-from tasks.models import InputRef, Rejected
+from tasks.models import InputRef, Rejected, SkippedInput
 
 TEXT_SUFFIXES = frozenset({".txt"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 WARC_SUFFIXES = (".warc", ".warc.gz")
+GZIP_SUFFIX = ".gz"
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+UNSUPPORTED_TYPE = "unsupported type"
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 _BOMS = (
@@ -48,17 +51,37 @@ class RawInput:
         return hashlib.sha256(self.data).hexdigest()
 
 
+def _inner_name(name: str) -> str:
+    """The file name without a ``.gz`` ending (``page.html.gz`` -> ``page.html``)."""
+    lowered = name.lower()
+    return lowered.removesuffix(GZIP_SUFFIX) if not lowered.endswith(WARC_SUFFIXES) else lowered
+
+
 def input_format(source: str) -> str:
-    """``"warc"``, ``"html"`` or ``"text"``, from the file name."""
-    path = Path(source)
-    if path.name.lower().endswith(WARC_SUFFIXES):
+    """``"warc"``, ``"html"`` or ``"text"``, from the file name (``.gz`` looked through)."""
+    name = Path(source).name
+    if name.lower().endswith(WARC_SUFFIXES):
         return "warc"
-    return "html" if path.suffix.lower() in HTML_SUFFIXES else "text"
+    return "html" if Path(_inner_name(name)).suffix in HTML_SUFFIXES else "text"
+
+
+def is_gzipped(source: str) -> bool:
+    """A gzip-compressed page or text (``.html.gz``, ``.txt.gz``); a WARC reads its own gzip."""
+    lowered = Path(source).name.lower()
+    return lowered.endswith(GZIP_SUFFIX) and not lowered.endswith(WARC_SUFFIXES)
 
 
 def _supported(name: str) -> bool:
     lowered = name.lower()
-    return Path(lowered).suffix in SUPPORTED_SUFFIXES or lowered.endswith(WARC_SUFFIXES)
+    return Path(_inner_name(lowered)).suffix in SUPPORTED_SUFFIXES or lowered.endswith(
+        WARC_SUFFIXES
+    )
+
+
+def _unsupported(path: Path) -> SkippedInput:
+    suffix = "".join(path.suffixes[-2:]) if path.suffix else ""
+    kind = f"{suffix} file" if suffix else "no file extension"
+    return SkippedInput(_input_ref(path).source, f"{UNSUPPORTED_TYPE} ({kind})")
 
 
 def _input_ref(path: Path) -> InputRef:
@@ -72,13 +95,18 @@ def _input_ref(path: Path) -> InputRef:
     return InputRef(source=os.fsencode(name).decode("utf-8", "backslashreplace"), path=name)
 
 
-def discover_inputs(paths: Iterable[str]) -> list[InputRef]:
-    """Expand files and folders into a sorted, de-duplicated list of supported input files.
+def find_inputs(paths: Iterable[str]) -> tuple[list[InputRef], list[SkippedInput]]:
+    """Expand files and folders into sorted, de-duplicated supported inputs, and the rest.
 
-    Folders are walked recursively; hidden files are skipped. A path that does not exist is
-    an infrastructure error (the user mistyped it), not a per-input rejection.
+    Folders are walked recursively; hidden files and folders are passed over in silence. The
+    other files of a folder that are not a supported type (``.md``, no extension, ...) come
+    back as skipped with the reason, so the report accounts for every file it was shown.
+    A file named explicitly is read whatever its name (as text unless it says otherwise).
+    A path that does not exist is an infrastructure error (the user mistyped it), not a
+    per-input rejection.
     """
     found: dict[str, InputRef] = {}
+    unsupported: dict[str, SkippedInput] = {}
     for given in paths:
         path = Path(given)
         if path.is_dir():
@@ -86,14 +114,25 @@ def discover_inputs(paths: Iterable[str]) -> list[InputRef]:
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     child = Path(root) / name
-                    if name.startswith(".") or not _supported(name):
+                    if name.startswith("."):
                         continue
-                    found.setdefault(str(child.resolve()), _input_ref(child))
+                    if _supported(name):
+                        found.setdefault(str(child.resolve()), _input_ref(child))
+                    else:
+                        unsupported.setdefault(str(child.resolve()), _unsupported(child))
         elif path.exists():
             found.setdefault(str(path.resolve()), _input_ref(path))
         else:
             raise FileNotFoundError(f"input not found: {given}")
-    return sorted(found.values(), key=lambda ref: ref.source)
+    return (
+        sorted(found.values(), key=lambda ref: ref.source),
+        sorted(unsupported.values(), key=lambda skipped: skipped.source),
+    )
+
+
+def discover_inputs(paths: Iterable[str]) -> list[InputRef]:
+    """The supported input files of ``paths`` (see :func:`find_inputs`)."""
+    return find_inputs(paths)[0]
 
 
 def open_input(ref: InputRef) -> BinaryIO:
@@ -106,9 +145,14 @@ def open_input(ref: InputRef) -> BinaryIO:
     try:
         fd = os.open(ref.path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError as error:
+        if os.path.islink(ref.path):
+            target = os.readlink(ref.path)
+            raise Rejected("read", f"dangling symlink -> {target}") from error
         raise Rejected("read", "file vanished before it could be read") from error
     except PermissionError as error:
         raise Rejected("read", f"file cannot be read: {error.strerror}") from error
+    except OSError as error:  # a symlink loop, a name too long, ...
+        raise Rejected("read", f"file cannot be opened: {error.strerror}") from error
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)  # a directory opens read-only too
@@ -119,7 +163,12 @@ def open_input(ref: InputRef) -> BinaryIO:
 
 
 def read_input(ref: InputRef, max_bytes: int) -> RawInput:
-    """Read an input file; a vanished, unreadable, empty or oversized file is rejected."""
+    """Read an input file; a vanished, unreadable, empty or oversized file is rejected.
+
+    A gzip-compressed input (``.html.gz``, ``.txt.gz``) comes back decompressed, at most
+    ``max_bytes`` of it: a small file that would expand past that (a gzip bomb) is rejected
+    without ever holding more. A rejection after bytes were read carries their SHA-256.
+    """
     with open_input(ref) as handle:
         size = os.fstat(handle.fileno()).st_size
         if size > max_bytes:
@@ -127,9 +176,51 @@ def read_input(ref: InputRef, max_bytes: int) -> RawInput:
         data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise Rejected("read", f"file grew over the {max_bytes}-byte limit while read")
-    if not data.strip():
+    if not data:
         raise Rejected("read", "file is empty")
+    digest = hashlib.sha256(data).hexdigest()
+    if is_gzipped(ref.source):
+        data = gunzip(data, max_bytes, digest)
+    if not data.strip():
+        raise Rejected("read", WHITESPACE_ONLY, input_sha256=digest)
     return RawInput(ref, data)
+
+
+WHITESPACE_ONLY = "no text (whitespace only)"
+
+
+def gunzip(data: bytes, max_bytes: int, digest: str | None = None) -> bytes:
+    """The content of a gzip file (every member), or ``Rejected`` past ``max_bytes``.
+
+    Decompressed in steps that never produce more than the limit plus one byte, so the
+    output is bounded whatever the compression ratio.
+    """
+    out: list[bytes] = []
+    produced = 0
+    rest = data
+    try:
+        while rest:
+            member = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            pending = rest
+            while pending:
+                chunk = member.decompress(pending, max_bytes + 1 - produced)
+                out.append(chunk)
+                produced += len(chunk)
+                if produced > max_bytes:
+                    raise Rejected(
+                        "read",
+                        f"gzip content over the {max_bytes}-byte limit (decompression stopped)",
+                        input_sha256=digest,
+                    )
+                pending = member.unconsumed_tail
+                if member.eof:
+                    break
+            if not member.eof:
+                raise Rejected("read", "truncated gzip file", input_sha256=digest)
+            rest = member.unused_data.lstrip(b"\x00")  # some writers pad between members
+    except zlib.error as error:
+        raise Rejected("read", f"corrupt gzip file: {error}", input_sha256=digest) from error
+    return b"".join(out)
 
 
 def _declared_html_charset(data: bytes) -> str | None:
@@ -160,7 +251,10 @@ def decode(data: bytes, *, declared: str | None = None, is_html: bool = False) -
         candidates.append(meta)
     candidates.append("utf-8")
     if b"\x00" in data and not any(c.startswith("utf-16") or c == "utf-32" for c in candidates):
-        raise Rejected("decode", "binary content: NUL bytes in a text input")
+        wide = _wide_encoding(data)
+        if wide is None:
+            raise Rejected("decode", "binary content: NUL bytes in a text input")
+        candidates.insert(0, wide)
     for encoding in candidates:
         try:
             text = data.decode(encoding)
@@ -182,6 +276,18 @@ def decode(data: bytes, *, declared: str | None = None, is_html: bool = False) -
     return _checked(str(best), best.encoding)
 
 
+def _wide_encoding(data: bytes) -> str | None:
+    """UTF-16 or UTF-32 without a byte-order mark (its NUL bytes are half of ASCII text).
+
+    charset-normalizer tells the byte order from the text; anything else it proposes for
+    bytes with NULs in them is binary data.
+    """
+    best = from_bytes(data).best()
+    if best is None or not best.encoding.startswith(("utf_16", "utf_32")):
+        return None
+    return codecs.lookup(best.encoding).name
+
+
 def _checked(text: str, encoding: str, controls: int | None = None) -> tuple[str, str]:
     """``controls``: the number of control characters in ``text`` when the caller knows it."""
     if controls is None:
@@ -190,5 +296,5 @@ def _checked(text: str, encoding: str, controls: int | None = None) -> tuple[str
         raise Rejected("decode", f"binary content: control characters after decoding as {encoding}")
     text = text.lstrip("\ufeff")
     if not text or text.isspace():
-        raise Rejected("decode", "file has no text")
+        raise Rejected("decode", WHITESPACE_ONLY)
     return text, encoding

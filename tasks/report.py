@@ -11,11 +11,11 @@ import html
 import json
 import os
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 # typing_extensions': pydantic, which builds Prefect's parameter schemas (a flow taking a
@@ -23,20 +23,34 @@ from urllib.parse import quote
 from typing_extensions import TypedDict
 
 from tasks.files import write_atomically
-from tasks.models import Article, QuarantineRecord
+from tasks.models import Article, QuarantineRecord, article_of
 from tasks.stats import StageRow, StepStats
 
 if TYPE_CHECKING:  # for annotations only: the clean shards never import tasks.validate
     from tasks.validate import ValidationRow
 
+TABLES = ("articles", "paragraphs", "quarantine")
+
+
+class ClusterArticle(TypedDict):
+    """An article of a duplicate cluster, named for the report (title and source may be unknown)."""
+
+    article_id: str
+    title: str | None
+    source: str | None
+    kept: bool
+
 
 class ClusterRow(TypedDict):
-    """A duplicate cluster in the run summary: the kept paragraph, its copies, its text."""
+    """A duplicate cluster in the run summary: the kept paragraph, its copies, its articles."""
 
     kept: str
     copies: list[str]
     size: int
     text: str
+    articles: list[ClusterArticle]
+
+TABLES = ("articles", "paragraphs", "quarantine")
 
 
 @dataclass(slots=True)
@@ -50,12 +64,16 @@ class RunSummary:
     removed_by_rule: dict[str, int]
     duplicate_clusters: list[ClusterRow]
     quarantine: list[dict[str, str | None]]
-    skipped: list[dict[str, str]]
+    skipped: list[dict[str, str | None]]
     validation: ValidationRow
     published: bool
     outputs: dict[str, str | list[str] | None] = field(default_factory=dict)
     config: str = ""
     dedup_index: str = ""
+    # Per rule, a few of the paragraphs it removed (clipped): what the counts stand for.
+    removed_examples: dict[str, list[dict[str, str]]] = field(default_factory=dict)
+    # What a reader must know first (e.g. that this run completed an interrupted one).
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -73,12 +91,78 @@ def removal_counts(articles: Sequence[Article]) -> tuple[dict[str, int], dict[st
     return dict(by_label.most_common()), dict(by_rule.most_common())
 
 
-def duplicate_clusters(articles: Sequence[Article], limit: int = 50) -> list[ClusterRow]:
+EXAMPLES_PER_RULE = 3
+EXAMPLE_CHARS = 240
+
+
+def removal_examples(
+    articles: Sequence[Article], per_rule: int = EXAMPLES_PER_RULE
+) -> dict[str, list[dict[str, str]]]:
+    """Up to ``per_rule`` distinct removed paragraphs per rule, clipped, with where they were.
+
+    Taken in article order (``articles`` are sorted by id), so a run's examples do not depend
+    on sharding; clipped so that a 200,000-character paragraph does not become the report.
+    """
+    examples: dict[str, list[dict[str, str]]] = {}
+    for article in articles:
+        for paragraph in article.paragraphs:
+            if paragraph.kept:
+                continue
+            found = examples.setdefault(paragraph.reason, [])
+            text = _clip(paragraph.text, EXAMPLE_CHARS)
+            if len(found) < per_rule and all(e["text"] != text for e in found):
+                found.append(
+                    {
+                        "label": paragraph.label,
+                        "text": text,
+                        "paragraph_id": article.paragraph_id(paragraph.position),
+                        "source": article.source,
+                    }
+                )
+    return examples
+
+
+CLUSTER_ARTICLES = 10
+
+
+def _articles_info(
+    articles: Sequence[Article], wanted: set[str], output: Path | None
+) -> dict[str, dict[str, str | None]]:
+    """Title and source of each wanted article: from this run, else from the published table."""
+    info: dict[str, dict[str, str | None]] = {
+        a.article_id: {"article_id": a.article_id, "title": a.title, "source": a.source}
+        for a in articles
+        if a.article_id in wanted
+    }
+    missing = sorted(wanted - info.keys())
+    files = sorted((output / "articles").glob("*.parquet")) if output and missing else []
+    if files:
+        import duckdb
+        import pyarrow as pa
+
+        with duckdb.connect() as con:
+            con.register("wanted", pa.table({"article_id": pa.array(missing, pa.string())}))
+            rows = con.sql(
+                f"SELECT article_id, title, source FROM read_parquet({[str(f) for f in files]!r}) "
+                "WHERE article_id IN (SELECT article_id FROM wanted)"
+            ).fetchall()
+        for article_id, title, source in rows:
+            info.setdefault(
+                article_id, {"article_id": article_id, "title": title, "source": source}
+            )
+    return info
+
+
+def duplicate_clusters(
+    articles: Sequence[Article], limit: int = 50, output: Path | None = None
+) -> list[ClusterRow]:
     """The largest duplicate clusters: kept paragraph (its text), size, where the copies are.
 
     A kept copy published by an earlier run is not in ``articles``: its first copy's text
-    stands in for it. Sizes are counted first and ids and texts gathered for the ``limit``
-    largest clusters only (a map of every paragraph's text cost ~1 GB at 100,000 pages).
+    stands in for it, and its article's title and source are looked up in ``output``'s
+    published articles. Sizes are counted first and ids and texts gathered for the
+    ``limit`` largest clusters only (a map of every paragraph's text cost ~1 GB at 100,000
+    pages). Each cluster names its articles (kept copy's first, at most ten).
     """
     sizes = Counter(
         p.duplicate_of for a in articles for p in a.paragraphs if p.duplicate_of is not None
@@ -96,12 +180,24 @@ def duplicate_clusters(articles: Sequence[Article], limit: int = 50) -> list[Clu
                 texts.setdefault(paragraph.duplicate_of, paragraph.text)  # until the kept copy
             if paragraph_id in copies:  # a kept copy of this run
                 texts[paragraph_id] = paragraph.text
+    cluster_articles = {
+        kept: list(dict.fromkeys(article_of(p) for p in [kept, *sorted(copies[kept])]))[
+            :CLUSTER_ARTICLES
+        ]
+        for kept in largest
+    }
+    info = _articles_info(articles, {a for ids in cluster_articles.values() for a in ids}, output)
+    unknown = {"title": None, "source": None}
     return [
         {
             "kept": kept,
             "copies": sorted(copies[kept]),
             "size": sizes[kept] + 1,
             "text": texts[kept],
+            "articles": [
+                {**unknown, "article_id": a, **info.get(a, {}), "kept": a == article_of(kept)}
+                for a in cluster_articles[kept]
+            ],
         }
         for kept in largest
     ]
@@ -202,6 +298,99 @@ def bar_chart(
     return "".join(parts)
 
 
+HISTORY_RUNS = 30
+TREND_INPUTS = {"published": "#17702e", "skipped": "#6b7280", "quarantined": "#b3261e"}
+
+
+def trend_point(report: Mapping[str, Any]) -> dict[str, Any]:
+    """What the trend charts plot of one run, from its report (``RunSummary.as_dict``)."""
+    inputs = report.get("inputs") or {}
+    return {
+        "run_id": str(report.get("run_id", "")),
+        "started_at": str(report.get("started_at", "")),
+        **{key: int(inputs.get(key) or 0) for key in TREND_INPUTS},
+        "removed": {k: int(v) for k, v in (report.get("removed_by_label") or {}).items()},
+    }
+
+
+def run_history(
+    reports_dir: Path, current: RunSummary, limit: int = HISTORY_RUNS
+) -> list[dict[str, Any]]:
+    """The last ``limit`` runs of this output folder, oldest first, ``current`` included.
+
+    Read from ``run-<id>.json``; run ids start with their UTC start time, so the newest
+    files are the last names and only those are opened. An unreadable report is left out.
+    """
+    points = {current.run_id: trend_point(current.as_dict())}
+    names = sorted(reports_dir.glob("run-*.json")) if reports_dir.is_dir() else []
+    for path in names[-limit:]:
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(report, dict) and report.get("run_id"):
+            points.setdefault(str(report["run_id"]), trend_point(report))
+    ordered = sorted(points.values(), key=lambda point: (point["started_at"], point["run_id"]))
+    return ordered[-limit:]
+
+
+def trend_chart(
+    points: Sequence[Mapping[str, Any]], series: Mapping[str, str], *, title: str, key: str = ""
+) -> str:
+    """One line per series over the runs as inline SVG (values from ``point[key][name]``, or
+    ``point[name]`` without ``key``); every point has a tooltip with its run and value."""
+    if not points:
+        return '<p class="empty">No runs yet.</p>'
+    width, height, left, right, top, bottom = 640, 190, 44, 12, 12, 34
+
+    def value(point: Mapping[str, Any], name: str) -> int:
+        source = point.get(key) or {} if key else point
+        return int(source.get(name) or 0)
+
+    names = [name for name in series if any(value(p, name) for p in points)] or list(series)[:1]
+    biggest = max(value(p, name) for p in points for name in names) or 1
+    step = (width - left - right) / max(len(points) - 1, 1)
+
+    def x(i: int) -> float:
+        return left + (i * step if len(points) > 1 else (width - left - right) / 2)
+
+    def y(v: int) -> float:
+        return top + (height - top - bottom) * (1 - v / biggest)
+
+    parts = [
+        f'<svg class="chart trend" role="img" aria-label="{_esc(title)}" width="{width}" '
+        f'height="{height + 18 * len(names)}" viewBox="0 0 {width} {height + 18 * len(names)}">'
+        f"<title>{_esc(title)}</title>",
+        f'<line class="axis" x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}"/>',
+        f'<text x="{left - 6}" y="{y(biggest) + 4:.1f}" text-anchor="end">{biggest}</text>',
+        f'<text x="{left - 6}" y="{y(0) + 4:.1f}" text-anchor="end">0</text>',
+        f'<text x="{left}" y="{height - 10}">{_esc(points[0]["started_at"][:16])}</text>',
+    ]
+    if len(points) > 1:
+        parts.append(
+            f'<text x="{width - right}" y="{height - 10}" text-anchor="end">'
+            f"{_esc(points[-1]['started_at'][:16])}</text>"
+        )
+    for row, name in enumerate(names):
+        colour = series[name]
+        coords = " ".join(f"{x(i):.1f},{y(value(p, name)):.1f}" for i, p in enumerate(points))
+        parts.append(
+            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{coords}"/>'
+        )
+        parts.extend(
+            f'<circle cx="{x(i):.1f}" cy="{y(value(p, name)):.1f}" r="3" fill="{colour}">'
+            f"<title>{_esc(p['run_id'])}: {value(p, name)} {_esc(name)}</title></circle>"
+            for i, p in enumerate(points)
+        )
+        legend_y = height + 18 * row + 6
+        parts.append(
+            f'<rect x="{left}" y="{legend_y}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{left + 18}" y="{legend_y + 10}">{_esc(name)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def _stage_bar(kept: int, total: int) -> _Raw:
     """Kept versus dropped share of one stage as a small stacked SVG bar."""
     width = 160
@@ -247,6 +436,23 @@ def _duration(summary: RunSummary) -> str:
     return f" ({seconds:.0f} s)"
 
 
+def _link(target: Path, base: Path | None, text: str) -> _Raw:
+    """A link to ``target`` when it exists (plain code otherwise): tables, files, docs."""
+    if not target.exists():
+        return _Raw(f"<code>{_esc(text)}</code>")
+    return _Raw(f'<a href="{_esc(_href(target, base))}"><code>{_esc(text)}</code></a>')
+
+
+def _output_links(summary: RunSummary, base: Path | None) -> list[tuple[str, str]]:
+    """The published tables' folders, as far as they exist: name and href."""
+    links = []
+    for table in TABLES:
+        folder = summary.outputs.get(table)
+        if isinstance(folder, str) and Path(folder).is_dir():
+            links.append((f"{table} table", _href(Path(folder), base)))
+    return links
+
+
 INPUT_NAMES = {
     "files": "input files",
     "total": "documents",
@@ -290,15 +496,48 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .chart .value{fill:var(--muted)}
 .stagebar .kept{fill:var(--kept)}.stagebar .dropped{fill:var(--dropped)}
 .empty{color:var(--muted);font-style:italic}
+.notice{background:#fff7e0;border:1px solid #e0c36c;border-radius:6px;padding:.5rem .8rem}
+.trend .axis{stroke:var(--line)}
+blockquote{margin:.2rem 0;padding:.15rem .6rem;border-left:3px solid var(--line);
+white-space:pre-wrap;word-break:break-word}
+blockquote cite{display:block;color:var(--muted);font-size:12px;font-style:normal}
 details{margin-top:1rem}summary{cursor:pointer;color:var(--muted)}
 """
 
 
-def render_html(summary: RunSummary, base: Path | None = None) -> str:
+def _examples_cell(examples: Sequence[Mapping[str, str]]) -> _Raw:
+    return _Raw(
+        "".join(
+            # Clipped when captured (removal_examples); again here for reports made elsewhere.
+            f"<blockquote>{_esc(_clip(e['text'], EXAMPLE_CHARS + 40))}"
+            f"<cite>{_esc(e['source'])}</cite></blockquote>"
+            for e in examples
+        )
+    )
+
+
+def _cluster_articles_cell(cluster: Mapping[str, Any]) -> _Raw:
+    rows = []
+    for article in cluster.get("articles") or []:
+        title = article.get("title") or "(no title)"
+        role = " (kept)" if article.get("kept") else ""
+        rows.append(
+            f"<li>{_esc(_clip(title, 120))}{role}<br><code>{_esc(article.get('source') or '')}"
+            "</code></li>"
+        )
+    return _Raw(f"<ul>{''.join(rows)}</ul>" if rows else "")
+
+
+def render_html(
+    summary: RunSummary,
+    base: Path | None = None,
+    history: Sequence[Mapping[str, Any]] | None = None,
+) -> str:
     """The run report as one page with inline CSS and SVG: opens offline, fetches nothing.
 
-    ``base`` is the directory the page will be written to; links to Data Docs are made
-    relative to it so they keep working when the output directory is moved or copied.
+    ``base`` is the directory the page will be written to; links to Data Docs and the
+    tables are made relative to it so they keep working when the output directory is moved
+    or copied. ``history`` (from :func:`run_history`) draws the trend over earlier runs.
     """
     validation = summary.validation
     passed = bool(validation.get("success"))
@@ -309,6 +548,8 @@ def render_html(summary: RunSummary, base: Path | None = None) -> str:
     )
     links = [(name, _href(path, base)) for name, path in data_docs_links(summary)]
     links.append(("JSON", quote(f"run-{summary.run_id}.json")))
+    links.extend(_output_links(summary, base))
+    points = list(history) if history is not None else [trend_point(summary.as_dict())]
     nav = "".join(f'<a href="{_esc(href)}">{_esc(name)}</a>' for name, href in links)
 
     inputs = summary.inputs
@@ -353,11 +594,16 @@ def render_html(summary: RunSummary, base: Path | None = None) -> str:
         f"{len(failures)} failed.</p>"
     )
     outputs = [
-        [name, _Raw("<br>".join(f"<code>{_esc(v)}</code>" for v in value))]
+        [name, _Raw("<br>".join(_link(Path(v), base, v) for v in value))]
         if isinstance(value, list)
-        else [name, _Raw(f"<code>{_esc(value)}</code>")]
+        else [name, _link(Path(value), base, value)]
         for name, value in summary.outputs.items()
         if value
+    ]
+    notes = "".join(f'<p class="notice">{_esc(note)}</p>' for note in summary.notes)
+    example_rows = [
+        [rule, count, _examples_cell(summary.removed_examples.get(rule, []))]
+        for rule, count in summary.removed_by_rule.items()
     ]
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
@@ -370,9 +616,17 @@ def render_html(summary: RunSummary, base: Path | None = None) -> str:
         f'<span class="{"ok" if passed else "fail"}">{"passed" if passed else "FAILED"}</span>'
         + (f" · dedup index: {_esc(summary.dedup_index)}" if summary.dedup_index else "")
         + "</p>",
-        f'<nav class="links">{nav}</nav></header>',
+        f'<nav class="links">{nav}</nav>{notes}</header>',
         '<section id="inputs"><h2>Inputs</h2>',
         f'<div class="cards">{cards}</div></section>',
+        f'<section id="trend"><h2>Across runs ({len(points)})</h2><div class="charts">',
+        "<div><h3>Inputs per run</h3>",
+        trend_chart(points, TREND_INPUTS, title="Published, skipped and quarantined per run"),
+        "</div><div><h3>Removed paragraphs per run, by label</h3>",
+        trend_chart(
+            points, LABEL_COLOURS, key="removed", title="Removed paragraphs per run by label"
+        ),
+        "</div></div></section>",
         '<section id="stages"><h2>Stages</h2>',
         _table(
             ["stage", "total", "kept", "dropped", "kept share", "seconds"],
@@ -389,16 +643,22 @@ def render_html(summary: RunSummary, base: Path | None = None) -> str:
         ),
         "</div><div><h3>By rule</h3>",
         bar_chart(list(summary.removed_by_rule.items()), title="Removed paragraphs by rule"),
-        "</div></div></section>",
+        "</div></div>",
+        "<h3>Examples by rule</h3>",
+        _table(["rule", "removed", "examples"], example_rows, numeric=(1,), empty="None."),
+        "</section>",
         f'<section id="duplicates"><h2>Duplicate clusters ({len(summary.duplicate_clusters)})</h2>',
         _table(
-            ["size", "kept paragraph", "copies", "text"],
+            ["size", "text", "articles (title, source)", "paragraphs"],
             [
                 [
                     c["size"],
-                    _Raw(f"<code>{_esc(c['kept'])}</code>"),
-                    _Raw(" ".join(f"<code>{_esc(x)}</code>" for x in c["copies"])),
                     _clip(c["text"], 300),
+                    _cluster_articles_cell(c),
+                    _Raw(
+                        f"kept <code>{_esc(c['kept'])}</code><br>copies "
+                        + " ".join(f"<code>{_esc(x)}</code>" for x in c["copies"])
+                    ),
                 ]
                 for c in summary.duplicate_clusters
             ],
@@ -417,8 +677,8 @@ def render_html(summary: RunSummary, base: Path | None = None) -> str:
         "</section>",
         f'<section id="skipped"><h2>Skipped inputs ({len(summary.skipped)})</h2>',
         _table(
-            ["source", "reason"],
-            [[s["source"], s["reason"]] for s in summary.skipped],
+            ["source", "URL", "reason"],
+            [[s["source"], s.get("url") or "", s["reason"]] for s in summary.skipped],
             empty="Nothing skipped.",
         ),
         "</section>",
@@ -446,7 +706,8 @@ def write_report(summary: RunSummary, reports_dir: Path) -> tuple[Path, Path]:
     json_path = reports_dir / f"run-{summary.run_id}.json"
     html_path = reports_dir / f"run-{summary.run_id}.html"
     as_json = json.dumps(summary.as_dict(), indent=2, default=str).encode("utf-8")
-    as_html = render_html(summary, base=reports_dir).encode("utf-8")
+    history = run_history(reports_dir, summary)
+    as_html = render_html(summary, base=reports_dir, history=history).encode("utf-8")
     # Readers open these by name while a later run may be writing them: never half a file.
     for path, data in (
         (json_path, as_json),
@@ -456,6 +717,85 @@ def write_report(summary: RunSummary, reports_dir: Path) -> tuple[Path, Path]:
     ):
         write_atomically(path, data)
     return json_path, html_path
+
+
+def completed_note(run_id: str) -> str:
+    """What the report of a run that completed an interrupted one says about it."""
+    return (
+        f"This run first completed the interrupted run {run_id}, which had passed validation "
+        f"but stopped while publishing: its tables are now published. Its report is "
+        f"run-{run_id}.html."
+    )
+
+
+def recovered_summary(output: Path, run_id: str, completed_by: str) -> RunSummary:
+    """The report of a run that died after it committed, from what it published.
+
+    Its Parquet parts are all that is left of it: the counts, removals and quarantine rows
+    come from them; its stages, skipped inputs and validation details were only in the
+    memory of the process that died, and the report says so.
+    """
+    import duckdb
+
+    parts = {table: output / table / f"part-{run_id}.parquet" for table in TABLES}
+
+    def query(table: str, sql: str) -> list[tuple[Any, ...]]:
+        if not parts[table].is_file():
+            return []
+        with duckdb.connect() as con:
+            sql = sql.replace("FROM t", "FROM read_parquet($path)")
+            return con.execute(sql, {"path": str(parts[table])}).fetchall()
+
+    kept = "label NOT IN ('title', 'body')"
+    articles = query("articles", "SELECT count(*), min(processed_at) FROM t") or [(0, None)]
+    count, processed_at = articles[0]
+    by_label = query(
+        "paragraphs", f"SELECT label, count(*) n FROM t WHERE {kept} GROUP BY 1 ORDER BY n DESC, 1"
+    )
+    by_rule = query(
+        "paragraphs", f"SELECT reason, count(*) n FROM t WHERE {kept} GROUP BY 1 ORDER BY n DESC, 1"
+    )
+    quarantine = query(
+        "quarantine", "SELECT source, stage, reason, input_sha256 FROM t ORDER BY source"
+    )
+    started = processed_at.astimezone(UTC).isoformat() if processed_at else ""
+    return RunSummary(
+        run_id=run_id,
+        started_at=started,
+        finished_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
+        inputs={"published": int(count), "quarantined": len(quarantine)},
+        stages=[],
+        removed_by_label={label: int(n) for label, n in by_label},
+        removed_by_rule={rule: int(n) for rule, n in by_rule},
+        duplicate_clusters=[],
+        quarantine=[
+            {"source": s, "stage": st, "reason": r, "input_sha256": h} for s, st, r, h in quarantine
+        ],
+        skipped=[],
+        validation={"success": True, "evaluated_expectations": 0, "failures": []},
+        published=True,
+        outputs={
+            **{table: str(output / table) for table in TABLES},
+            "files": [str(path) for path in parts.values() if path.is_file()],
+        },
+        notes=[
+            f"This run was interrupted after it passed validation and committed; run "
+            f"{completed_by} completed its publishing. The counts below come from its "
+            "published tables; its stages, skipped inputs and validation details were not "
+            "recorded."
+        ],
+    )
+
+
+def write_recovered_reports(output: Path, run_ids: Sequence[str], completed_by: str) -> list[Path]:
+    """Write a report for each completed interrupted run that has none; return the HTML files."""
+    reports = output / "reports"
+    written = []
+    for run_id in run_ids:
+        if (reports / f"run-{run_id}.json").exists():
+            continue  # it died after writing its own report
+        written.append(write_report(recovered_summary(output, run_id, completed_by), reports)[1])
+    return written
 
 
 ARTIFACT_KEY = "newsclean-run-summary"

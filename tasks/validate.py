@@ -8,11 +8,14 @@ suite's expectations then check. So each check is declared next to the table it 
 
 from __future__ import annotations
 
+import copy
+import html
 import importlib
 import logging
 import os
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -151,7 +154,22 @@ def arrow_backed_frame(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
+RESULTS_STORE = "newsclean_validation_results"
+# Validation pages the Data Docs index lists (newest first): the last 100 runs' three suites.
+INDEX_VALIDATIONS = 300
+
+
+def results_dir_for(docs_dir: Path) -> Path:
+    """Where validation results are kept between runs: beside the Data Docs they render to."""
+    return docs_dir.parent / "validation_results"
+
+
 def _gx_context(docs_dir: Path) -> tuple[ModuleType, EphemeralDataContext]:
+    """An in-memory GX context whose validation results persist under ``results_dir_for``.
+
+    Persisting the results is what lets Data Docs keep every run's validation pages in their
+    index, instead of only the runs this process happened to validate.
+    """
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -160,6 +178,17 @@ def _gx_context(docs_dir: Path) -> tuple[ModuleType, EphemeralDataContext]:
         logging.getLogger(name).setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context.add_store(
+        RESULTS_STORE,
+        {
+            "class_name": "ValidationResultsStore",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(results_dir_for(docs_dir).resolve()),
+            },
+        },
+    )
+    context.validation_results_store_name = RESULTS_STORE
     context.add_data_docs_site(
         site_name="newsclean",
         site_config={
@@ -168,10 +197,43 @@ def _gx_context(docs_dir: Path) -> tuple[ModuleType, EphemeralDataContext]:
                 "class_name": "TupleFilesystemStoreBackend",
                 "base_directory": str(docs_dir.resolve()),
             },
-            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            # The index reads every result it lists: bounded, so it costs the same every run.
+            "site_index_builder": {
+                "class_name": "DefaultSiteIndexBuilder",
+                "validation_results_limit": INDEX_VALIDATIONS,
+            },
         },
     )
     return gx, context
+
+
+def _escaped(value: Any) -> Any:
+    """``value`` with every string in it HTML-escaped (lists, dicts and tuples walked)."""
+    if isinstance(value, str):
+        return html.escape(value, quote=True)
+    if isinstance(value, dict):
+        return {key: _escaped(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_escaped(item) for item in value)
+    return value
+
+
+def escape_for_data_docs(suite_result: Any) -> Any:
+    """A copy of a suite validation result whose observed values are HTML-escaped.
+
+    GX 1.x writes unexpected values (page titles, paragraph texts) into the cells of Data Docs
+    tables as raw HTML, so a page whose title is ``<script>...`` runs it in whoever opens the
+    docs. The stored copy, which Data Docs render, holds the escaped text (the browser shows
+    the original characters); the result the run report reads keeps the raw values.
+    """
+    safe = copy.deepcopy(suite_result)
+    for outcome in safe.results:
+        if outcome.result:
+            outcome.result = _escaped(dict(outcome.result))
+        info = outcome.exception_info
+        if isinstance(info, dict):
+            outcome.exception_info = _escaped(info)
+    return safe
 
 
 def run_checkpoints(
@@ -179,18 +241,29 @@ def run_checkpoints(
     published: dict[str, pa.Table],
     expectations_dir: Path,
     docs_dir: Path,
+    run_name: str | None = None,
+    run_time: datetime | None = None,
 ) -> ValidationReport:
     """Run one GX checkpoint per table, then build the Data Docs under ``docs_dir`` once.
 
     One build at the end instead of an ``UpdateDataDocsAction`` per checkpoint: each build
     re-renders every page, so per-checkpoint builds cost a multiple of the validation itself.
+    Only this run's pages are rendered; the index lists every run whose results are kept
+    (``run_name``, the newsclean run id, names each run's pages).
     """
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
     suites = {name: load_suite(expectations_dir, name) for name in tables}
     frames = validation_frames(tables, published, suites)
     gx, context = _gx_context(docs_dir)
     source = context.data_sources.add_pandas("newsclean")
     failures: list[FailedExpectation] = []
     evaluated = 0
+    run_id = RunIdentifier(run_name=run_name, run_time=run_time)
+    rendered: list[Any] = []
     for name, frame in frames.items():
         suite = context.suites.add(gx.ExpectationSuite(**suites[name]))
         batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("run")
@@ -200,8 +273,13 @@ def run_checkpoints(
         checkpoint = context.checkpoints.add(
             gx.Checkpoint(name=f"newsclean_{name}", validation_definitions=[definition])
         )
-        result = checkpoint.run(batch_parameters={"dataframe": arrow_backed_frame(frame)})
-        for run_result in result.run_results.values():
+        result = checkpoint.run(
+            batch_parameters={"dataframe": arrow_backed_frame(frame)}, run_id=run_id
+        )
+        rendered.append(ExpectationSuiteIdentifier(name=name))
+        for key, run_result in result.run_results.items():
+            context.validation_results_store.set(key, escape_for_data_docs(run_result))
+            rendered.append(key)
             for outcome in run_result.results:
                 evaluated += 1
                 if outcome.success:
@@ -219,7 +297,7 @@ def run_checkpoints(
                         sample=list(details.get("partial_unexpected_list") or [])[:5],
                     )
                 )
-    context.build_data_docs(site_names=["newsclean"])
+    context.build_data_docs(site_names=["newsclean"], resource_identifiers=rendered)
     index = docs_dir / "index.html"
     return ValidationReport(
         success=not failures,

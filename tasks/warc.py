@@ -10,15 +10,18 @@ payload means the file ends inside the record (a truncated download).
 from __future__ import annotations
 
 import codecs
+import hashlib
 import io
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
 
 from fastwarc.stream_io import BrotliReader, ChunkedReader
 from fastwarc.warc import ArchiveIterator, WarcRecord, WarcRecordType
 
 from tasks.config import PipelineConfig
-from tasks.models import Document, InputRef, Rejected
+from tasks.models import Document, InputRef, Rejected, SkippedInput
 from tasks.read import open_input
 from tasks.stats import StepStats
 
@@ -89,39 +92,57 @@ class _TruncatedFile(Exception):
     """The file ends inside a record."""
 
 
-def _document(record: WarcRecord, ref: InputRef, max_bytes: int) -> Document | str:
-    """The record as a document, or the reason it is skipped.
+@dataclass(frozen=True, slots=True)
+class _Skip:
+    """Why a response record is not a document: a ``warc_*`` code for the step counts and a
+    sentence for the report."""
+
+    code: str
+    reason: str
+
+
+def _status_reason(code: int, location: str | None) -> str:
+    if 300 <= code < 400 and location:
+        return f"HTTP status {code} (redirect to {location})"
+    return f"HTTP status {code}"
+
+
+def _document(record: WarcRecord, ref: InputRef, max_bytes: int) -> Document | _Skip:
+    """The record as a document, or why it is skipped.
 
     Raises ``_TruncatedFile`` when the payload is shorter than the record declares.
     """
     offset = record.stream_pos
     headers = record.http_headers
     if headers is None or headers.status_code is None:
-        return SKIP_BAD_HTTP
-    if record.headers.get("WARC-Truncated"):
-        return SKIP_TRUNCATED
+        return _Skip(SKIP_BAD_HTTP, "HTTP response headers do not parse")
+    if truncated := record.headers.get("WARC-Truncated"):
+        return _Skip(
+            SKIP_TRUNCATED, f"payload cut short by the crawler (WARC-Truncated: {truncated})"
+        )
     if record.content_length > max_bytes:
-        return SKIP_OVERSIZED
+        return _Skip(
+            SKIP_OVERSIZED,
+            f"record of {record.content_length} bytes, over the {max_bytes}-byte limit",
+        )
     raw = record.reader.read(max_bytes + 1)
     if len(raw) < record.content_length:
         raise _TruncatedFile(f"record at offset {offset} ends after {len(raw)} bytes")
     if headers.status_code != 200:
-        return skip_status(headers.status_code)
+        reason = _status_reason(headers.status_code, headers.get("Location"))
+        return _Skip(skip_status(headers.status_code), reason)
+    coding = headers.get("Content-Encoding")
     try:
-        payload = _decode_http(
-            raw,
-            headers.get("Transfer-Encoding"),
-            headers.get("Content-Encoding"),
-            max_bytes,
-        )
-    except ValueError:
-        return SKIP_BAD_ENCODING
+        payload = _decode_http(raw, headers.get("Transfer-Encoding"), coding, max_bytes)
+    except ValueError as error:
+        return _Skip(SKIP_BAD_ENCODING, f"HTTP content encoding does not decode ({error})")
     if len(payload) > max_bytes:
-        return SKIP_OVERSIZED
+        return _Skip(SKIP_OVERSIZED, f"decoded payload over the {max_bytes}-byte limit")
     if not payload.strip():
-        return SKIP_EMPTY
-    if not _is_html(headers.get("Content-Type"), payload):
-        return SKIP_NON_HTML
+        return _Skip(SKIP_EMPTY, "empty payload")
+    content_type = headers.get("Content-Type")
+    if not _is_html(content_type, payload):
+        return _Skip(SKIP_NON_HTML, f"not an HTML page ({content_type or 'no Content-Type'})")
     return Document(
         source=f"{ref.source}#{offset}",
         data=payload,
@@ -131,52 +152,82 @@ def _document(record: WarcRecord, ref: InputRef, max_bytes: int) -> Document | s
     )
 
 
-def warc_documents(ref: InputRef, config: PipelineConfig, stats: StepStats) -> Iterator[Document]:
+def _file_sha256(handle: BinaryIO) -> str | None:
+    """The SHA-256 of the whole file behind ``handle`` (for a quarantine row), if it reads."""
+    digest = hashlib.sha256()
+    try:
+        handle.seek(0)
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def warc_documents(
+    ref: InputRef, config: PipelineConfig, stats: StepStats
+) -> Iterator[Document | SkippedInput]:
     """Yield the HTML 200 responses of a WARC (``.warc`` or ``.warc.gz``) as documents.
 
-    Every response record is counted in ``stats``: kept when yielded, dropped with a
-    ``warc_*`` reason otherwise. Other record types (warcinfo, request, metadata, revisit)
-    are not documents and are not counted. A file that is damaged or cut off part-way
-    raises ``Rejected`` after the records before the damage have been yielded.
+    Every other response record is yielded as a ``SkippedInput`` (``file#offset``, its URL
+    and why) and every response record is counted in ``stats``: kept when a document,
+    dropped with a ``warc_*`` reason otherwise. Other record types (warcinfo, request,
+    metadata, revisit) are not documents and are not counted. A file that is damaged or cut
+    off part-way raises ``Rejected`` (naming ``file#offset`` where the offset is known, with
+    the file's SHA-256) after the records before the damage have been yielded.
     """
     handle = open_input(ref)
     seen = 0
+    last_offset: int | None = None
+
+    def rejected(reason: str, offset: int | None = None) -> Rejected:
+        where = f"{ref.source}#{offset}" if offset is not None else None
+        return Rejected("read", reason, input_sha256=_file_sha256(handle), source=where)
+
     try:
         records = iter(
             ArchiveIterator(
                 handle, record_types=WarcRecordType.any_type, parse_http=True, auto_decode="none"
             )
         )
-        pending_bad: int | None = None  # offset of a record whose HTTP headers did not parse
+        pending_bad: tuple[int, str | None] | None = None  # a record whose HTTP did not parse
         while True:
             try:
                 record = next(records, None)
             except OSError as error:
-                raise Rejected(
-                    "read", f"truncated or corrupt WARC after {seen} records: {error}"
+                after = f" (last good record at offset {last_offset})" if seen else ""
+                raise rejected(
+                    f"truncated or corrupt WARC after {seen} records{after}: {error}"
                 ) from error
             if pending_bad is not None:
+                offset, url = pending_bad
                 if record is None:  # the damaged record was the last: the file is cut off
-                    raise Rejected("read", f"truncated WARC: record at offset {pending_bad}")
+                    raise rejected(f"truncated WARC: record at offset {offset}", offset)
                 stats.drop(SKIP_BAD_HTTP)
+                yield SkippedInput(
+                    f"{ref.source}#{offset}", "HTTP response headers do not parse", url
+                )
                 pending_bad = None
             if record is None:
                 break
             seen += 1
+            last_offset = record.stream_pos
             if record.record_type != WarcRecordType.response:
                 continue
             try:
                 outcome = _document(record, ref, config.max_input_bytes)
             except _TruncatedFile as error:
-                raise Rejected("read", f"truncated WARC: {error}") from error
-            if outcome == SKIP_BAD_HTTP:
-                pending_bad = record.stream_pos
-            elif isinstance(outcome, str):
-                stats.drop(outcome)
+                raise rejected(f"truncated WARC: {error}", record.stream_pos) from error
+            url = record.headers.get("WARC-Target-URI") or None
+            if isinstance(outcome, _Skip) and outcome.code == SKIP_BAD_HTTP:
+                pending_bad = (record.stream_pos, url)
+            elif isinstance(outcome, _Skip):
+                stats.drop(outcome.code)
+                yield SkippedInput(f"{ref.source}#{record.stream_pos}", outcome.reason, url)
             else:
                 stats.keep()
                 yield outcome
+        if seen == 0:
+            raise rejected("not a WARC file: no records")
     finally:
         handle.close()
-    if seen == 0:
-        raise Rejected("read", "not a WARC file: no records")

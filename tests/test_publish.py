@@ -235,7 +235,7 @@ def test_a_renamed_file_is_skipped_and_an_edited_file_is_new(tmp_path):
     second = newsclean_flow(inputs=[str(inputs)], output=str(output))
 
     assert second.summary.skipped == [
-        {"source": str(inputs / "renamed.txt"), "reason": ALREADY_PUBLISHED}
+        {"source": str(inputs / "renamed.txt"), "reason": ALREADY_PUBLISHED, "url": None}
     ]
     assert second.summary.inputs["published"] == 1
     new = duckdb.sql(
@@ -251,3 +251,68 @@ def test_write_atomically_replaces_the_whole_file(tmp_path):
     write_atomically(target, b'{"new": true}')
     assert target.read_bytes() == b'{"new": true}'
     assert [p.name for p in tmp_path.iterdir()] == ["latest.json"]  # no temporary left
+
+
+def test_all_three_tables_exist_after_a_run_with_nothing_quarantined(tmp_path):
+    """The README's reads work on every table, also on one that has no rows yet."""
+    inputs, output = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    shutil.copy(sorted(SEEDS.iterdir())[0], inputs / "a.txt")
+    first = newsclean_flow(inputs=[str(inputs)], output=str(output))
+    assert first.published and first.summary.inputs["quarantined"] == 0
+    assert first.summary.dedup_index == "new"  # a first run, not a "missing" index
+    counts = {
+        table: duckdb.sql(
+            f"SELECT count(*) FROM read_parquet('{output}/{table}/*.parquet')"
+        ).fetchall()[0][0]
+        for table in ("articles", "paragraphs", "quarantine")
+    }
+    assert counts["articles"] == 1 and counts["paragraphs"] > 1 and counts["quarantine"] == 0
+    columns = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{output}/quarantine/*.parquet')")
+    assert [row[0] for row in columns.fetchall()] == quarantine_table([], "r").column_names
+    # A run that finds nothing new adds no empty files.
+    second = newsclean_flow(inputs=[str(inputs)], output=str(output))
+    assert second.published
+    parts = sorted(p.name for p in output.glob("*/part-*.parquet"))
+    assert parts == [f"part-{first.run_id}.parquet"] * 3
+
+
+def test_a_run_that_completes_an_interrupted_one_writes_its_report_too(tmp_path):
+    """The interrupted run gets a report from its published tables; the completing run's
+    report says what it did."""
+    from datetime import UTC, datetime
+
+    from tasks.process import process_document
+    from tasks.tables import articles_table, paragraphs_table
+
+    inputs, output = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    seed = sorted(SEEDS.iterdir())[0]
+    shutil.copy(seed, inputs / "a.txt")
+    interrupted = "20260101T000000Z-deadbeef"
+    article = process_document(seed.read_bytes(), str(inputs / "a.txt"))
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+    tables = {
+        "articles": articles_table([article], interrupted, started),
+        "paragraphs": paragraphs_table([article], interrupted),
+        "quarantine": quarantine_table(
+            [QuarantineRecord("in/bad.txt", "read", "file is empty")], interrupted
+        ),
+    }
+    write_staged(output, interrupted, tables)  # validated and committed, then killed
+    (output / STAGING / interrupted / COMMIT_MARKER).touch()
+
+    result = newsclean_flow(inputs=[str(inputs)], output=str(output))
+    assert result.summary.outputs["recovered_runs"] == [interrupted]
+    assert result.summary.skipped[0]["reason"] == ALREADY_PUBLISHED  # completed first
+    assert any(interrupted in note for note in result.summary.notes)
+    assert interrupted in (output / "reports" / "latest.html").read_text(encoding="utf-8")
+
+    report = json.loads((output / "reports" / f"run-{interrupted}.json").read_text("utf-8"))
+    removed = [p for p in article.paragraphs if not p.kept]
+    assert report["inputs"] == {"published": 1, "quarantined": 1}
+    assert sum(report["removed_by_label"].values()) == len(removed) > 0
+    assert report["quarantine"][0]["reason"] == "file is empty"
+    assert report["started_at"] == started.isoformat()
+    assert result.run_id in report["notes"][0]
+    assert (output / "reports" / f"run-{interrupted}.html").is_file()

@@ -29,7 +29,7 @@ VANISHED = ("read", "file vanished before it could be read")
 # name -> (stage, a phrase its reason must contain)
 EXPECTED = {
     "empty.txt": ("read", "file is empty"),
-    "blank.html": ("read", "file is empty"),
+    "blank.html": ("read", "no text (whitespace only)"),
     "binary.txt": ("decode", "binary content"),
     "nul-bytes.html": ("decode", "binary content"),
     "undecodable.txt": ("decode", "undecodable"),
@@ -37,7 +37,7 @@ EXPECTED = {
     "notext.html": ("extract", "HTML page has no visible text"),
     "one-line.txt": ("split", "over the 200,000-character limit"),
     "pipe.txt": ("read", "not a regular file"),
-    "truncated.warc.gz": ("read", "truncated WARC"),
+    "truncated.warc.gz#0": ("read", "truncated WARC"),  # file#offset of the record
 }
 # A page whose <title> is longer than the articles suite allows: published, title unknown.
 STUFFED_TITLE = "Cheap flights hotels deals " * 25
@@ -149,3 +149,58 @@ def test_a_file_that_vanishes_after_discovery_is_quarantined(name, tmp_path):
     result = process_shard([ref, InputRef(str(good), str(good))], PipelineConfig())
     assert [(q.source, q.stage, q.reason) for q in result.quarantined] == [(str(path), *VANISHED)]
     assert [a.source for a in result.articles] == [str(good)]
+
+
+def test_every_file_of_a_folder_appears_in_the_report_with_its_outcome(tmp_path):
+    """Published, skipped or quarantined, with a reason that says what is wrong."""
+    import gzip
+    import hashlib
+
+    inputs, output = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    seeds = sorted(SEEDS.iterdir())
+    (inputs / "wide.txt").write_bytes(seeds[0].read_text(encoding="utf-8").encode("utf-16-le"))
+    page = (DATA / "html" / "article.html").read_bytes()
+    (inputs / "page.html.gz").write_bytes(gzip.compress(page))
+    (inputs / "bomb.html.gz").write_bytes(gzip.compress(b" " * 3_000_000))
+    (inputs / "blank.txt").write_bytes(b" \n\n\t ")
+    (inputs / "moved.txt").symlink_to(inputs / "elsewhere.txt")
+    (inputs / "notes.md").write_text("# notes\n")
+    (inputs / "LICENSE").write_text("MIT\n")
+    config = PipelineConfig(max_input_bytes=SIZE_LIMIT)
+    result = newsclean_flow(inputs=[str(inputs)], output=str(output), config=config)
+    assert result.published
+    summary = result.summary
+    published = {
+        Path(row[0]).name: row[1]
+        for row in duckdb.sql(
+            f"SELECT source, encoding FROM '{output}/articles/*.parquet'"
+        ).fetchall()
+    }
+    quarantined = {Path(q["source"]).name: q for q in summary.quarantine}
+    skipped = {Path(s["source"]).name: s["reason"] for s in summary.skipped}
+    assert published == {"wide.txt": "utf-16-le", "page.html.gz": "utf-8"}
+    assert skipped == {
+        "notes.md": "unsupported type (.md file)",
+        "LICENSE": "unsupported type (no file extension)",
+    }
+    reasons = {name: q["reason"] for name, q in quarantined.items()}
+    assert reasons == {
+        "bomb.html.gz": f"gzip content over the {SIZE_LIMIT}-byte limit (decompression stopped)",
+        "blank.txt": "no text (whitespace only)",
+        "moved.txt": f"dangling symlink -> {inputs / 'elsewhere.txt'}",
+    }
+    # Bytes were read for these two: their rows say which bytes.
+    for name in ("bomb.html.gz", "blank.txt"):
+        digest = hashlib.sha256((inputs / name).read_bytes()).hexdigest()
+        assert quarantined[name]["input_sha256"] == digest, name
+    assert quarantined["moved.txt"]["input_sha256"] is None
+    listed = set(published) | set(skipped) | set(quarantined)
+    assert listed == {p.name for p in inputs.iterdir()}
+    counts = summary.inputs
+    assert (counts["total"], counts["published"], counts["skipped"], counts["quarantined"]) == (
+        7,
+        2,
+        2,
+        3,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import os
 import random
 from pathlib import Path
@@ -10,7 +12,7 @@ import pytest
 
 from tasks import read
 from tasks.models import InputRef, Rejected
-from tasks.read import decode, discover_inputs, read_input
+from tasks.read import decode, discover_inputs, find_inputs, read_input
 
 from .conftest import SEEDS, finishes
 
@@ -81,7 +83,7 @@ def test_decode_rejects_binary(data: bytes, reason: str):
 
 def test_read_rejects_empty_oversized_and_vanished(tmp_path: Path):
     empty = tmp_path / "empty.txt"
-    empty.write_bytes(b"  \n\n ")
+    empty.write_bytes(b"")
     big = tmp_path / "big.txt"
     big.write_bytes(b"a" * 101)
     cases = [
@@ -143,3 +145,70 @@ def test_control_bytes_of_utf8_are_its_control_characters():
         decode(("word " * 20 + "\x1b\x1b").encode())
     assert "control characters after decoding as utf-8" in error.value.reason
     assert decode(("word " * 40 + "\x1b\x1b").encode())[1] == "utf-8"
+
+
+def test_a_dangling_symlink_says_where_it_points(tmp_path: Path):
+    link = tmp_path / "page.txt"
+    link.symlink_to(tmp_path / "moved-away.txt")
+    with pytest.raises(Rejected) as error:
+        read_input(_ref(link), max_bytes=100)
+    assert error.value.reason == f"dangling symlink -> {tmp_path / 'moved-away.txt'}"
+    loop = tmp_path / "loop.txt"
+    loop.symlink_to(loop)  # not a vanished file either, and no crash of the run
+    with pytest.raises(Rejected) as error:
+        read_input(_ref(loop), max_bytes=100)
+    assert error.value.reason.startswith("file cannot be opened: ")
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_decoded(codec: str):
+    text = f"{_FRENCH}\nSecond line of the article."
+    assert decode(text.encode(codec)) == (text, codec)
+
+
+def test_a_whitespace_only_file_is_no_text_not_empty(tmp_path: Path):
+    blank = tmp_path / "blank.txt"
+    blank.write_bytes(b"  \n\t\n ")
+    with pytest.raises(Rejected) as error:
+        read_input(_ref(blank), max_bytes=100)
+    assert (error.value.stage, error.value.reason) == ("read", "no text (whitespace only)")
+    assert error.value.input_sha256 == hashlib.sha256(b"  \n\t\n ").hexdigest()
+
+
+def test_gzipped_pages_and_texts_are_read_within_the_limit(tmp_path: Path):
+    page = b"<html><body><p>Hello</p></body></html>"
+    (tmp_path / "a.html.gz").write_bytes(gzip.compress(page))
+    (tmp_path / "b.TXT.GZ").write_bytes(gzip.compress(b"part one, ") + gzip.compress(b"two"))
+    refs = discover_inputs([str(tmp_path)])
+    assert [Path(r.source).name for r in refs] == ["a.html.gz", "b.TXT.GZ"]
+    assert [read.input_format(r.source) for r in refs] == ["html", "text"]
+    assert read_input(refs[0], max_bytes=1000).data == page
+    assert read_input(refs[1], max_bytes=1000).data == b"part one, two"  # every member
+
+    bomb = tmp_path / "bomb.html.gz"
+    bomb.write_bytes(gzip.compress(b"\0" * 50_000_000, compresslevel=9))  # ~50 KB on disk
+    with pytest.raises(Rejected) as error:
+        read_input(_ref(bomb), max_bytes=100_000)
+    assert error.value.reason.startswith("gzip content over the 100000-byte limit")
+    assert error.value.input_sha256 == hashlib.sha256(bomb.read_bytes()).hexdigest()
+    for name, data, reason in (
+        ("cut.txt.gz", gzip.compress(b"some text " * 100)[:-20], "truncated gzip file"),
+        ("plain.txt.gz", b"not compressed at all", "corrupt gzip file"),
+    ):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(Rejected) as error:
+            read_input(_ref(tmp_path / name), max_bytes=100_000)
+        assert error.value.reason.startswith(reason), name
+        assert error.value.input_sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_other_files_in_a_folder_are_listed_as_unsupported(tmp_path: Path):
+    for name in ("a.txt", "notes.md", "README", "data.csv.gz", ".hidden"):
+        (tmp_path / name).write_text("x")
+    refs, unsupported = find_inputs([str(tmp_path)])
+    assert [Path(r.source).name for r in refs] == ["a.txt"]
+    assert [(Path(s.source).name, s.reason) for s in unsupported] == [
+        ("README", "unsupported type (no file extension)"),
+        ("data.csv.gz", "unsupported type (.csv.gz file)"),
+        ("notes.md", "unsupported type (.md file)"),
+    ]

@@ -27,6 +27,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tasks.docs_offline import (
@@ -730,7 +731,8 @@ def test_duplicate_clusters_give_the_kept_text_largest_first():
         _cluster_page("c1", ["Reprint, third.", "Copy of b, again."], ["old-00003", "b1-00000"]),
     ]
     pages[1].paragraphs[0].cluster_id = "b1-00000"
-    assert duplicate_clusters(pages) == [
+    clusters = [{k: v for k, v in c.items() if k != "articles"} for c in duplicate_clusters(pages)]
+    assert clusters == [
         {
             "kept": "old-00003",
             "copies": ["a1-00001", "b1-00001", "c1-00000"],
@@ -740,3 +742,223 @@ def test_duplicate_clusters_give_the_kept_text_largest_first():
         {"kept": "b1-00000", "copies": ["a1-00000", "c1-00001"], "size": 3, "text": "Kept b."},
     ]
     assert [c["kept"] for c in duplicate_clusters(pages, limit=1)] == ["old-00003"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Data Docs are safe whatever the pages said: a user's expectation on a text column fails on
+# titles that are markup, and opening the docs runs none of it.
+
+PAYLOADS = [
+    "<script>window.__pwned = 'script'; document.title = 'PWNED'</script>",
+    "<img src=x onerror=\"window.__pwned = 'img'; document.title = 'PWNED'\">",
+    "<svg onload=\"window.__pwned = 'svg'\"></svg>",
+    "<iframe src=\"javascript:parent.__pwned = 'iframe'\"></iframe>",
+    '<a id="pwnlink" href="javascript:window.__pwned = \'link\'">click me</a>',
+    'A & B say "hi" <b>bold</b>',
+]
+
+XSS_CHECKS = """() => {
+  const link = document.getElementById('pwnlink');
+  if (link) link.click();
+  const attrs = [...document.querySelectorAll('*')].flatMap(e => [...e.attributes]);
+  return {
+    title: document.title,
+    pwned: window.__pwned || null,
+    // GX's own pages have onclick handlers; none may carry a payload's code.
+    handlers: attrs.filter(a => /^on/i.test(a.name) && a.value.includes('__pwned')).length,
+    jsUrls: attrs.filter(a => /^\\s*javascript:/i.test(a.value)).map(a => a.value),
+    payloadScripts: [...document.scripts].filter(s => s.text.includes('__pwned')).length,
+    text: document.body.innerText,
+  };
+}"""
+
+
+def test_data_docs_show_markup_in_failed_values_as_text_in_chromium(
+    browser: Chromium, tmp_path: Path
+):
+    suites = tmp_path / "expectations"
+    suites.mkdir()
+    suite = {
+        "name": "articles",
+        "expectations": [
+            {
+                "type": "expect_column_values_to_match_regex",
+                "kwargs": {"column": "title", "regex": "^[A-Za-z ]+$"},
+            },
+            {
+                "type": "expect_column_distinct_values_to_be_in_set",
+                "kwargs": {"column": "title", "value_set": ["A plain title"]},
+            },
+        ],
+    }
+    (suites / "articles.json").write_text(json.dumps(suite), encoding="utf-8")
+    docs = tmp_path / "reports" / "data_docs"
+    tables = {"articles": pa.table({"title": [*PAYLOADS, "A plain title"]})}
+    report = run_checkpoints(tables, {}, suites, docs, run_name="run-xss")
+    make_docs_offline(docs)
+    # The run report still says exactly what failed, raw values included.
+    assert report.failures and set(report.failures[0].sample) <= set(PAYLOADS)
+    assert PAYLOADS[0] in report.failures[0].sample
+    pages = sorted((docs / "validations").rglob("*.html"))
+    assert [p.relative_to(docs / "validations").parts[:2] for p in pages] == [
+        ("articles", "run-xss")
+    ]
+    seen = visit(browser, pages[0], XSS_CHECKS, tmp_path / "xss.png")
+    checks = seen.checks
+    assert checks["pwned"] is None, checks["pwned"]
+    assert "PWNED" not in checks["title"]
+    assert checks["handlers"] == 0 and checks["jsUrls"] == [], checks
+    assert checks["payloadScripts"] == 0
+    # Shown as text, character for character (escaped once, not twice).
+    for payload in PAYLOADS:
+        assert payload in checks["text"], payload
+    assert "&lt;" not in checks["text"] and "&amp;" not in checks["text"]
+    assert seen.non_local == []
+
+
+def test_duplicate_clusters_name_their_articles_earlier_runs_included(tmp_path: Path):
+    """Titles and sources of each cluster's articles; a kept copy of an earlier run is looked
+    up in the published articles table."""
+    pages = [
+        _cluster_page("a1", ["Reprint."], ["0ld-00003"]),
+        _cluster_page("b1", ["Reprint again."], ["0ld-00003"]),
+    ]
+    pages[0].title = "Storm <b>closes</b> bridge"
+    (tmp_path / "articles").mkdir()
+    pq.write_table(
+        pa.table(
+            {"article_id": ["0ld", "zzz"], "title": ["Original", "x"], "source": ["o.txt", "z"]}
+        ),
+        tmp_path / "articles" / "part-run0.parquet",
+    )
+    (cluster,) = duplicate_clusters(pages, output=tmp_path)
+    assert cluster["articles"] == [
+        {"article_id": "0ld", "title": "Original", "source": "o.txt", "kept": True},
+        {
+            "article_id": "a1",
+            "title": "Storm <b>closes</b> bridge",
+            "source": "a1.txt",
+            "kept": False,
+        },
+        {"article_id": "b1", "title": None, "source": "b1.txt", "kept": False},
+    ]
+    page = render_html(_summary(None, duplicate_clusters=[cluster]))
+    section = page.split('id="duplicates"')[1].split("</section>")[0]
+    assert "Original (kept)" in section and "<code>o.txt</code>" in section
+    assert "Storm &lt;b&gt;closes&lt;/b&gt; bridge" in section and "(no title)" in section
+
+
+def test_report_shows_escaped_clipped_examples_of_what_each_rule_removed():
+    long_text = "Subscribe now " * 100
+    summary = _summary(
+        None,
+        removed_by_rule={"ad_marker": 2, "newsletter": 1},
+        removed_examples={
+            "ad_marker": [
+                {
+                    "label": "ad",
+                    "text": "<script>alert(1)</script> ADVERTISEMENT",
+                    "source": "a.txt",
+                },
+                {"label": "ad", "text": "Sponsored", "source": "b & c.html"},
+            ],
+            "newsletter": [{"label": "promo", "text": long_text, "source": "c.txt"}],
+        },
+    )
+    page = render_html(summary)
+    section = page.split('id="removed"')[1].split("</section>")[0]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; ADVERTISEMENT" in section
+    assert "<script" not in section
+    assert "<cite>b &amp; c.html</cite>" in section
+    assert long_text not in section and "Subscribe now" in section  # clipped
+    examples = [
+        (rule, examples)
+        for rule, examples in re.findall(
+            r"<tr><td>(\w+)</td><td[^>]*>\d+</td><td>(.*?)</td>", section
+        )
+    ]
+    assert [(rule, e.count("<blockquote>")) for rule, e in examples] == [
+        ("ad_marker", 2),
+        ("newsletter", 1),
+    ]
+
+
+def test_removal_examples_are_distinct_clipped_and_a_few_per_rule():
+    from tasks.report import EXAMPLE_CHARS, removal_examples
+
+    texts = ["Advertisement", "Advertisement", "Ad one", "Ad two", "Ad three", "x" * 1000]
+    page = Article(
+        "p1",
+        "p1.txt",
+        "p1",
+        "text",
+        "utf-8",
+        "text",
+        [Paragraph(i, t, "ad", "ad_marker", i, i) for i, t in enumerate(texts[:5])]
+        + [Paragraph(5, texts[5], "boilerplate", "template_residue", 5, 5)],
+    )
+    examples = removal_examples([page])
+    assert [e["text"] for e in examples["ad_marker"]] == ["Advertisement", "Ad one", "Ad two"]
+    (long,) = examples["template_residue"]
+    assert len(long["text"]) < EXAMPLE_CHARS + 40 and long["source"] == "p1.txt"
+
+
+def test_report_draws_a_trend_over_the_runs_of_the_output_folder(tmp_path: Path):
+    reports = tmp_path / "reports"
+    runs = [
+        ("20260101T000000Z-aaaaaaaa", 5, {"ad": 3}),
+        ("20260102T000000Z-bbbbbbbb", 9, {"ad": 1, "duplicate": 4}),
+        ("20260103T000000Z-cccccccc", 2, {"boilerplate": 7}),
+    ]
+    for run_id, published, removed in runs:
+        summary = _summary(
+            None,
+            run_id=run_id,
+            started_at=f"{run_id[:4]}-{run_id[4:6]}-{run_id[6:8]}T00:00:00+00:00",
+            removed_by_label=removed,
+        )
+        summary.inputs = {**summary.inputs, "published": published}
+        write_run_report(summary, reports)
+    (reports / "run-20251231T000000Z-broken.json").write_text("{not json")
+    page = (reports / "latest.html").read_text(encoding="utf-8")
+    trend = page.split('id="trend"')[1].split("</section>")[0]
+    assert "Across runs (3)" in trend
+    assert trend.count("<polyline") == 3 + 3  # published/skipped/quarantined; ad/boilerplate/dup
+    for run_id, published, _ in runs:
+        assert f"<title>{run_id}: {published} published</title>" in trend
+    assert "<title>20260102T000000Z-bbbbbbbb: 4 duplicate</title>" in trend
+    assert "http" not in trend  # inline SVG, nothing fetched
+
+
+def test_report_links_the_tables_files_and_json(tmp_path: Path):
+    out = tmp_path / "out"
+    for table in ("articles", "paragraphs", "quarantine"):
+        (out / table).mkdir(parents=True)
+        (out / table / "part-r.parquet").write_bytes(b"PAR1")
+    summary = _summary(
+        None,
+        outputs={
+            **{t: str(out / t) for t in ("articles", "paragraphs", "quarantine")},
+            "files": [str(out / t / "part-r.parquet") for t in ("articles", "paragraphs")],
+        },
+    )
+    reports = out / "reports"
+    write_run_report(summary, reports)
+    page = (reports / "latest.html").read_text(encoding="utf-8")
+    hrefs = re.findall(r'<a href="([^"]+)"', page)
+    assert {"../articles", "../paragraphs", "../quarantine", f"run-{summary.run_id}.json"} <= set(
+        hrefs
+    )
+    assert "../articles/part-r.parquet" in hrefs and "../paragraphs/part-r.parquet" in hrefs
+    for href in hrefs:
+        assert (reports / unquote(href)).exists(), href
+
+
+def test_a_report_says_it_completed_an_interrupted_run():
+    from tasks.report import completed_note
+
+    summary = _summary(None, notes=[completed_note("20260101T000000Z-deadbeef")])
+    page = render_html(summary)
+    header = page.split("</header>")[0]
+    assert 'class="notice"' in header and "interrupted run 20260101T000000Z-deadbeef" in header
+    assert "run-20260101T000000Z-deadbeef.html" in header

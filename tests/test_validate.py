@@ -146,3 +146,21 @@ def test_derived_columns_line_up_with_their_rows():
     assert np.array_equal(frame.column("twice").to_numpy(), values * 2)
     assert np.array_equal(frame.column("known").to_numpy(), np.arange(n) % 3 == 0)
     assert frame.select(["id", "v"]).equals(tables["t"])  # its own columns, as they were
+
+
+def test_data_docs_keep_every_run_under_its_own_name(tmp_path):
+    """Each run's validation pages stay, named by the run id, and the index lists them all."""
+    tables, suite = _tables_and_suite("good")
+    suites = tmp_path / "expectations"
+    suites.mkdir()
+    (suites / "checked.json").write_text(json.dumps(suite), encoding="utf-8")
+    docs = tmp_path / "reports" / "data_docs"
+    names = ["20260101T000000Z-aaaaaaaa", "20260101T010000Z-bbbbbbbb", "20260101T020000Z-cccccccc"]
+    for hour, name in enumerate(names):
+        run_time = datetime(2026, 1, 1, hour, tzinfo=UTC)
+        assert run_checkpoints(tables, {}, suites, docs, run_name=name, run_time=run_time).success
+    pages = sorted((docs / "validations" / "checked").glob("*/*/*.html"))
+    assert [page.parent.parent.name for page in pages] == names
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert all(name in index for name in names)
+    assert "__none__" not in index

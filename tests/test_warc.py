@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
@@ -17,7 +18,7 @@ from warcio.warcwriter import WARCWriter
 from flows.cli import main
 from flows.pipeline import newsclean_flow
 from tasks.config import PipelineConfig
-from tasks.models import InputRef, Rejected
+from tasks.models import Document, InputRef, Rejected, SkippedInput
 from tasks.stats import StepStats
 from tasks.warc import (
     SKIP_BAD_ENCODING,
@@ -109,10 +110,21 @@ def build_warc(path: Path, *, gzipped: bool = True) -> Path:
     return path
 
 
-def _collect(path: Path, config: PipelineConfig | None = None) -> tuple[list, StepStats]:
+def _collect_all(
+    path: Path, config: PipelineConfig | None = None
+) -> tuple[list[Document], list[SkippedInput], StepStats]:
     stats = StepStats("read")
     ref = InputRef(str(path), str(path))
-    return list(warc_documents(ref, config or PipelineConfig(), stats)), stats
+    found = list(warc_documents(ref, config or PipelineConfig(), stats))
+    documents = [d for d in found if isinstance(d, Document)]
+    skipped = [s for s in found if isinstance(s, SkippedInput)]
+    assert len(documents) + len(skipped) == len(found)
+    return documents, skipped, stats
+
+
+def _collect(path: Path, config: PipelineConfig | None = None) -> tuple[list, StepStats]:
+    documents, _, stats = _collect_all(path, config)
+    return documents, stats
 
 
 @pytest.mark.parametrize("name", ["crawl.warc.gz", "crawl.warc"])
@@ -223,7 +235,11 @@ def test_flow_quarantines_a_cut_off_warc_and_keeps_its_good_records(tmp_path):
     assert result.published
     urls = [r["url"] for r in _rows(f"SELECT url FROM '{tmp_path}/out/articles/*.parquet'")]
     assert urls == ["https://news.example/a/1"]
-    assert [(q["source"], q["stage"]) for q in result.summary.quarantine] == [(str(cut), "read")]
+    # The row names the record the file ends in (file#offset) and the bytes that were read.
+    last_record = whole.rindex(b"WARC/1.0\r\n")
+    (row,) = result.summary.quarantine
+    assert (row["source"], row["stage"]) == (f"{cut}#{last_record}", "read")
+    assert row["input_sha256"] == hashlib.sha256(cut.read_bytes()).hexdigest()
 
 
 @pytest.mark.server
@@ -233,3 +249,68 @@ def test_cli_runs_html_and_warc_inputs_together(tmp_path, capsys):
     assert main(["run", str(page), str(warc), "--output", str(tmp_path / "out")]) == 0
     report = json.loads((tmp_path / "out" / "reports" / "latest.json").read_text("utf-8"))
     assert report["inputs"]["published"] == 3
+
+
+def test_every_skipped_record_is_listed_with_its_offset_url_and_reason(tmp_path):
+    path = tmp_path / "mixed.warc.gz"
+    offsets: list[int] = []
+    with path.open("wb") as handle:
+        writer = WARCWriter(handle, gzip=True)
+        records = [
+            ("https://news.example/a/1", story(1).encode(), {}),
+            (
+                "https://news.example/report.pdf",
+                b"%PDF-1.7 ...",
+                {"content_type": "application/pdf"},
+            ),
+            ("https://news.example/logo.png", b"\x89PNG\r\n\x1a\n", {"content_type": "image/png"}),
+            ("https://news.example/gone", b"<html>gone</html>", {"status": "404 Not Found"}),
+            (
+                "https://news.example/old",
+                b"",
+                {
+                    "status": "301 Moved Permanently",
+                    "http_extra": [("Location", "https://news.example/new")],
+                },
+            ),
+            (
+                "https://news.example/bad-gzip",
+                b"not gzip at all",
+                {"http_extra": [("Content-Encoding", "gzip")]},
+            ),
+        ]
+        for url, body, options in records:
+            offsets.append(handle.tell())
+            _response(writer, url, body, **options)  # type: ignore[arg-type]
+    documents, skipped, stats = _collect_all(path)
+    assert [d.url for d in documents] == ["https://news.example/a/1"]
+    assert [(s.source, s.url, s.reason) for s in skipped] == [
+        (
+            f"{path}#{offsets[1]}",
+            "https://news.example/report.pdf",
+            "not an HTML page (application/pdf)",
+        ),
+        (f"{path}#{offsets[2]}", "https://news.example/logo.png", "not an HTML page (image/png)"),
+        (f"{path}#{offsets[3]}", "https://news.example/gone", "HTTP status 404"),
+        (
+            f"{path}#{offsets[4]}",
+            "https://news.example/old",
+            "HTTP status 301 (redirect to https://news.example/new)",
+        ),
+        (
+            f"{path}#{offsets[5]}",
+            "https://news.example/bad-gzip",
+            skipped[4].reason,  # zlib's own words follow; the start is checked below
+        ),
+    ]
+    assert skipped[4].reason.startswith("HTTP content encoding does not decode (gzip: ")
+    assert stats.total == 6 and stats.kept == 1
+
+    # In a run, each one is a row of the report's skipped list, and the sum still holds.
+    result = newsclean_flow(inputs=[str(path)], output=str(tmp_path / "out"))
+    assert result.published
+    assert [(s["source"], s["url"]) for s in result.summary.skipped] == [
+        (s.source, s.url) for s in sorted(skipped, key=lambda s: s.source)
+    ]
+    counts = result.summary.inputs
+    assert (counts["total"], counts["published"], counts["skipped"]) == (6, 1, 5)
