@@ -50,6 +50,7 @@ class ClusterRow(TypedDict):
     text: str
     articles: list[ClusterArticle]
 
+
 TABLES = ("articles", "paragraphs", "quarantine")
 
 
@@ -187,17 +188,23 @@ def duplicate_clusters(
         for kept in largest
     }
     info = _articles_info(articles, {a for ids in cluster_articles.values() for a in ids}, output)
-    unknown = {"title": None, "source": None}
+
+    def named(article_id: str, kept: str) -> ClusterArticle:
+        found = info.get(article_id, {})
+        return {
+            "article_id": article_id,
+            "title": found.get("title"),
+            "source": found.get("source"),
+            "kept": article_id == article_of(kept),
+        }
+
     return [
         {
             "kept": kept,
             "copies": sorted(copies[kept]),
             "size": sizes[kept] + 1,
             "text": texts[kept],
-            "articles": [
-                {**unknown, "article_id": a, **info.get(a, {}), "kept": a == article_of(kept)}
-                for a in cluster_articles[kept]
-            ],
+            "articles": [named(a, kept) for a in cluster_articles[kept]],
         }
         for kept in largest
     ]
@@ -772,7 +779,12 @@ def recovered_summary(output: Path, run_id: str, completed_by: str) -> RunSummar
             {"source": s, "stage": st, "reason": r, "input_sha256": h} for s, st, r, h in quarantine
         ],
         skipped=[],
-        validation={"success": True, "evaluated_expectations": 0, "failures": []},
+        validation={
+            "success": True,
+            "evaluated_expectations": 0,
+            "failures": [],
+            "data_docs_index": None,
+        },
         published=True,
         outputs={
             **{table: str(output / table) for table in TABLES},
