@@ -131,6 +131,7 @@ def _stylesheets(docs: Path) -> list[Path]:
 _LOCAL_REF = re.compile(r"""<(?:script|link|img)\b[^>]*?\s(?:src|href)=["']([^"']+)["']""", re.I)
 
 
+@pytest.mark.slow
 def test_gx_pages_load_cdn_assets_and_all_of_them_are_vendored(gx_docs: Docs):
     """The problem exists, and every external asset GX uses has a local copy."""
     pages = _pages(gx_docs.root)
@@ -146,6 +147,7 @@ def test_gx_pages_load_cdn_assets_and_all_of_them_are_vendored(gx_docs: Docs):
     assert unknown == [], f"GX loads assets make_docs_offline does not vendor: {unknown}"
 
 
+@pytest.mark.slow
 def test_make_docs_offline_leaves_no_external_resource(docs_copy: Path):
     make_docs_offline(docs_copy)
     for page in _pages(docs_copy):
@@ -175,6 +177,7 @@ def _snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
     }
 
 
+@pytest.mark.slow
 def test_make_docs_offline_is_idempotent(docs_copy: Path):
     make_docs_offline(docs_copy)
     first = _snapshot(docs_copy)
@@ -182,6 +185,7 @@ def test_make_docs_offline_is_idempotent(docs_copy: Path):
     assert _snapshot(docs_copy) == first
 
 
+@pytest.mark.slow
 def test_vendored_files_are_the_exact_bytes_gx_pins(gx_docs: Docs):
     """Where GX pins a file by Subresource Integrity, the local copy has that very hash."""
     tag = re.compile(r"<script\b[^>]*>", re.I)

@@ -105,6 +105,7 @@ def test_every_expectation_type_the_suites_use_is_covered_here():
     assert used <= covered, f"add a case for {sorted(used - covered)}"
 
 
+@pytest.mark.slow
 def test_a_violation_of_each_expectation_is_reported(tmp_path):
     report = _run("bad", tmp_path)
     assert not report.success
@@ -115,12 +116,14 @@ def test_a_violation_of_each_expectation_is_reported(tmp_path):
     assert failed == {}  # the row count is right: nothing else fails
 
 
+@pytest.mark.slow
 def test_the_same_expectations_pass_on_good_tables(tmp_path):
     report = _run("good", tmp_path)
     assert report.success, [f.as_dict() for f in report.failures]
     assert report.evaluated == len(CASES) + 2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rows", [2, 4])
 def test_a_wrong_row_count_is_reported(tmp_path, rows):
     tables, suite = _tables_and_suite("good")
