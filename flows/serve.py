@@ -8,9 +8,13 @@ server Prefect starts when no API URL is set has no scheduler, so runs would nev
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
-from collections.abc import Sequence
+import signal
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 DEFAULT_NAME = "newsclean-scheduled"
 SERVER_HINT = (
@@ -69,14 +73,49 @@ def require_server() -> str:
     return url
 
 
-def serve(inputs: list[str], output: str, cron: str, name: str = DEFAULT_NAME) -> None:
+def serve(
+    inputs: list[str],
+    output: str,
+    cron: str,
+    name: str = DEFAULT_NAME,
+    on_signal: Callable[[int, object], None] | None = None,
+) -> None:
     """Register the scheduled deployment and execute its runs here until interrupted.
 
     ``limit=1``: a scheduled run and a manually triggered one never write the output at once
-    (the publish lock in tasks/publish.py guards against other writers too).
+    (the publish lock in tasks/publish.py guards against other writers too). ``on_signal``
+    replaces the handler Prefect's runner installs for SIGTERM, whose ``stop()`` never ran
+    ("coroutine 'Runner.astop' was never awaited"), so SIGTERM left the command running.
     """
-    from prefect import serve as prefect_serve
+    from prefect.runner import Runner
+
+    class StoppableRunner(Runner):
+        def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+            if on_signal is not None:
+                on_signal(*args)
+            else:  # pragma: no cover - the CLI always passes one
+                raise KeyboardInterrupt
 
     require_server()
     deployment = build_deployment(inputs, output, cron, name)
-    prefect_serve(deployment, limit=1)
+    runner = StoppableRunner(pause_on_shutdown=True, limit=1)
+    runner.add_deployment(deployment)
+    print(f"serving deployment newsclean/{name} ({cron}); Ctrl-C or SIGTERM stops it", flush=True)
+    asyncio.run(runner.start())
+
+
+def terminate_children() -> None:
+    """SIGTERM this process's child processes (flow runs the runner started).
+
+    A flow run killed this way is crash-safe (tasks/publish.py): the dataset stays as it was,
+    or the next run completes it.
+    """
+    me = os.getpid()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:
+            with contextlib.suppress(OSError):
+                os.kill(int(stat.parent.name), signal.SIGTERM)

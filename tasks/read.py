@@ -72,25 +72,36 @@ def _input_ref(path: Path) -> InputRef:
     return InputRef(source=os.fsencode(name).decode("utf-8", "backslashreplace"), path=name)
 
 
-def discover_inputs(paths: Iterable[str]) -> list[InputRef]:
+def discover_inputs(paths: Iterable[str], exclude: Iterable[Path] = ()) -> list[InputRef]:
     """Expand files and folders into a sorted, de-duplicated list of supported input files.
 
-    Folders are walked recursively; hidden files are skipped. A path that does not exist is
-    an infrastructure error (the user mistyped it), not a per-input rejection.
+    Folders are walked recursively; hidden files are skipped, and so is everything whose real
+    path (symlinks resolved) is in or under a folder of ``exclude``: the run's output folder,
+    so that a run never reads its own reports and tables back as articles. A path that does
+    not exist is an infrastructure error (the user mistyped it), not a per-input rejection.
     """
+    excluded = [Path(os.path.realpath(folder)) for folder in exclude]
+
+    def is_excluded(path: Path) -> bool:
+        real = Path(os.path.realpath(path))
+        return any(real == root or root in real.parents for root in excluded)
+
     found: dict[str, InputRef] = {}
     for given in paths:
         path = Path(given)
         if path.is_dir():
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                dirs[:] = sorted(
+                    d for d in dirs if not d.startswith(".") and not is_excluded(Path(root) / d)
+                )
                 for name in sorted(files):
                     child = Path(root) / name
-                    if name.startswith(".") or not _supported(name):
+                    if name.startswith(".") or not _supported(name) or is_excluded(child):
                         continue
                     found.setdefault(str(child.resolve()), _input_ref(child))
         elif path.exists():
-            found.setdefault(str(path.resolve()), _input_ref(path))
+            if not is_excluded(path):
+                found.setdefault(str(path.resolve()), _input_ref(path))
         else:
             raise FileNotFoundError(f"input not found: {given}")
     return sorted(found.values(), key=lambda ref: ref.source)
