@@ -189,9 +189,12 @@ def _describe_state(output: Path) -> str:
     return "nothing was published, the dataset is as it was; the next run starts afresh"
 
 
+def _signal_name(state: StopState) -> str:
+    return "Ctrl-C" if state.exit_code == EXIT_INTERRUPTED else "SIGTERM"
+
+
 def _stopped(state: StopState, output: Path) -> str:
-    name = "Ctrl-C" if state.exit_code == EXIT_INTERRUPTED else "SIGTERM"
-    return f"stopped by {name}: {_describe_state(output)}"
+    return f"stopped by {_signal_name(state)}: {_describe_state(output)}"
 
 
 def _log_traceback(error: BaseException, output: Path, run_id: str | None) -> Path | None:
@@ -282,6 +285,9 @@ def _run(args: argparse.Namespace, state: StopState) -> int:
         return refuse(str(error))
     except OutputBusy as error:
         return refuse(str(error), EXIT_BUSY)
+    # The server first: it boots on another core while this process imports the pipeline.
+    # (A config file's values were checked when it was read; what is left to check here is
+    # the --expectations folder.)
     configure_environment(prefect_home=output / PREFECT_DIR)
     with (
         tempfile.TemporaryDirectory(prefix="newsclean-") as scratch,
@@ -351,11 +357,16 @@ def _run_flow(
 
 
 def _serve(args: argparse.Namespace, state: StopState) -> int:
+    from flows.settings import config_parameter, run_config
+
     if not args.cron:
         return refuse("newsclean serve: --cron is required (or cron in the config file)")
+    config = config_parameter(args.settings.pipeline, args.expectations)
     try:
         check_inputs(args.inputs, Path(args.output))
-    except UsageError as error:
+        with run_config(config):  # refuse a bad --expectations now, not at the first run
+            pass
+    except (UsageError, SettingsError) as error:
         return refuse(str(error))
     configure_environment(prefect_home=Path(args.output) / PREFECT_DIR)
     from flows.serve import ServeError, serve, terminate_children
@@ -364,25 +375,41 @@ def _serve(args: argparse.Namespace, state: StopState) -> int:
         quiet_console()
     try:
         state.cleanups.append(terminate_children)
+        state.farewell = lambda: f"newsclean: serve stopped by {_signal_name(state)}"
         serve(
             inputs=list(args.inputs),
             output=args.output,
             cron=args.cron,
             name=args.name,
             on_signal=state.handle,
+            config=config or None,
         )
     except ServeError as error:
         return refuse(str(error))
     except KeyboardInterrupt:
-        return state.exit_code
+        state.farewell = None
+        return refuse(f"serve stopped by {_signal_name(state)}", state.exit_code)
     return EXIT_PUBLISHED
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler writing to whatever ``sys.stderr`` is when a line is logged (a caller
+    that swaps stderr, such as a test capturing it, would otherwise leave it a closed file)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
 
 
 def show_progress() -> None:
     """Progress lines (files read, articles cleaned, stages) on stderr."""
     logger = logging.getLogger("newsclean")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s newsclean: %(message)s", "%H:%M:%S"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)

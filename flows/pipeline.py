@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 from prefect import flow, unmapped
@@ -20,6 +21,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from flows.preflight import check_inputs
+from flows.settings import run_config
 from flows.sharding import parallelism, shard_size_for
 from tasks.config import PipelineConfig
 from tasks.corpus import (
@@ -144,17 +146,21 @@ def release_result(future: PrefectFuture) -> None:
     task_runner=ThreadPoolTaskRunner(max_workers=1),
 )
 def newsclean_flow(
-    inputs: list[str], output: str = "output", config: PipelineConfig | None = None
+    inputs: list[str],
+    output: str = "output",
+    config: PipelineConfig | dict[str, Any] | None = None,
 ) -> RunResult:
     """Clean, deduplicate, validate and publish ``inputs`` into ``output``.
 
     One run at a time per output directory (an exclusive lock, released if the process dies).
+    ``config`` may also be the JSON form of the options a deployment carries
+    (``flows.settings.config_parameter``).
     """
     out = Path(output)
     check_inputs(inputs, out)
     out.mkdir(parents=True, exist_ok=True)
-    with output_lock(out):
-        return _run(inputs, out, config or PipelineConfig())
+    with output_lock(out), run_config(config) as options:
+        return _run(inputs, out, options)
 
 
 def _accounting(

@@ -27,21 +27,36 @@ class ServeError(RuntimeError):
     """The deployment cannot be served as asked (no server, bad cron, missing input)."""
 
 
-def deployment_parameters(inputs: Sequence[str], output: str) -> dict[str, object]:
-    """Absolute paths: scheduled runs must not depend on where the runner process started."""
+def deployment_parameters(
+    inputs: Sequence[str], output: str, config: dict[str, Any] | None = None
+) -> dict[str, object]:
+    """Absolute paths: scheduled runs must not depend on where the runner process started.
+
+    ``config``: the pipeline options of the config file (``flows.settings.config_parameter``),
+    left out when there are none, so that runs use the defaults.
+    """
     missing = [given for given in inputs if not Path(given).exists()]
     if missing:
         raise ServeError(f"input not found: {', '.join(missing)}")
-    return {
+    parameters: dict[str, object] = {
         "inputs": [str(Path(given).resolve()) for given in inputs],
         "output": str(Path(output).resolve()),
     }
+    if config:
+        parameters["config"] = config
+    return parameters
 
 
-def build_deployment(inputs: Sequence[str], output: str, cron: str, name: str = DEFAULT_NAME):
+def build_deployment(
+    inputs: Sequence[str],
+    output: str,
+    cron: str,
+    name: str = DEFAULT_NAME,
+    config: dict[str, Any] | None = None,
+):
     """The flow as a ``RunnerDeployment``: cron schedule, fixed inputs, one run at a time.
 
-    ``config`` is left out of the parameters (it is not JSON) so runs use the defaults. The
+    ``config`` travels as JSON (the flow turns it back into a ``PipelineConfig``). The
     entrypoint is the module path, which works from any working directory.
     """
     from prefect.client.schemas.schedules import CronSchedule
@@ -56,7 +71,7 @@ def build_deployment(inputs: Sequence[str], output: str, cron: str, name: str = 
     return newsclean_flow.to_deployment(
         name=name,
         schedule=schedule,
-        parameters=deployment_parameters(inputs, output),
+        parameters=deployment_parameters(inputs, output, config),
         description="Clean, deduplicate, validate and publish news pages into Parquet.",
         tags=["newsclean"],
         entrypoint_type=EntrypointType.MODULE_PATH,
@@ -79,6 +94,7 @@ def serve(
     cron: str,
     name: str = DEFAULT_NAME,
     on_signal: Callable[[int, object], None] | None = None,
+    config: dict[str, Any] | None = None,
 ) -> None:
     """Register the scheduled deployment and execute its runs here until interrupted.
 
@@ -97,7 +113,7 @@ def serve(
                 raise KeyboardInterrupt
 
     require_server()
-    deployment = build_deployment(inputs, output, cron, name)
+    deployment = build_deployment(inputs, output, cron, name, config)
     runner = StoppableRunner(pause_on_shutdown=True, limit=1)
     runner.add_deployment(deployment)
     print(f"serving deployment newsclean/{name} ({cron}); Ctrl-C or SIGTERM stops it", flush=True)

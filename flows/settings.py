@@ -16,12 +16,14 @@ the file are relative to the file's folder; flags given on the command line win 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
+import tempfile
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,6 +119,10 @@ def load_settings(
     from tasks.config import PipelineConfig
 
     _checked_fields(PipelineConfig, pipeline, base, label, prefix="")
+    try:
+        pipeline_config(pipeline)  # what only the dataclasses check (ranges, combinations)
+    except SettingsError as error:
+        raise SettingsError(f"{label}: {error}") from error
     return ConfigFile(path, label, converted, pipeline)
 
 
@@ -244,6 +250,39 @@ def _typed(hint: Any, value: object, key: str, base: Path, label: str) -> object
     if hint is object or hint is Any:
         return value
     raise SettingsError(f"{label}: {key} cannot be set in a config file")
+
+
+@contextlib.contextmanager
+def run_config(config: Any) -> Iterator[Any]:
+    """The run's ``PipelineConfig`` from what the flow was given.
+
+    ``None``: the defaults. A dict: the JSON form a deployment's parameters carry
+    (:func:`config_parameter`, for ``newsclean serve``), whose ``expectations`` folder is
+    merged with the built-in suites for the length of the run.
+    """
+    from tasks.config import PipelineConfig
+
+    if config is None:
+        yield PipelineConfig()
+        return
+    if not isinstance(config, Mapping):
+        yield config
+        return
+    options = dict(config)
+    extra = options.pop("expectations", None)
+    with tempfile.TemporaryDirectory(prefix="newsclean-") as scratch:
+        overrides = {}
+        if extra:
+            overrides["expectations_dir"] = merge_expectations(Path(extra), Path(scratch))
+        yield pipeline_config(options, **overrides)
+
+
+def config_parameter(pipeline: Mapping[str, Any], expectations: str | None) -> dict[str, Any]:
+    """The pipeline options as a deployment parameter (JSON: paths as absolute strings)."""
+    options: dict[str, Any] = json.loads(json.dumps(dict(pipeline), default=str))
+    if expectations:
+        options["expectations"] = str(Path(expectations).resolve())
+    return options
 
 
 # --- extra expectations -------------------------------------------------------------------
