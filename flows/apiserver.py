@@ -128,7 +128,7 @@ def signal_api_server(url: str) -> None:
 def _healthy(url: str, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=timeout) as response:
-            return response.status == 200
+            return bool(response.status == 200)
     except (OSError, urllib.error.URLError):
         return False
 
@@ -136,7 +136,7 @@ def _healthy(url: str, timeout: float = 1.0) -> bool:
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 def serve(port: int, parent: int) -> None:

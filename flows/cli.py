@@ -316,7 +316,7 @@ def _run_flow(
         from flows.runners import dask_task_runner
 
         flow = newsclean_flow.with_options(
-            task_runner=dask_task_runner(args.dask_address, args.workers)
+            task_runner=dask_task_runner(args.dask_address, args.workers)  # type: ignore[arg-type]
         )
     preload_great_expectations()
     state.farewell = lambda: f"newsclean: {_stopped(state, output)}"
@@ -345,7 +345,7 @@ def _run_flow(
     print(f"report:     {result.report_html}")
     print(f"data docs:  {result.data_docs}")
     if not result.validation_success:
-        failures = result.summary.validation["failures"]
+        failures: list[dict[str, object]] = result.summary.validation["failures"]  # type: ignore[assignment]
         print(f"validation FAILED ({len(failures)} expectations); nothing published:")
         for failure in failures:
             print(
@@ -396,7 +396,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """A stream handler writing to whatever ``sys.stderr`` is when a line is logged (a caller
     that swaps stderr, such as a test capturing it, would otherwise leave it a closed file)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NoReturn
 
-GRACE_SECONDS = 3.0
+GRACE_SECONDS = 2.0
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
