@@ -457,3 +457,21 @@ def test_a_dask_local_cluster_opens_no_dashboard_port():
                 http_port = cluster.scheduler.http_server.port
     assert http_port != 8787
     assert not [w for w in caught if "8787" in str(w.message)]
+
+
+def test_serve_carries_the_pipeline_options_to_its_runs_as_json(tmp_path):
+    """A deployment's parameters are JSON; the flow turns them back into a PipelineConfig."""
+    from flows.serve import deployment_parameters
+    from flows.settings import config_parameter, run_config
+
+    extra = tmp_path / "checks"
+    extra.mkdir()
+    _write(extra / "articles.json", json.dumps({"expectations": []}))
+    options = config_parameter({"shard_size": 7, "dedup": {"threshold": 0.8}}, str(extra))
+    parameters = deployment_parameters([str(SEEDS)], str(tmp_path / "out"), options)
+    assert json.loads(json.dumps(parameters)) == parameters
+    with run_config(parameters["config"]) as config:
+        assert (config.shard_size, config.dedup.threshold) == (7, 0.8)
+        assert config.expectations_dir != EXPECTATIONS_DIR
+        assert (config.expectations_dir / "articles.json").is_file()
+    assert "config" not in deployment_parameters([str(SEEDS)], str(tmp_path / "out"))
