@@ -260,11 +260,12 @@ def test_a_failure_before_publishing_says_nothing_was_published(tmp_path, capsys
 
     monkeypatch.setattr("flows.pipeline.write_staged", disk_full)
     code = main(["run", str(inputs), "--output", str(output)])
-    messages = _messages(capsys.readouterr().err)
+    stderr = capsys.readouterr().err
+    messages = _messages(stderr)
     assert code == 4
     assert len(messages) == 1, messages
     assert "nothing was published, the dataset is as it was" in messages[0]
-    assert "Traceback" not in capsys.readouterr().err
+    assert "Traceback" not in stderr and "Error logging to API" not in stderr
     assert not (output / "articles").exists()
 
 
@@ -475,3 +476,44 @@ def test_serve_carries_the_pipeline_options_to_its_runs_as_json(tmp_path):
         assert config.expectations_dir != EXPECTATIONS_DIR
         assert (config.expectations_dir / "articles.json").is_file()
     assert "config" not in deployment_parameters([str(SEEDS)], str(tmp_path / "out"))
+
+
+def _immutable(folder: Path, on: bool) -> bool:
+    flag = "+i" if on else "-i"
+    done = subprocess.run(["chattr", flag, str(folder)], capture_output=True, check=False)
+    return done.returncode == 0
+
+
+def test_a_real_index_write_failure_is_one_line_without_prefect_noise(tmp_path):
+    """The dedup index folder unwritable (as a full disk makes it) in a real ``newsclean``
+    process: exit 4, one line, no traceback or 'Error logging to API' on the console."""
+    seeds = sorted(SEEDS.iterdir())
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    shutil.copy(seeds[0], first / seeds[0].name)
+    shutil.copy(seeds[1], second / seeds[1].name)
+    output = tmp_path / "out"
+    assert newsclean_flow(inputs=[str(first)], output=str(output)).published
+    index = output / "_dedup" / "index"
+    if not _immutable(index, True):
+        pytest.skip("chattr +i is not available here")
+    try:
+        done = subprocess.run(
+            [*RUN, str(second), "--output", str(output)],
+            cwd=tmp_path,
+            env=_fresh_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        _immutable(index, False)
+    messages = _messages(done.stderr)
+    assert done.returncode == 4, done.stderr
+    assert len(messages) == 1, done.stderr
+    assert "articles are visible" in messages[0] and "rebuilds the index" in messages[0]
+    assert "Traceback" not in done.stderr and "Error logging to API" not in done.stderr
+    assert len(_sources(output)) == 2
+    rerun = newsclean_flow(inputs=[str(first), str(second)], output=str(output))
+    assert rerun.summary.dedup_index.startswith("rebuilt")

@@ -172,9 +172,10 @@ def test_serve_stops_on_sigterm_and_ctrl_c(api_url, sig, to_group, code, tmp_pat
     """Before: SIGTERM ran Prefect's runner handler, whose stop() was never awaited
     ("coroutine 'Runner.astop' was never awaited"), and serve went on until SIGKILL."""
     serve_log = tmp_path / "serve.log"
+    stop_args = ["--cron", "0 0 1 1 *", "--name", f"{NAME}-stop"]
     with open(serve_log, "wb") as log:
         server = subprocess.Popen(
-            [*SERVE_CLI, str(SEEDS), "--output", str(tmp_path / "out"), "--cron", "0 0 1 1 *"],
+            [*SERVE_CLI, str(SEEDS), "--output", str(tmp_path / "out"), *stop_args],
             cwd=tmp_path,
             env=client_env(api_url, tmp_path / "serve-home", PYTHONPATH=str(REPO)),
             stdout=log,
@@ -182,11 +183,19 @@ def test_serve_stops_on_sigterm_and_ctrl_c(api_url, sig, to_group, code, tmp_pat
             start_new_session=True,
         )
     try:
-        _wait_for(
-            lambda: "serving deployment" in serve_log.read_text() or None,
-            180,
-            "serve to start",
-        )
+        with (
+            temporary_settings(updates={PREFECT_API_URL: api_url}),
+            get_client(sync_client=True) as client,
+        ):
+
+            def registered():
+                assert server.poll() is None, serve_log.read_text()
+                try:
+                    return client.read_deployment_by_name(f"newsclean/{NAME}-stop")
+                except ObjectNotFound:
+                    return None
+
+            _wait_for(registered, 180, "the deployment to be registered")
         time.sleep(2)  # the runner's loop is running
         (os.killpg if to_group else os.kill)(server.pid, sig)
         assert server.wait(timeout=30) == code, serve_log.read_text()[-3000:]
