@@ -197,15 +197,13 @@ def _stopped(state: StopState, output: Path) -> str:
     return f"stopped by {_signal_name(state)}: {_describe_state(output)}"
 
 
-def _log_traceback(error: BaseException, output: Path, run_id: str | None) -> Path | None:
-    """Write ``error``'s traceback to ``<output>/reports/`` (else a temp file); its path."""
+def _log_traceback(error: BaseException, output: Path) -> Path | None:
+    """Write ``error``'s traceback to ``<output>/reports/`` (else the temp folder); its path."""
     text = "".join(traceback.format_exception(error))
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    name = f"run-{run_id}.log" if run_id else f"failed-{stamp}.log"
-    for folder in (output / "reports", Path(tempfile.gettempdir())):
+    name = f"failed-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+    for path in (output / "reports" / name, Path(tempfile.gettempdir()) / f"newsclean-{name}"):
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / (name if folder != Path(tempfile.gettempdir()) else f"newsclean-{name}")
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             return path
         except OSError:
@@ -226,7 +224,7 @@ def _failed(error: BaseException, output: Path, verbose: bool) -> int:
     if verbose:
         traceback.print_exception(error, file=sys.stderr)
         return refuse(f"run failed: {where}", EXIT_FAILED)
-    log = _log_traceback(error, output, None)
+    log = _log_traceback(error, output)
     hint = f" (traceback: {log})" if log else " (run with --verbose for the traceback)"
     return refuse(f"run failed: {where}{hint}", EXIT_FAILED)
 
@@ -244,9 +242,11 @@ class _DropErrorsAndTracebacks(logging.Filter):
 def quiet_console() -> None:
     """Apply :class:`_DropErrorsAndTracebacks` to the console handlers Prefect installed."""
     for handler in logging.getLogger().handlers:
-        if isinstance(handler, logging.StreamHandler) and not isinstance(
+        if not isinstance(handler, logging.StreamHandler) or isinstance(
             handler, logging.FileHandler
         ):
+            continue
+        if not any(isinstance(f, _DropErrorsAndTracebacks) for f in handler.filters):
             handler.addFilter(_DropErrorsAndTracebacks())
 
 

@@ -86,16 +86,15 @@ def check_not_locked(output: Path) -> None:
     if not lock.exists():
         return
     try:
-        with open(lock, "a+", encoding="utf-8") as handle:
-            try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError as error:
-                raise OutputBusy(f"another newsclean run is writing to {output}") from error
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle = open(lock, "a+", encoding="utf-8")  # noqa: SIM115 - closed just below
     except OSError as error:
-        if isinstance(error, BlockingIOError):
-            raise
         raise UsageError(f"cannot open the lock file {lock}: {error.strerror}") from error
+    with handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise OutputBusy(f"another newsclean run is writing to {output}") from error
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def check_dask_address(address: str, timeout: float = DASK_CONNECT_TIMEOUT_SECONDS) -> None:

@@ -144,13 +144,13 @@ def pipeline_config(values: Mapping[str, Any], **overrides: Any) -> Any:
 
 
 def _build(cls: type, values: Mapping[str, Any], prefix: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    arguments: dict[str, Any] = {}
-    for key, value in values.items():
-        hint = hints[key]
-        if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
-            value = _build(hint, value, f"{prefix}{key}.")  # type: ignore[arg-type]
-        arguments[key] = value
+    arguments: dict[str, Any] = dict(values)
+    nested = [key for key, value in values.items() if isinstance(value, Mapping)]
+    if nested:  # type hints only when needed (``cls`` may be a stand-in, e.g. a partial)
+        hints = typing.get_type_hints(cls)
+        for key in nested:
+            if dataclasses.is_dataclass(hints.get(key)):
+                arguments[key] = _build(hints[key], values[key], f"{prefix}{key}.")
     try:
         return cls(**arguments)
     except (TypeError, ValueError) as error:
