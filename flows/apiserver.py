@@ -33,7 +33,7 @@ from pathlib import Path
 
 LOG_FILE = "newsclean-api.log"
 STARTUP_TIMEOUT_SECONDS = 120.0
-STOP_TIMEOUT_SECONDS = 10.0
+STOP_TIMEOUT_SECONDS = 2.0
 _PARENT_CHECK_SECONDS = 0.5
 _servers: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -57,6 +57,10 @@ def start_api_server(home: Path) -> str | None:
             stdout=log,
             stderr=log,
             env=env,
+            # Its own session: Ctrl-C in a terminal signals the whole foreground process
+            # group, and a server that stopped first left the run retrying its crash report
+            # for tens of seconds. The run stops it last (or it notices the run is gone).
+            start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}/api"
     _servers[url] = process
@@ -113,11 +117,18 @@ def stop_api_server(url: str) -> None:
         process.wait()
 
 
+def signal_api_server(url: str) -> None:
+    """Ask a server this process started to stop, without waiting (the process is ending;
+    the server also stops by itself once this process is gone)."""
+    process = _servers.get(url)
+    if process is not None and process.poll() is None:
+        process.terminate()
+
+
 def _healthy(url: str, timeout: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/health", timeout=timeout) as response:
-            status: int = response.status
-            return status == 200
+            return bool(response.status == 200)
     except (OSError, urllib.error.URLError):
         return False
 
@@ -125,8 +136,7 @@ def _healthy(url: str, timeout: float = 1.0) -> bool:
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        return int(sock.getsockname()[1])
 
 
 def serve(port: int, parent: int) -> None:

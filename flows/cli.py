@@ -1,67 +1,316 @@
 """``newsclean`` command line.
 
-* ``newsclean run [INPUT ...] [--output DIR] [--runner local|dask] [--dask-address URL]``
+* ``newsclean run [INPUT ...] [--output DIR] [--runner local|dask] [--dask-address URL] ...``
 * ``newsclean serve --cron "..." [INPUT ...] [--output DIR]``: a scheduled deployment.
+
+Options come from the command line, else from the config file (``flows.settings``), else
+the defaults. Exit codes (README, "Exit codes"): 0 published; 1 validation failed, nothing
+published; 2 usage (bad option, missing input, unwritable output, ...); 3 another run holds
+the output's lock; 4 the run failed (the one-line message says what is visible and what the
+next run does); 130 / 143 stopped by Ctrl-C / SIGTERM. Every refusal and failure is one line
+on stderr; the traceback goes to a log file the line names, or to stderr with ``--verbose``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import logging
 import os
 import sys
-from collections.abc import Sequence
+import tempfile
+import traceback
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, NoReturn
 
-from flows.apiserver import run_api_server, wait_until_ready
+from flows.apiserver import run_api_server, signal_api_server, wait_until_ready
 from flows.environment import configure_environment
+from flows.preflight import (
+    OutputBusy,
+    UsageError,
+    check_dask_address,
+    check_inputs,
+    check_not_locked,
+    check_output_writable,
+)
+from flows.settings import ConfigFile, SettingsError, load_settings, merge_expectations
+from flows.stopping import StopState, finish_now, prefect_sigterm_arms, stop_on_signals
 
+EXIT_PUBLISHED = 0
 EXIT_VALIDATION_FAILED = 1
 EXIT_USAGE = 2
 EXIT_BUSY = 3
+EXIT_FAILED = 4
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT); SIGTERM gives 143
+PREFECT_DIR = ".prefect"
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse whose refusals are one line (a :class:`UsageError`), not usage + error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1 (``--shard-size``, ``--workers``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text!r}")
+    return value
+
+
+def non_empty(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog="newsclean",
         description="Clean, deduplicate and validate news articles into Parquet.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="process inputs and publish the dataset")
-    _add_io_arguments(run)
+    _add_common_arguments(run)
     run.add_argument(
-        "--shard-size", type=int, default=None, help="inputs per Prefect task (default: 500)"
+        "--shard-size",
+        type=positive_int,
+        default=None,
+        help="inputs per Prefect task (default: 500)",
     )
     run.add_argument(
         "--runner",
         choices=("local", "dask"),
         default="local",
-        help="local threads, or Dask (a LocalCluster unless --dask-address is given)",
+        help="local: one shard at a time in this process (default); dask: shards on Dask "
+        "workers (a LocalCluster unless --dask-address is given)",
     )
-    run.add_argument("--dask-address", default=None, help="scheduler of an existing Dask cluster")
-    run.add_argument("--workers", type=int, default=None, help="Dask LocalCluster workers")
+    run.add_argument(
+        "--dask-address",
+        type=non_empty,
+        default=None,
+        help="scheduler of an existing Dask cluster, e.g. tcp://HOST:8786",
+    )
+    run.add_argument("--workers", type=positive_int, default=None, help="Dask LocalCluster workers")
     serve = commands.add_parser("serve", help="register a scheduled deployment and serve it")
-    _add_io_arguments(serve)
-    serve.add_argument("--cron", required=True, help='cron schedule, e.g. "0 * * * *"')
-    serve.add_argument("--name", default="newsclean-scheduled", help="deployment name")
+    _add_common_arguments(serve)
+    serve.add_argument("--cron", type=non_empty, help='cron schedule, e.g. "0 * * * *"')
+    serve.add_argument(
+        "--name", type=non_empty, default="newsclean-scheduled", help="deployment name"
+    )
     return parser
 
 
-def _add_io_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "inputs", nargs="*", default=["seeds/"], help="files or folders (default: seeds/)"
     )
-    parser.add_argument("--output", default="output", help="output directory (default: output/)")
+    parser.add_argument(
+        "--output", type=non_empty, default="output", help="output directory (default: output/)"
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default: ./newsclean.toml, else [tool.newsclean] in ./pyproject.toml)",
+    )
+    parser.add_argument(
+        "--expectations",
+        type=non_empty,
+        default=None,
+        help="folder of extra expectations (<table>.json), added to the built-in suites",
+    )
+    parser.add_argument(
+        "--verbose", action="store_true", help="print tracebacks and Prefect's own errors"
+    )
 
 
-def _run(args: argparse.Namespace, api_url: str | None) -> int:
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Command line over config file over defaults; ``args.settings`` is the file read."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    commands = _subparsers(parser)
+    actions = {
+        action.dest: action
+        for command in commands.values()
+        for action in command._actions
+        if action.dest not in ("help", "config")
+    }
+    settings = load_settings(args.config, Path.cwd(), actions)
+    if settings.options:
+        own = {action.dest for action in commands[args.command]._actions}
+        commands[args.command].set_defaults(
+            **{key: value for key, value in settings.options.items() if key in own}
+        )
+        args = parser.parse_args(argv)
+    args.settings = settings
+    return args
+
+
+def _pipeline_config(args: argparse.Namespace, scratch: Path) -> Any:
+    """The run's ``PipelineConfig``: the file's pipeline options, then the flags."""
+    from flows.settings import pipeline_config
+
+    settings: ConfigFile = args.settings
+    overrides: dict[str, Any] = {}
+    if args.shard_size is not None:
+        overrides["shard_size"] = args.shard_size
+    if args.expectations:
+        overrides["expectations_dir"] = merge_expectations(Path(args.expectations), scratch)
+    return pipeline_config(settings.pipeline, **overrides)
+
+
+def refuse(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"newsclean: {message}", file=sys.stderr)
+    return code
+
+
+def _describe_state(output: Path) -> str:
+    """What readers of ``output`` see after a run stopped early, and what the next run does."""
+    staging = output / "_staging"
+    committed = staging.is_dir() and any(staging.glob("*/COMMIT"))
+    if committed:
+        return "the run was committed and may be partly visible; the next run completes it"
+    return "nothing was published, the dataset is as it was; the next run starts afresh"
+
+
+def _signal_name(state: StopState) -> str:
+    return "Ctrl-C" if state.exit_code == EXIT_INTERRUPTED else "SIGTERM"
+
+
+def _stopped(state: StopState, output: Path) -> str:
+    return f"stopped by {_signal_name(state)}: {_describe_state(output)}"
+
+
+def _log_traceback(error: BaseException, output: Path) -> Path | None:
+    """Write ``error``'s traceback to ``<output>/reports/`` (else the temp folder); its path."""
+    text = "".join(traceback.format_exception(error))
+    name = f"failed-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.log"
+    for path in (output / "reports" / name, Path(tempfile.gettempdir()) / f"newsclean-{name}"):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def _failed(error: BaseException, output: Path, verbose: bool) -> int:
+    """Exit 4 with one line: what failed, what is visible, what the next run does."""
+    from flows.pipeline import PublishFailed, one_line
+
+    if isinstance(error, PublishFailed):
+        where = str(error)
+        if error.report_html is not None:
+            where += f"; report: {error.report_html}"
+    else:
+        where = f"{one_line(error)}; {_describe_state(output)}"
+    if verbose:
+        traceback.print_exception(error, file=sys.stderr)
+        return refuse(f"run failed: {where}", EXIT_FAILED)
+    log = _log_traceback(error, output)
+    hint = f" (traceback: {log})" if log else " (run with --verbose for the traceback)"
+    return refuse(f"run failed: {where}{hint}", EXIT_FAILED)
+
+
+class _DropErrorsAndTracebacks(logging.Filter):
+    """Keep Prefect's crash reports and tracebacks off the console: the command says it in
+    one line. They still reach the Prefect API (the UI shows them), and ``--verbose``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info:
+            return False
+        return not (record.name.startswith("prefect") and record.levelno >= logging.ERROR)
+
+
+def quiet_console() -> None:
+    """Apply :class:`_DropErrorsAndTracebacks` to the console handlers Prefect installed."""
+    for handler in logging.getLogger().handlers:
+        if not isinstance(handler, logging.StreamHandler) or isinstance(
+            handler, logging.FileHandler
+        ):
+            continue
+        if not any(isinstance(f, _DropErrorsAndTracebacks) for f in handler.filters):
+            handler.addFilter(_DropErrorsAndTracebacks())
+
+
+def _flush_prefect_logs() -> None:
+    """Send queued Prefect logs while the API server still answers (else, at exit, the log
+    worker prints 'Error logging to API ... All connection attempts failed')."""
+    handlers = sys.modules.get("prefect.logging.handlers")
+    if handlers is not None:
+        with contextlib.suppress(Exception):
+            handlers.APILogHandler().flush()
+
+
+@contextlib.contextmanager
+def _api_server(home: Path, state: StopState) -> Iterator[str | None]:
+    """This run's API server, stopped at the end and by the stop watchdog too."""
+    with run_api_server(home) as url:
+        if url is not None:
+            state.cleanups.append(lambda: signal_api_server(url))
+        try:
+            yield url
+        finally:
+            _flush_prefect_logs()
+
+
+def _run(args: argparse.Namespace, state: StopState) -> int:
+    output = Path(args.output)
+    if args.runner != "dask" and (args.workers or args.dask_address):
+        return refuse("--workers and --dask-address need --runner dask")
+    try:
+        check_inputs(args.inputs, output)
+        check_output_writable(output)
+        check_not_locked(output)
+        if args.runner == "dask" and args.dask_address:
+            check_dask_address(args.dask_address)
+    except UsageError as error:
+        return refuse(str(error))
+    except OutputBusy as error:
+        return refuse(str(error), EXIT_BUSY)
+    # The server first: it boots on another core while this process imports the pipeline.
+    # (A config file's values were checked when it was read; what is left to check here is
+    # the --expectations folder.)
+    configure_environment(prefect_home=output / PREFECT_DIR)
+    with (
+        tempfile.TemporaryDirectory(prefix="newsclean-") as scratch,
+        _api_server(Path(os.environ["PREFECT_HOME"]), state) as api_url,
+    ):
+        try:
+            config = _pipeline_config(args, Path(scratch) / "expectations")
+        except SettingsError as error:
+            return refuse(str(error))
+        return _run_flow(args, output, config, api_url, state)
+
+
+def _run_flow(
+    args: argparse.Namespace, output: Path, config: Any, api_url: str | None, state: StopState
+) -> int:
+    from prefect.exceptions import TerminationSignal
+
     from flows.pipeline import newsclean_flow
-    from tasks.config import PipelineConfig
+    from tasks.publish import OutputBusyError
+    from tasks.validate import preload_great_expectations
 
-    config = PipelineConfig()
-    if args.shard_size:
-        config = PipelineConfig(shard_size=args.shard_size)
+    if not args.verbose:
+        quiet_console()
     flow = newsclean_flow
     if args.runner == "dask":
         from flows.runners import dask_task_runner
@@ -70,20 +319,22 @@ def _run(args: argparse.Namespace, api_url: str | None) -> int:
         flow = newsclean_flow.with_options(
             task_runner=dask_task_runner(args.dask_address, args.workers)  # type: ignore[arg-type]
         )
-    from tasks.publish import OutputBusyError
-    from tasks.validate import preload_great_expectations
-
     preload_great_expectations()
-    if api_url:
-        wait_until_ready(api_url)
+    state.farewell = lambda: f"newsclean: {_stopped(state, output)}"
     try:
-        result = flow(inputs=list(args.inputs), output=args.output, config=config)
-    except FileNotFoundError as error:
-        print(f"newsclean: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        if api_url:
+            wait_until_ready(api_url)
+        with prefect_sigterm_arms(state):
+            result = flow(inputs=list(args.inputs), output=str(output), config=config)
+    except (KeyboardInterrupt, TerminationSignal):
+        state.farewell = None
+        return refuse(_stopped(state, output), state.exit_code)
+    except UsageError as error:
+        return refuse(str(error))
     except OutputBusyError as error:
-        print(f"newsclean: {error}", file=sys.stderr)
-        return EXIT_BUSY
+        return refuse(str(error), EXIT_BUSY)
+    except Exception as error:
+        return _failed(error, output, args.verbose)
     counts = result.summary.inputs
     print(
         f"run {result.run_id}: {counts['total']} inputs, {counts['published']} published, "
@@ -95,7 +346,7 @@ def _run(args: argparse.Namespace, api_url: str | None) -> int:
     print(f"report:     {result.report_html}")
     print(f"data docs:  {result.data_docs}")
     if not result.validation_success:
-        failures = result.summary.validation["failures"]
+        failures: list[dict[str, object]] = result.summary.validation["failures"]  # type: ignore[assignment]
         print(f"validation FAILED ({len(failures)} expectations); nothing published:")
         for failure in failures:
             print(
@@ -103,25 +354,63 @@ def _run(args: argparse.Namespace, api_url: str | None) -> int:
                 f"({failure['unexpected_count']} unexpected)"
             )
         return EXIT_VALIDATION_FAILED
-    return 0
+    return EXIT_PUBLISHED
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from flows.serve import ServeError, serve
+def _serve(args: argparse.Namespace, state: StopState) -> int:
+    from flows.settings import config_parameter, run_config
 
+    if not args.cron:
+        return refuse("newsclean serve: --cron is required (or cron in the config file)")
+    config = config_parameter(args.settings.pipeline, args.expectations)
     try:
-        serve(inputs=list(args.inputs), output=args.output, cron=args.cron, name=args.name)
+        check_inputs(args.inputs, Path(args.output))
+        with run_config(config):  # refuse a bad --expectations now, not at the first run
+            pass
+    except (UsageError, SettingsError) as error:
+        return refuse(str(error))
+    configure_environment(prefect_home=Path(args.output) / PREFECT_DIR)
+    from flows.serve import ServeError, serve, terminate_children
+
+    if not args.verbose:
+        quiet_console()
+    try:
+        state.cleanups.append(terminate_children)
+        state.farewell = lambda: f"newsclean: serve stopped by {_signal_name(state)}"
+        serve(
+            inputs=list(args.inputs),
+            output=args.output,
+            cron=args.cron,
+            name=args.name,
+            on_signal=state.handle,
+            config=config or None,
+        )
     except ServeError as error:
-        print(f"newsclean: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    return 0
+        return refuse(str(error))
+    except KeyboardInterrupt:
+        state.farewell = None
+        return refuse(f"serve stopped by {_signal_name(state)}", state.exit_code)
+    return EXIT_PUBLISHED
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler writing to whatever ``sys.stderr`` is when a line is logged (a caller
+    that swaps stderr, such as a test capturing it, would otherwise leave it a closed file)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
 
 
 def show_progress() -> None:
     """Progress lines (files read, articles cleaned, stages) on stderr."""
     logger = logging.getLogger("newsclean")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s newsclean: %(message)s", "%H:%M:%S"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO)
@@ -129,17 +418,19 @@ def show_progress() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    configure_environment()
-    show_progress()
-    if args.command == "serve":
-        return _serve(args)
-    if args.runner != "dask" and (args.workers or args.dask_address):
-        print("newsclean: --workers and --dask-address need --runner dask", file=sys.stderr)
-        return EXIT_USAGE
-    # This run's API server boots while the flow's modules are imported (flows.apiserver).
-    with run_api_server(Path(os.environ["PREFECT_HOME"])) as api_url:
-        return _run(args, api_url)
+    with stop_on_signals() as state:
+        try:
+            args = parse_arguments(argv)
+        except (UsageError, SettingsError) as error:
+            return refuse(str(error))
+        show_progress()
+        try:
+            if args.command == "serve":
+                return _serve(args, state)
+            return _run(args, state)
+        except KeyboardInterrupt:  # stopped outside the flow (imports, start-up)
+            state.farewell = None
+            return refuse(_stopped(state, Path(args.output)), state.exit_code)
 
 
 def entry() -> None:
@@ -148,10 +439,13 @@ def entry() -> None:
     By the end of a run the heap holds every module imported (Prefect, Great Expectations,
     pandas, ...), and CPython's shutdown runs full collections over it several times: ~1.4 s
     of the seeds' ~10 s. ``gc.freeze()`` puts those objects out of the collector's reach;
-    the process exits all the same and the OS takes the memory back.
+    the process exits all the same and the OS takes the memory back. A stopped run ends at
+    once: a shard still cleaning in a worker thread would otherwise hold the exit until done.
     """
     code = main()
     gc.freeze()
+    if code >= 128:
+        finish_now(StopState(signum=code - 128))
     sys.exit(code)
 
 

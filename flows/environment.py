@@ -22,9 +22,22 @@ _DEFAULTS = {
 }
 
 
+def user_cache_home() -> Path:
+    """newsclean's Prefect home when no output folder is given: ``$XDG_CACHE_HOME/newsclean``
+    (``~/.cache/newsclean``), never the folder the command happens to run from."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "newsclean" / "prefect"
+
+
 def configure_environment(prefect_home: Path | None = None) -> None:
-    """Project-local Prefect home (``./.prefect``) unless PREFECT_HOME is set; analytics off."""
+    """Prefect's home at ``prefect_home`` (the CLI passes ``<output>/.prefect``), else in the
+    user's cache folder, unless PREFECT_HOME is set; analytics off.
+
+    Prefect's database and logs there describe that output folder's runs; before, they went
+    to ``./.prefect`` in whatever folder the command was run from.
+    """
     os.environ.update(_FORCED)
-    os.environ.setdefault("PREFECT_HOME", str((prefect_home or Path.cwd() / ".prefect").resolve()))
+    home = prefect_home or user_cache_home()
+    os.environ.setdefault("PREFECT_HOME", str(home.resolve()))
     for key, value in _DEFAULTS.items():
         os.environ.setdefault(key, value)

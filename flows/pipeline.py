@@ -20,6 +20,8 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
+from flows.preflight import check_inputs
+from flows.settings import run_config
 from flows.sharding import parallelism, shard_size_for
 from tasks.config import PipelineConfig
 from tasks.corpus import (
@@ -34,11 +36,14 @@ from tasks.models import Article, QuarantineRecord, SkippedInput
 from tasks.prefect_tasks import clean_shard, deduplicate, validate
 from tasks.process import PublishedIds
 from tasks.publish import (
+    COMMIT_MARKER,
+    PUBLISHED_TABLES,
     discard,
     output_lock,
     publish,
     read_published,
     recover,
+    staging_dir,
     write_staged,
 )
 from tasks.read import UNSUPPORTED_TYPE, find_inputs
@@ -76,6 +81,21 @@ class RunResult:
 
 
 _Item = TypeVar("_Item")
+class PublishFailed(RuntimeError):
+    """The run failed while or after publishing; the message says what readers can see now
+    and what the next run will do. The run's report was written when ``report_html`` is set.
+    """
+
+    def __init__(self, message: str, *, visible: bool, report_html: Path | None = None) -> None:
+        super().__init__(message)
+        self.visible = visible
+        self.report_html = report_html
+
+
+def one_line(error: BaseException) -> str:
+    """``Type: first line of the message``, for messages that must stay on one line."""
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
 def new_run_id(now: datetime) -> str:
@@ -130,16 +150,21 @@ def release_result(future: PrefectFuture[Any]) -> None:
     task_runner=ThreadPoolTaskRunner(max_workers=1),  # type: ignore[arg-type]
 )
 def newsclean_flow(
-    inputs: list[str], output: str = "output", config: PipelineConfig | None = None
+    inputs: list[str],
+    output: str = "output",
+    config: PipelineConfig | dict[str, Any] | None = None,
 ) -> RunResult:
     """Clean, deduplicate, validate and publish ``inputs`` into ``output``.
 
     One run at a time per output directory (an exclusive lock, released if the process dies).
+    ``config`` may also be the JSON form of the options a deployment carries
+    (``flows.settings.config_parameter``).
     """
     out = Path(output)
+    check_inputs(inputs, out)
     out.mkdir(parents=True, exist_ok=True)
-    with output_lock(out):
-        return _run(inputs, out, config or PipelineConfig())
+    with output_lock(out), run_config(config) as options:
+        return _run(inputs, out, options)
 
 
 def _accounting(
@@ -172,7 +197,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
 
     dedup_state = out / DEDUP_STATE
     index_status = sync_dedup_index(out, dedup_state, config.dedup)
-    refs, unsupported = find_inputs(inputs)
+    refs, unsupported = find_inputs(inputs, exclude=[out])
     published = _published(out)
     published_ids = PublishedIds.of(
         published["published_articles"].column("article_id").to_pylist()
@@ -239,9 +264,27 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     validate_stats.keep(tables["articles"].num_rows)
 
     published_files: list[str] = []
+    failure: PublishFailed | None = None
     if report.success:
-        published_files = [str(p) for p in publish(out, run_id)]
-        record_published_run(dedup_state, run_id, tables, config.dedup)
+        try:
+            published_files = [str(p) for p in publish(out, run_id)]
+        except Exception as error:
+            failure = _publish_failure(out, run_id, error)
+            published_files = [str(p) for p in _visible_parts(out, run_id)]
+        else:
+            try:
+                record_published_run(dedup_state, run_id, tables, config.dedup)
+            except Exception as error:
+                # The renames are done: the articles are visible. The index is only a cache
+                # of the published Parquet, which sync_dedup_index rebuilds when stale.
+                index_status = f"not updated ({one_line(error)}); the next run rebuilds it"
+                failure = PublishFailed(
+                    f"the run is published (its articles are visible) but the dedup index "
+                    f"could not be updated ({one_line(error)}); the next run rebuilds the "
+                    "index from the published Parquet",
+                    visible=True,
+                )
+                failure.__cause__ = error
     else:
         discard(out, run_id)
 
@@ -265,7 +308,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         quarantine=quarantine_rows(quarantined),
         skipped=[{"source": s.source, "reason": s.reason, "url": s.url} for s in skipped],
         validation=report.as_dict(),
-        published=report.success,
+        published=report.success and (failure is None or failure.visible),
         outputs={
             "articles": str(out / "articles"),
             "paragraphs": str(out / "paragraphs"),
@@ -273,14 +316,30 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
             "files": published_files,
             "data_docs": report.data_docs_index,
             "recovered_runs": recovered,
+            **({"error": str(failure)} if failure else {}),
         },
         config=config.fingerprint(),
         dedup_index=index_status,
         removed_examples=removal_examples(articles),
         notes=[completed_note(r) for r in recovered],
     )
-    report_json, report_html = write_report(summary, out / "reports")
-    publish_prefect_artifact(summary, report_html=report_html)
+    try:
+        report_json, report_html = write_report(summary, out / "reports")
+        publish_prefect_artifact(summary, report_html=report_html)
+    except Exception as error:
+        if failure is None and not report.success:
+            raise  # nothing was published: a plain failure of the run
+        if failure is None:
+            failure = PublishFailed(
+                f"the run is published (its articles are visible) but its report could not "
+                f"be written ({one_line(error)}); the next run writes its own",
+                visible=True,
+            )
+            failure.__cause__ = error
+        raise failure from failure.__cause__
+    if failure is not None:
+        failure.report_html = report_html
+        raise failure from failure.__cause__
     return RunResult(
         run_id=run_id,
         published=report.success,
@@ -291,3 +350,29 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         data_docs=report.data_docs_index,
         summary=summary,
     )
+
+
+def _visible_parts(out: Path, run_id: str) -> list[Path]:
+    """The run's files that readers can see now."""
+    parts = (out / table / f"part-{run_id}.parquet" for table in PUBLISHED_TABLES)
+    return [part for part in parts if part.exists()]
+
+
+def _publish_failure(out: Path, run_id: str, error: Exception) -> PublishFailed:
+    """What a failure inside :func:`tasks.publish.publish` left behind, in words."""
+    committed = (staging_dir(out, run_id) / COMMIT_MARKER).exists()
+    visible = _visible_parts(out, run_id)
+    if committed:
+        shown = f"{len(visible)} of its {len(PUBLISHED_TABLES)} tables are visible"
+        message = (
+            f"publishing failed after the run was committed ({one_line(error)}): {shown}; "
+            "the next run completes it"
+        )
+    else:
+        message = (
+            f"publishing failed before the run was committed ({one_line(error)}): nothing "
+            "was published, the dataset is as it was; the next run starts afresh"
+        )
+    failure = PublishFailed(message, visible=committed and bool(visible))
+    failure.__cause__ = error
+    return failure

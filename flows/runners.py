@@ -36,13 +36,17 @@ def local_cluster_kwargs(workers: int | None = None) -> dict[str, Any]:
     """``LocalCluster`` options: single-threaded worker processes, no dashboard.
 
     No dashboard: it needs bokeh, which is not a dependency, and a fixed port that two
-    concurrent runs on one machine would fight over.
+    concurrent runs on one machine would fight over. ``dashboard_address=None`` alone turns
+    the dashboard off but the scheduler still opens its HTTP server on the dashboard's
+    default port 8787 (and warns "Port 8787 is already in use" when another run has it):
+    ``:0`` for the scheduler puts that server on a free port instead.
     """
     return {
         "n_workers": workers or default_workers(),
         "threads_per_worker": 1,
         "processes": True,
         "dashboard_address": None,
+        "scheduler_kwargs": {"dashboard": False, "dashboard_address": ":0"},
     }
 
 

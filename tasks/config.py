@@ -67,6 +67,11 @@ class PipelineConfig:
     dedup: DedupConfig = field(default_factory=DedupConfig)
     expectations_dir: Path = EXPECTATIONS_DIR
 
+    def __post_init__(self) -> None:
+        # A shard size of 0 or less used to run "0 shards", publish nothing and succeed.
+        if self.shard_size < 1 or self.max_input_bytes < 1:
+            raise ValueError("shard_size and max_input_bytes must be >= 1")
+
     def fingerprint(self) -> str:
         """What decides the output besides the input, as canonical JSON (in the run report).
 

@@ -95,33 +95,46 @@ def _input_ref(path: Path) -> InputRef:
     return InputRef(source=os.fsencode(name).decode("utf-8", "backslashreplace"), path=name)
 
 
-def find_inputs(paths: Iterable[str]) -> tuple[list[InputRef], list[SkippedInput]]:
+def find_inputs(
+    paths: Iterable[str], exclude: Iterable[Path] = ()
+) -> tuple[list[InputRef], list[SkippedInput]]:
     """Expand files and folders into sorted, de-duplicated supported inputs, and the rest.
 
-    Folders are walked recursively; hidden files and folders are passed over in silence. The
-    other files of a folder that are not a supported type (``.md``, no extension, ...) come
-    back as skipped with the reason, so the report accounts for every file it was shown.
-    A file named explicitly is read whatever its name (as text unless it says otherwise).
-    A path that does not exist is an infrastructure error (the user mistyped it), not a
-    per-input rejection.
+    Folders are walked recursively; hidden files and folders are passed over in silence, and
+    so is everything whose real path (symlinks resolved) is in or under a folder of
+    ``exclude``: the run's output folder, so that a run never reads its own reports and tables
+    back as articles. The other files of a folder that are not a supported type (``.md``, no
+    extension, ...) come back as skipped with the reason, so the report accounts for every
+    file it was shown. A file named explicitly is read whatever its name (as text unless it
+    says otherwise). A path that does not exist is an infrastructure error (the user mistyped
+    it), not a per-input rejection.
     """
+    excluded = [Path(os.path.realpath(folder)) for folder in exclude]
+
+    def is_excluded(path: Path) -> bool:
+        real = Path(os.path.realpath(path))
+        return any(real == root or root in real.parents for root in excluded)
+
     found: dict[str, InputRef] = {}
     unsupported: dict[str, SkippedInput] = {}
     for given in paths:
         path = Path(given)
         if path.is_dir():
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                dirs[:] = sorted(
+                    d for d in dirs if not d.startswith(".") and not is_excluded(Path(root) / d)
+                )
                 for name in sorted(files):
                     child = Path(root) / name
-                    if name.startswith("."):
+                    if name.startswith(".") or is_excluded(child):
                         continue
                     if _supported(name):
                         found.setdefault(str(child.resolve()), _input_ref(child))
                     else:
                         unsupported.setdefault(str(child.resolve()), _unsupported(child))
         elif path.exists():
-            found.setdefault(str(path.resolve()), _input_ref(path))
+            if not is_excluded(path):
+                found.setdefault(str(path.resolve()), _input_ref(path))
         else:
             raise FileNotFoundError(f"input not found: {given}")
     return (
@@ -130,9 +143,9 @@ def find_inputs(paths: Iterable[str]) -> tuple[list[InputRef], list[SkippedInput
     )
 
 
-def discover_inputs(paths: Iterable[str]) -> list[InputRef]:
+def discover_inputs(paths: Iterable[str], exclude: Iterable[Path] = ()) -> list[InputRef]:
     """The supported input files of ``paths`` (see :func:`find_inputs`)."""
-    return find_inputs(paths)[0]
+    return find_inputs(paths, exclude)[0]
 
 
 def open_input(ref: InputRef) -> BinaryIO:

@@ -95,3 +95,15 @@ def test_server_stops_by_itself_when_its_run_is_killed(tmp_path):
 def test_wait_until_ready_gives_up_with_a_clear_error():
     with pytest.raises(RuntimeError, match="did not start"):
         wait_until_ready("http://127.0.0.1:9/api", timeout=0.2)
+
+
+def test_server_runs_in_its_own_session(tmp_path, no_api_url):
+    """Ctrl-C in a terminal signals the whole foreground group: a server in the run's group
+    stopped first and left the run retrying its crash report for tens of seconds."""
+    url = start_api_server(tmp_path / "home")
+    process = apiserver._servers[url]
+    try:
+        assert os.getsid(process.pid) != os.getsid(0)
+        assert os.getpgid(process.pid) != os.getpgid(0)
+    finally:
+        stop_api_server(url)

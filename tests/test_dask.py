@@ -196,6 +196,7 @@ def test_local_cluster_is_single_threaded_processes():
         "threads_per_worker": 1,
         "processes": True,
         "dashboard_address": None,
+        "scheduler_kwargs": {"dashboard": False, "dashboard_address": ":0"},
     }
     assert local_cluster_kwargs()["n_workers"] >= 1
 

@@ -166,3 +166,48 @@ def test_serve_refuses_to_run_without_a_server(tmp_path):
 def test_bad_schedules_and_inputs_are_rejected_before_registering(inputs, cron, message, tmp_path):
     with pytest.raises(ServeError, match=message):
         build_deployment(inputs, str(tmp_path), cron)
+
+
+@pytest.mark.parametrize(
+    ("sig", "to_group", "code"),
+    [(signal.SIGTERM, False, 143), (signal.SIGINT, True, 130)],
+    ids=["sigterm", "ctrl-c"],
+)
+def test_serve_stops_on_sigterm_and_ctrl_c(api_url, sig, to_group, code, tmp_path):
+    """Before: SIGTERM ran Prefect's runner handler, whose stop() was never awaited
+    ("coroutine 'Runner.astop' was never awaited"), and serve went on until SIGKILL."""
+    serve_log = tmp_path / "serve.log"
+    stop_args = ["--cron", "0 0 1 1 *", "--name", f"{NAME}-stop"]
+    with open(serve_log, "wb") as log:
+        server = subprocess.Popen(
+            [*SERVE_CLI, str(SEEDS), "--output", str(tmp_path / "out"), *stop_args],
+            cwd=tmp_path,
+            env=client_env(api_url, tmp_path / "serve-home", PYTHONPATH=str(REPO)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        with (
+            temporary_settings(updates={PREFECT_API_URL: api_url}),
+            get_client(sync_client=True) as client,
+        ):
+
+            def registered():
+                assert server.poll() is None, serve_log.read_text()
+                try:
+                    return client.read_deployment_by_name(f"newsclean/{NAME}-stop")
+                except ObjectNotFound:
+                    return None
+
+            _wait_for(registered, 180, "the deployment to be registered")
+        time.sleep(2)  # the runner's loop is running
+        (os.killpg if to_group else os.kill)(server.pid, sig)
+        assert server.wait(timeout=30) == code, serve_log.read_text()[-3000:]
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+    text = serve_log.read_text()
+    assert "never awaited" not in text
+    assert "serve stopped by" in text

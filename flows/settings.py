@@ -1,0 +1,338 @@
+"""The config file: ``newsclean.toml``, ``[tool.newsclean]`` in ``pyproject.toml``, or ``--config``.
+
+One flat table of settings. Its keys are the command line's options (``inputs``, ``output``,
+``runner``, ``workers``, ``cron``, ...; a command ignores the ones it does not have) and the
+pipeline's options, the fields of :class:`tasks.config.PipelineConfig` read from the dataclass
+itself, so a field added there is a key here with no change to this module; a nested
+dataclass field (``dedup``) is a table of its own (``[dedup]``). ``expectations`` names a
+folder of extra expectations, added to the built-in suites (:func:`merge_expectations`).
+
+Values are checked as strictly as flags: the command line's own argument types and choices for
+its options, the dataclass's type hints (and its ``__post_init__``) for the pipeline's. An
+unknown key or a wrong value is a :class:`SettingsError` naming the key and the file. Paths in
+the file are relative to the file's folder; flags given on the command line win over the file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import tempfile
+import tomllib
+import types
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "newsclean.toml"
+PYPROJECT = "pyproject.toml"
+# PipelineConfig fields a config file does not set directly: ``expectations`` (extra checks
+# added to the built-in suites) replaces ``expectations_dir`` (a whole replacement folder).
+NOT_IN_FILE = frozenset({"expectations_dir"})
+# Keys whose values are paths, resolved against the config file's folder.
+PATH_OPTIONS = frozenset({"inputs", "output", "expectations"})
+
+
+class SettingsError(ValueError):
+    """A config file, or an option in it, that cannot be used; the message is one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFile:
+    """Where the settings came from (``None``: no file) and its checked values.
+
+    ``options`` holds the command line's options, converted as the flag would be;
+    ``pipeline`` the pipeline's options, ready for :func:`pipeline_config`.
+    """
+
+    path: Path | None
+    label: str
+    options: dict[str, Any]
+    pipeline: dict[str, Any]
+
+
+def find_config_file(folder: Path) -> tuple[Path, str] | None:
+    """``newsclean.toml`` in ``folder``, else its ``pyproject.toml`` with ``[tool.newsclean]``."""
+    candidate = folder / CONFIG_FILE
+    if candidate.is_file():
+        return candidate, CONFIG_FILE
+    pyproject = folder / PYPROJECT
+    if pyproject.is_file():
+        try:
+            document = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return None  # not ours to judge: only a [tool.newsclean] table makes it a config
+        if isinstance(document.get("tool"), dict) and "newsclean" in document["tool"]:
+            return pyproject, f"{PYPROJECT} [tool.newsclean]"
+    return None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings table of ``path``: the whole file, or ``[tool.newsclean]`` of a pyproject."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise SettingsError(f"config file not found: {path}") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(f"config file {path} cannot be read: {error}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"config file {path} is not valid TOML: {error}") from error
+    if path.name == PYPROJECT:
+        table = document.get("tool", {}).get("newsclean", {})
+        if not isinstance(table, dict):
+            raise SettingsError(f"{path}: [tool.newsclean] must be a table")
+        return table
+    return document
+
+
+def load_settings(
+    explicit: Path | None, folder: Path, options: Mapping[str, argparse.Action]
+) -> ConfigFile:
+    """The config file (``explicit``, else the one found in ``folder``), checked.
+
+    ``options`` maps each command-line option's name (its ``dest``) to its argparse action,
+    whose ``type`` and ``choices`` check the file's value exactly as they check a flag.
+    """
+    if explicit is not None:
+        path, label = explicit, str(explicit)
+    else:
+        found = find_config_file(folder)
+        if found is None:
+            return ConfigFile(None, "", {}, {})
+        path, label = found
+    table = read_config_file(path)
+    base = path.resolve().parent
+    converted: dict[str, Any] = {}
+    pipeline: dict[str, Any] = {}
+    fields = pipeline_fields()
+    for key, value in table.items():
+        if key in options:
+            converted[key] = _option_value(options[key], key, value, base, label)
+        elif key in fields:
+            pipeline[key] = value
+        else:
+            raise SettingsError(f"{label}: unknown key {key!r}")
+    from tasks.config import PipelineConfig
+
+    _checked_fields(PipelineConfig, pipeline, base, label, prefix="")
+    try:
+        pipeline_config(pipeline)  # what only the dataclasses check (ranges, combinations)
+    except SettingsError as error:
+        raise SettingsError(f"{label}: {error}") from error
+    return ConfigFile(path, label, converted, pipeline)
+
+
+def pipeline_fields() -> frozenset[str]:
+    """The pipeline options a config file may set, from ``PipelineConfig`` itself."""
+    from tasks.config import PipelineConfig
+
+    return frozenset(f.name for f in dataclasses.fields(PipelineConfig)) - NOT_IN_FILE
+
+
+def pipeline_config(values: Mapping[str, Any], **overrides: Any) -> Any:
+    """A ``PipelineConfig`` from checked file values (nested tables included) and overrides.
+
+    A value the dataclass itself refuses (its ``__post_init__``) is a :class:`SettingsError`.
+    """
+    from tasks.config import PipelineConfig
+
+    return _build(PipelineConfig, {**values, **overrides}, "")
+
+
+def _build(cls: type, values: Mapping[str, Any], prefix: str) -> Any:
+    arguments: dict[str, Any] = dict(values)
+    nested = [key for key, value in values.items() if isinstance(value, Mapping)]
+    if nested:  # type hints only when needed (``cls`` may be a stand-in, e.g. a partial)
+        hints = typing.get_type_hints(cls)
+        for key in nested:
+            if dataclasses.is_dataclass(hints.get(key)):
+                arguments[key] = _build(hints[key], values[key], f"{prefix}{key}.")
+    try:
+        return cls(**arguments)
+    except (TypeError, ValueError) as error:
+        where = f" in [{prefix.rstrip('.')}]" if prefix else ""
+        raise SettingsError(f"invalid pipeline option{where}: {error}") from error
+
+
+def _option_value(
+    action: argparse.Action, key: str, value: object, base: Path, label: str
+) -> object:
+    """A command-line option's value from the file, converted and checked like the flag."""
+    if action.nargs == 0:  # a switch such as --verbose
+        if not isinstance(value, bool):
+            raise SettingsError(f"{label}: {key} must be true or false")
+        return value
+    if action.nargs in ("*", "+"):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise SettingsError(f"{label}: {key} must be a list of strings")
+        items = [_scalar(action, key, item, base, label) for item in value]
+        if action.nargs == "+" and not items:
+            raise SettingsError(f"{label}: {key} must not be empty")
+        return items
+    if isinstance(value, list | dict | bool):
+        raise SettingsError(f"{label}: {key} must be a single value")
+    return _scalar(action, key, value, base, label)
+
+
+def _scalar(action: argparse.Action, key: str, value: object, base: Path, label: str) -> object:
+    text = str(value)
+    if key in PATH_OPTIONS:
+        text = str(base / text)
+    converted: object = text
+    if callable(action.type):
+        try:
+            converted = action.type(text)
+        except (argparse.ArgumentTypeError, TypeError, ValueError) as error:
+            raise SettingsError(f"{label}: {key}: {error}") from error
+    if action.choices is not None and converted not in action.choices:
+        choices = ", ".join(map(str, action.choices))
+        raise SettingsError(f"{label}: {key} must be one of {choices}, not {value!r}")
+    return converted
+
+
+def _checked_fields(cls: type, values: dict[str, Any], base: Path, label: str, prefix: str) -> None:
+    """Check (and convert, in place) ``values`` against the dataclass ``cls``'s field types."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)} - (NOT_IN_FILE if not prefix else set())
+    for key in list(values):
+        if key not in names:
+            raise SettingsError(f"{label}: unknown key {prefix + key!r}")
+        values[key] = _typed(hints[key], values[key], f"{prefix}{key}", base, label)
+
+
+def _typed(hint: Any, value: object, key: str, base: Path, label: str) -> object:
+    """``value`` as the field type ``hint`` wants it; a :class:`SettingsError` if it is not."""
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, dict):
+            raise SettingsError(f"{label}: {key} must be a table ([{key}])")
+        _checked_fields(hint, value, base, label, prefix=f"{key}.")  # type: ignore[arg-type]
+        return value
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        choices = [arg for arg in typing.get_args(hint) if arg is not type(None)]
+        errors = []
+        for choice in choices:
+            try:
+                return _typed(choice, value, key, base, label)
+            except SettingsError as error:
+                errors.append(str(error))
+        raise SettingsError(errors[0] if errors else f"{label}: {key} cannot be set in a file")
+    if origin in (list, tuple, frozenset, set):
+        (item_hint, *_) = typing.get_args(hint) or (object,)
+        if not isinstance(value, list):
+            raise SettingsError(f"{label}: {key} must be a list")
+        items = [_typed(item_hint, item, key, base, label) for item in value]
+        return origin(items)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise SettingsError(f"{label}: {key} must be true or false, not {value!r}")
+        return value
+    if hint is int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise SettingsError(f"{label}: {key} must be an integer, not {value!r}")
+        return value
+    if hint is float:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            raise SettingsError(f"{label}: {key} must be a number, not {value!r}")
+        return float(value)
+    if hint is str:
+        if not isinstance(value, str):
+            raise SettingsError(f"{label}: {key} must be a string, not {value!r}")
+        return value
+    if hint is Path:
+        if not isinstance(value, str):
+            raise SettingsError(f"{label}: {key} must be a path (a string), not {value!r}")
+        return base / value
+    if hint is object or hint is Any:
+        return value
+    raise SettingsError(f"{label}: {key} cannot be set in a config file")
+
+
+@contextlib.contextmanager
+def run_config(config: Any) -> Iterator[Any]:
+    """The run's ``PipelineConfig`` from what the flow was given.
+
+    ``None``: the defaults. A dict: the JSON form a deployment's parameters carry
+    (:func:`config_parameter`, for ``newsclean serve``), whose ``expectations`` folder is
+    merged with the built-in suites for the length of the run.
+    """
+    from tasks.config import PipelineConfig
+
+    if config is None:
+        yield PipelineConfig()
+        return
+    if not isinstance(config, Mapping):
+        yield config
+        return
+    options = dict(config)
+    extra = options.pop("expectations", None)
+    with tempfile.TemporaryDirectory(prefix="newsclean-") as scratch:
+        overrides = {}
+        if extra:
+            overrides["expectations_dir"] = merge_expectations(Path(extra), Path(scratch))
+        yield pipeline_config(options, **overrides)
+
+
+def config_parameter(pipeline: Mapping[str, Any], expectations: str | None) -> dict[str, Any]:
+    """The pipeline options as a deployment parameter (JSON: paths as absolute strings)."""
+    options: dict[str, Any] = json.loads(json.dumps(dict(pipeline), default=str))
+    if expectations:
+        options["expectations"] = str(Path(expectations).resolve())
+    return options
+
+
+# --- extra expectations -------------------------------------------------------------------
+
+
+def merge_expectations(extra: Path, into: Path, builtin: Path | None = None) -> Path:
+    """Write the built-in suites plus the user's extra expectations into ``into``; return it.
+
+    ``extra`` holds ``<table>.json`` files for some of the built-in tables, each a suite or
+    just ``{"expectations": [...]}``; their expectations are appended to the built-in suite
+    of that table, and their ``meta.derived_columns`` (DuckDB expressions the expectations
+    may check, see tasks/validate.py) added to the built-in ones. A table without a file
+    keeps the built-in suite. So users add checks; they never lose the built-in ones.
+    """
+    from tasks.config import EXPECTATIONS_DIR
+
+    builtin = builtin or EXPECTATIONS_DIR
+    if not extra.is_dir():
+        raise SettingsError(f"expectations folder not found: {extra}")
+    tables = {p.stem for p in builtin.glob("*.json")}
+    into.mkdir(parents=True, exist_ok=True)
+    suites = {
+        table: json.loads((builtin / f"{table}.json").read_text(encoding="utf-8"))
+        for table in sorted(tables)
+    }
+    found = sorted(extra.glob("*.json"))
+    if not found:
+        raise SettingsError(f"no <table>.json suites in the expectations folder {extra}")
+    for path in found:
+        if path.stem not in tables:
+            names = ", ".join(f"{t}.json" for t in sorted(tables))
+            raise SettingsError(f"{path}: not a newsclean table (expected one of {names})")
+        try:
+            added = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise SettingsError(f"{path}: not a readable JSON suite: {error}") from error
+        expectations = added.get("expectations") if isinstance(added, dict) else None
+        if not isinstance(expectations, list) or not all(
+            isinstance(e, dict) and isinstance(e.get("type"), str) for e in expectations
+        ):
+            raise SettingsError(f'{path}: needs an "expectations" list of {{"type", "kwargs"}}')
+        suite = suites[path.stem]
+        suite["expectations"] = [*suite["expectations"], *expectations]
+        derived = added.get("meta", {}).get("derived_columns", {})
+        if derived:
+            own = suite.setdefault("meta", {}).setdefault("derived_columns", {})
+            clash = sorted(set(own) & set(derived))
+            if clash:
+                raise SettingsError(f"{path}: derived column {clash[0]!r} is built in already")
+            own.update(derived)
+    for table, suite in suites.items():
+        (into / f"{table}.json").write_text(json.dumps(suite, indent=1), encoding="utf-8")
+    return into
