@@ -81,6 +81,8 @@ class RunResult:
 
 
 _Item = TypeVar("_Item")
+
+
 class PublishFailed(RuntimeError):
     """The run failed while or after publishing; the message says what readers can see now
     and what the next run will do. The run's report was written when ``report_html`` is set.
