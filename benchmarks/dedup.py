@@ -320,18 +320,28 @@ def score(docs: list[Doc], out: pa.Table) -> dict[str, object]:
             pid = f"{d.article_id}-{i}"
             info[pid] = (d, p, " ".join(normalise_words(p.text)))
             order.append((d.published, d.article_id, i, pid))
-    # Truth: a paragraph is a duplicate when an earlier one has its origin or its text.
+    # Truth: a paragraph is a duplicate when an earlier one has its origin or its text; a
+    # short line (DedupConfig.scope_max_words) only when that one is in its own article or,
+    # for a reprint, in its source article (the dedup scope rule).
+    scope = DedupConfig().scope_max_words
     seen_origin: set[tuple[int, int]] = set()
     seen_text: set[str] = set()
+    in_article: dict[str, set[object]] = {}
     truth: dict[str, bool] = {}
     for *_, pid in sorted(order):
-        _, p, norm = info[pid]
-        dup = bool(norm) and (
-            norm in seen_text or (p.origin is not None and p.origin in seen_origin)
-        )
+        d, p, norm = info[pid]
+        keys = {norm} | ({p.origin} if p.origin is not None else set())
+        if not norm:
+            dup = False
+        elif len(norm.split()) <= scope:
+            source = f"orig-{d.source:05d}" if d.edit != "original" else d.article_id
+            dup = bool(keys & (in_article.get(d.article_id, set()) | in_article.get(source, set())))
+        else:
+            dup = norm in seen_text or (p.origin is not None and p.origin in seen_origin)
         truth[pid] = dup
         if norm:
             seen_text.add(norm)
+            in_article.setdefault(d.article_id, set()).update(keys)
         if p.origin is not None:
             seen_origin.add(p.origin)
     pred = dict(
