@@ -28,8 +28,9 @@ Every line is a paragraph except where a line break is a soft wrap. Two kinds of
   block of two where a line of ``RAGGED_MIN_CHARS`` or more not ending a sentence is
   followed by one starting with a lower-case letter.
 
-Never joined: a line followed by a list item (``-``, ``*``, ``•``, ``1.``, ``a)``, ``#``) or
-either of them a table row (two or more ``|``).
+Never joined: a line followed by a list item or heading (``-``, ``*``, ``•``, ``1.``, ``a)``,
+``#``), a Markdown heading followed by anything, or either line a table row (two or more
+``|``).
 """
 
 from __future__ import annotations
@@ -51,9 +52,11 @@ WRAP_MIN_WIDTH = 40
 WRAP_MIN_BREAKS = 2
 WRAP_MIN_SHARE = 0.3
 RAGGED_MIN_CHARS = 40
+RAGGED_MIN_FILL = 0.75
 WRAP_MIN_CONTINUED = 0.5
 # A line that starts a list item or is a table row is never the continuation of a wrap.
-_STRUCTURAL = re.compile(r"(?:[-*•·▪►‣◦+]\s|\d{1,2}[.)]\s|[a-zA-Z][.)]\s|#)")
+_HEADING = re.compile(r"#+\s")  # a Markdown heading is one line
+_STRUCTURAL = re.compile(r"(?:[-*•·▪►‣◦+]\s|\d{1,2}[.)]\s|[a-zA-Z][.)]\s|#+\s)")
 # Whitespace other than space and line feed (str.isspace; all of it is in the BMP): per UTF-16
 # code unit, 1 for a space, 2 for a line feed, 3 for any other whitespace.
 _SPACE_KIND = np.zeros(0x10000, dtype=np.uint8)
@@ -134,6 +137,7 @@ def _soft_breaks(texts: list[str], adjacent: np.ndarray) -> np.ndarray:
         for i in pairs
         if not (
             _STRUCTURAL.match(texts[i + 1])
+            or _HEADING.match(texts[i])
             or _is_table_row(texts[i])
             or _is_table_row(texts[i + 1])
         )
@@ -151,8 +155,16 @@ def _soft_breaks(texts: list[str], adjacent: np.ndarray) -> np.ndarray:
         continued = sum(texts[i + 1][0] in _CONTINUATION_START for i in full_pairs.tolist())
         if continued >= WRAP_MIN_CONTINUED * len(full_pairs):
             join[full_pairs] = True
-            # A ragged line (not full) still continues mid-sentence into a lower-case line.
-            join[[i for i in open_pairs if _mid_sentence(texts[i], texts[i + 1])]] = True
+            # A ragged line that fills most of the width still continues mid-sentence into a
+            # lower-case line (a list item without a full stop is usually shorter).
+            join[
+                [
+                    i
+                    for i in open_pairs
+                    if len(texts[i]) >= RAGGED_MIN_FILL * width
+                    and _mid_sentence(texts[i], texts[i + 1])
+                ]
+            ] = True
             return join
     # No wrap width: sentence flow, block by block (runs of adjacent lines).
     is_open = np.zeros(len(adjacent), dtype=bool)
