@@ -18,9 +18,14 @@ Pipeline, all of it deterministic and independent of input row order:
    ``bands`` band keys of ``rows`` values each (:func:`optimal_bands_rows`). Signatures are
    dropped after each batch; what stays is numpy arrays of band keys and 32-bit shingle
    fingerprints, a few hundred bytes per distinct paragraph and no Python object per row.
-4. **Verification**: a bucket collision is only a candidate. A pair is a duplicate only when the
+4. **Scope**: paragraphs of at most ``scope_max_words`` words (headings, list items, table
+   rows, short sentences) never get a leader in steps 5-6 (they may be kept copies); they
+   are settled after them (:func:`_scoped_copies`): a copy only of the same line in their
+   own article or in the article their article copies (``copy_share``), never of an
+   unrelated article's line.
+5. **Verification**: a bucket collision is only a candidate. A pair is a duplicate only when the
    exact Jaccard similarity of the two shingle (fingerprint) sets is ``>= threshold``.
-5. **Clustering: "similar to the kept copy"**, not connected components. Paragraphs are visited
+6. **Clustering: "similar to the kept copy"**, not connected components. Paragraphs are visited
    in canonical order (:data:`CANONICAL_ORDER`); a paragraph becomes a duplicate of the earliest
    kept paragraph it is identical to (after normalisation) or, failing that, the earliest kept
    paragraph it is verified similar to; otherwise it is kept itself. So in a chain A~B~C where
@@ -144,6 +149,19 @@ class DedupConfig:
       probability 0.92 (0.61 with 16x8 from weights 3:7, 0.44 with 14x9 from 1:1), at
       J = 0.8 with 0.998, while a pair at J = 0.3 does with 0.014.
     * ``batch_size``: paragraphs per MinHash batch (bounds peak memory of signatures).
+    * ``scope_max_words``: the dedup scope. A paragraph of at most this many normalised words
+      (a heading, list item, table row or short sentence) is a copy only of an identical line
+      of its own article or of the article its article copies; longer paragraphs carry
+      content and are copies of any earlier paragraph. 12 is the length of the lines the
+      site-chrome rule counts (``tasks.corpus.SITE_REPEAT_MAX_WORDS``); the structure lost to
+      unrelated articles before this rule (issue #18) was under 6 words; and a line of 12
+      words (11 shingles) cannot reach J = 0.7 with a paragraph of 17 or more.
+    * ``copy_share``: an article copies another when more than this share of its normalised
+      words is in paragraphs marked duplicates of that one article's paragraphs, its short
+      lines that the other article also has included ("most of its body"). 0.5, the rule of
+      ``duplicate_of_article``: on the labelled reprints article precision 1.000, recall
+      0.997 (a reprint keeps far more than half of its source; two unrelated articles share
+      far less). Derived: which articles' short lines may be removed (:func:`_scoped_copies`).
     """
 
     threshold: float = 0.7
@@ -160,6 +178,8 @@ class DedupConfig:
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
             raise ValueError("threshold must be in (0, 1)")
+        if not 0.0 <= self.copy_share < 1.0 or self.scope_max_words < 0:
+            raise ValueError("copy_share must be in [0, 1) and scope_max_words >= 0")
         if self.num_perm < 1 or self.shingle_words < 1 or self.batch_size < 1:
             raise ValueError("num_perm, shingle_words and batch_size must be >= 1")
         if self.min_tokens < self.shingle_words:
