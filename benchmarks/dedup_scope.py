@@ -71,7 +71,7 @@ def run(checkout: Path, warc: Path, output: Path) -> tuple[int, int, int]:
         check=False,
         capture_output=True,
     )
-    row = duckdb.sql(QUERY.format(out=output)).fetchall()[0]
+    row = duckdb.execute(QUERY.format(out=output)).fetchall()[0]
     return int(row[0]), int(row[1]), int(row[2])
 
 
