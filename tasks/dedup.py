@@ -891,6 +891,12 @@ def _scoped_copies(
     # Scoped rows carry no evidence of copying (pass 1 left them unsettled).
     kept_row[scoped_rows] = scoped_rows
     kept_index[scoped_rows] = -1
+    # Only a line another row of the run or the index also has can be or have a copy: the
+    # rest (most short lines) are kept without a Python step each.
+    uids = row_uid[scoped_rows]
+    repeated = np.bincount(uids, minlength=len(prep.uniq_hash))[uids] >= 2
+    repeated |= np.isin(prep.uniq_hash[uids], index.text_hash)
+    scoped_rows = scoped_rows[repeated]
     # Index lines by (article, text hash), earliest first: the copied article may be published.
     in_index: dict[tuple[int, int], int] = {}
     for row in np.argsort(index.rank, kind="stable").tolist():
