@@ -41,6 +41,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -50,7 +51,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tasks.corpus import assign_versions, find_repeats, mark_duplicates, short_body_lines
 from tasks.dedup import DedupConfig, find_duplicates, normalise_words, update_index
+from tasks.models import Article, Paragraph, article_of
+from tasks.paragraphs import split_lines
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR_ENV = "NEWSCLEAN_BENCH_DIR"
@@ -320,18 +324,28 @@ def score(docs: list[Doc], out: pa.Table) -> dict[str, object]:
             pid = f"{d.article_id}-{i}"
             info[pid] = (d, p, " ".join(normalise_words(p.text)))
             order.append((d.published, d.article_id, i, pid))
-    # Truth: a paragraph is a duplicate when an earlier one has its origin or its text.
+    # Truth: a paragraph is a duplicate when an earlier one has its origin or its text; a
+    # short line (DedupConfig.scope_max_words) only when that one is in its own article or,
+    # for a reprint, in its source article (the dedup scope rule).
+    scope = DedupConfig().scope_max_words
     seen_origin: set[tuple[int, int]] = set()
     seen_text: set[str] = set()
+    in_article: dict[str, set[object]] = {}
     truth: dict[str, bool] = {}
     for *_, pid in sorted(order):
-        _, p, norm = info[pid]
-        dup = bool(norm) and (
-            norm in seen_text or (p.origin is not None and p.origin in seen_origin)
-        )
+        d, p, norm = info[pid]
+        keys = {norm} | ({p.origin} if p.origin is not None else set())
+        if not norm:
+            dup = False
+        elif len(norm.split()) <= scope:
+            source = f"orig-{d.source:05d}" if d.edit != "original" else d.article_id
+            dup = bool(keys & (in_article.get(d.article_id, set()) | in_article.get(source, set())))
+        else:
+            dup = norm in seen_text or (p.origin is not None and p.origin in seen_origin)
         truth[pid] = dup
         if norm:
             seen_text.add(norm)
+            in_article.setdefault(d.article_id, set()).update(keys)
         if p.origin is not None:
             seen_origin.add(p.origin)
     pred = dict(
@@ -401,6 +415,257 @@ def score(docs: list[Doc], out: pa.Table) -> dict[str, object]:
     }
 
 
+# ------------------------------------------------------------------------ pipeline cases
+#
+# The cases of issue #18, through the run-wide steps as the flow runs them: each text is
+# split by tasks.paragraphs (so re-wrapped reprints must be re-flowed first), its first
+# paragraph is the title, the rest body; then mark_duplicates (dedup, repeats, site chrome)
+# and assign_versions. Truth comes from how each text was made, per intended paragraph; a
+# split paragraph is scored as the intended paragraph its first line belongs to.
+
+CASES = ("reprints", "short_sentences", "structure", "site_chrome", "versions")
+WRAP_WIDTH = 72
+
+
+@dataclass
+class CaseDoc:
+    article_id: str
+    site: str
+    paragraphs: list[Para]
+    published: datetime
+    wrap: int | None = None
+    url: str | None = None
+    duplicate_truth: list[bool | None] = field(default_factory=list)  # None: not scored
+
+
+def _render_case(doc: CaseDoc) -> tuple[str, list[int]]:
+    """The text of a case document and the intended paragraph of each line (-1: blank)."""
+    lines: list[str] = []
+    owner: list[int] = []
+    for i, para in enumerate(doc.paragraphs):
+        if i:
+            lines.append("")
+            owner.append(-1)
+        text = " ".join(para.text.split())
+        wrapped = textwrap.wrap(text, doc.wrap) if doc.wrap else [text]
+        lines += wrapped
+        owner += [i] * len(wrapped)
+    return "\n".join(lines), owner
+
+
+def _case_articles(docs: list[CaseDoc]) -> tuple[list[Article], dict[str, tuple[int, int]]]:
+    """Articles as the clean shard leaves them, and paragraph id -> (doc, intended para)."""
+    articles, where = [], {}
+    for d, doc in enumerate(docs):
+        text, owner = _render_case(doc)
+        texts, starts, ends = split_lines(text)
+        paragraphs = [
+            Paragraph(i, t, "title" if i == 0 else "body", "", s, e)
+            for i, (t, s, e) in enumerate(zip(texts, starts, ends, strict=True))
+        ]
+        article = Article(
+            doc.article_id,
+            f"{doc.site}/{doc.article_id}.txt",
+            doc.article_id,
+            "text",
+            "utf-8",
+            "text",
+            paragraphs,
+            published_at=doc.published,
+            url=doc.url,
+        )
+        article.repeats = find_repeats(paragraphs, DedupConfig().shingle_words)
+        article.short_lines = short_body_lines(paragraphs)
+        articles.append(article)
+        for p in paragraphs:
+            where[article.paragraph_id(p.position)] = (d, owner[p.line_start - 1])
+    return articles, where
+
+
+def _case_truth(docs: list[CaseDoc], scope: int) -> None:
+    """Set ``duplicate_truth`` per intended paragraph: the rule of :func:`score` (a copy of an
+    earlier paragraph's origin or text; short lines only within the article or its source);
+    a later version of a URL copies nothing of its earlier versions."""
+    seen_origin: set[tuple[int, int]] = set()
+    seen_text: set[str] = set()
+    in_article: dict[str, set[object]] = {}
+    for doc in sorted(docs, key=lambda d: (d.published, d.article_id)):
+        doc.duplicate_truth = []
+        for para in doc.paragraphs:
+            norm = " ".join(normalise_words(para.text))
+            keys = {norm} | ({para.origin} if para.origin is not None else set())
+            own = in_article.get(doc.article_id, set())
+            dup: bool | None
+            if not norm or doc.url:
+                dup = False
+            elif keys & own:
+                dup = None  # a repeat inside its own article: not what the cases are about
+            elif len(norm.split()) <= scope:
+                source = (
+                    in_article.get(f"src-{para.origin[0]:05d}", set()) if para.origin else set()
+                )
+                dup = doc.article_id.startswith("rep") and bool(keys & source)
+            else:
+                dup = norm in seen_text or para.origin in seen_origin
+            if dup and not para.near:
+                dup = None  # a heavier derivation: outside the near-identical population
+            doc.duplicate_truth.append(dup)
+            if norm:
+                seen_text.add(norm)
+                in_article.setdefault(doc.article_id, set()).update(keys)
+            if para.origin is not None:
+                seen_origin.add(para.origin)
+
+
+def build_cases(originals: list[list[str]], seed: int) -> dict[str, list[CaseDoc]]:
+    """The five cases, each a small corpus of its own. Paragraphs are the lines of the
+    originals' blocks (a list block is several paragraphs, as the re-flow leaves it)."""
+    rng = random.Random(seed)
+    originals = [
+        [line for block in a for line in block.split("\n") if line.strip()] for a in originals
+    ]
+    vocab = sorted({w for a in originals for p in a for w in p.split() if w.isalpha()})
+    pick = rng.sample(range(len(originals)), min(300, len(originals)))
+
+    def source(i: int, site: str = "src") -> CaseDoc:
+        paras = [Para(t, (i, j)) for j, t in enumerate(originals[i])]
+        return CaseDoc(f"src-{i:05d}", f"{site}-{i}", paras, T0 + timedelta(hours=i % 50))
+
+    cases: dict[str, list[CaseDoc]] = {}
+    # Re-wrapped reprints: datelines, trimmed endings, word edits, half at 72 columns.
+    docs = [source(i) for i in pick]
+    for n, i in enumerate(pick):
+        paras = make_reprint(originals[i], i, "dateline", rng, vocab)
+        paras = [Para(p.text, p.origin, p.near, "reprint") for p in paras]
+        if n % 3 == 0 and len(paras) > 2:  # trimmed ending
+            sentences = _SENTENCE.split(paras[-1].text)
+            if len(sentences) > 1:
+                paras[-1].text = " ".join(sentences[:-1])
+                paras[-1].near = (
+                    _word_ratio(paras[-1].text, originals[i][-1]) >= NEAR_IDENTICAL_RATIO
+                )
+        if n % 4 == 1:
+            for p in paras[1:]:
+                if p.origin is not None:
+                    p.text = _word_edits(p.text, rng, vocab)
+                    p.near = _word_ratio(p.text, originals[i][p.origin[1]]) >= NEAR_IDENTICAL_RATIO
+        docs.append(
+            CaseDoc(
+                f"rep-{n:05d}",
+                f"reprint-site-{n}",
+                paras,
+                docs[n].published + timedelta(days=1),
+                wrap=WRAP_WIDTH if n % 2 else None,
+            )
+        )
+    cases["reprints"] = docs
+    # Shared short sentences: an article and three reprints on one site.
+    short = SHARED_SHORT
+    docs = []
+    for i in pick[:60]:
+        body = [*originals[i][:2], short, *originals[i][2:]]
+        paras = [Para(t, (i, j)) for j, t in enumerate(body)]
+        docs.append(CaseDoc(f"src-{i:05d}", f"site-{i}", paras, T0))
+        for k in range(3):
+            copy = [Para(p.text, p.origin) for p in paras]
+            docs.append(CaseDoc(f"rep-{i:05d}-{k}", f"site-{i}", copy, T0 + timedelta(hours=k + 1)))
+    cases["short_sentences"] = docs
+    # Shared headings, list items and table rows across unrelated articles.
+    structure = list(STRUCTURE_LINES)
+    docs = []
+    for i in pick[:200]:
+        body = list(originals[i])
+        for k, line in enumerate(structure):
+            body.insert(min(len(body), 1 + (k * 3 + n) % max(1, len(body) - 1)), line)
+        paras = [Para(t, None if t in structure else (i, j)) for j, t in enumerate(body)]
+        docs.append(CaseDoc(f"art-{i:05d}", f"site-{i}", paras, T0 + timedelta(hours=i)))
+    cases["structure"] = docs
+    # Site chrome: one slogan on every page of a site of unrelated articles.
+    docs = []
+    for n, i in enumerate(pick[:100]):
+        body = [*originals[i], SLOGAN]
+        paras = [Para(t, (i, j)) for j, t in enumerate(body)]
+        docs.append(CaseDoc(f"art-{i:05d}", "valley-news", paras, T0 + timedelta(hours=n)))
+    cases["site_chrome"] = docs
+    # Corrected versions: same URL, a sentence added to each paragraph.
+    docs = []
+    for n, i in enumerate(pick[:100]):
+        url = f"https://news.example/story/{i}"
+        first = [Para(t, (i, j)) for j, t in enumerate(originals[i])]
+        fixed = [
+            Para(t if j == 0 else f"{t} (This paragraph was corrected.)", (i, j))
+            for j, t in enumerate(originals[i])
+        ]
+        docs.append(CaseDoc(f"v1-{i:05d}", "news", first, T0 + timedelta(hours=n), url=url))
+        docs.append(CaseDoc(f"v2-{i:05d}", "news", fixed, T0 + timedelta(hours=n), url=url))
+    cases["versions"] = docs
+    return cases
+
+
+SHARED_SHORT = "Here, in IT, we all love podcasts."
+STRUCTURE_LINES = (
+    "Table of Contents",
+    "FAQs",
+    "Cons:",
+    "- Unlimited contacts",
+    "| Interface | Bluetooth |",
+    "Example:",
+)
+SLOGAN = "Independent news for the valley since 1921"
+
+
+def _case_point(name: str, article: Article, p: Paragraph) -> bool | None:
+    """Whether this paragraph came out as its case wants (None: not what the case is about).
+
+    short_sentences: the shared sentence is kept in the original, a duplicate of the
+    original's in each reprint; structure: the shared lines are kept (unless repeated in their
+    own article, which the original already did: "Cons:" per product); site_chrome: the slogan
+    is site_repeat; versions: no paragraph of a version is a copy of its earlier version.
+    """
+    if name == "short_sentences" and p.text == SHARED_SHORT:
+        if article.article_id.startswith("src"):
+            return p.kept
+        return p.label == "duplicate" and (p.duplicate_of or "").startswith("src")
+    if name == "structure" and p.text in STRUCTURE_LINES:
+        own = p.duplicate_of is not None and article_of(p.duplicate_of) == article.article_id
+        return None if own else p.kept  # a heading repeated in its own article may go
+    if name == "site_chrome" and p.text == SLOGAN:
+        return p.reason == "site_repeat"
+    if name == "versions" and article.article_id.startswith("v2"):
+        return article.version == 2 and not (p.duplicate_of or "").startswith("v1")
+    return None
+
+
+def score_case(name: str, docs: list[CaseDoc]) -> dict[str, float]:
+    """Paragraph precision/recall of duplicate labels, and what the case is about."""
+    _case_truth(docs, DedupConfig().scope_max_words)
+    articles, where = _case_articles(docs)
+    assign_versions(articles, None)
+    mark_duplicates(articles, DedupConfig(), None)
+    tally: Counter[str] = Counter()
+    for article in articles:
+        for p in article.paragraphs:
+            d, intended = where[article.paragraph_id(p.position)]
+            tally["about_total"] += (about := _case_point(name, article, p)) is not None
+            tally["about_ok"] += bool(about)
+            truth = docs[d].duplicate_truth[intended]
+            within = p.duplicate_of is not None and article_of(p.duplicate_of) == article.article_id
+            if truth is None or within:
+                continue
+            predicted = p.label == "duplicate"
+            tally[
+                "tp" if truth and predicted else "fp" if predicted else "fn" if truth else "tn"
+            ] += 1
+            if p.reason == "site_repeat":
+                tally["site_repeat"] += 1
+                tally["site_repeat_in_originals"] += article.article_id.startswith("src")
+            if not p.kept and len(normalise_words(p.text)) <= DedupConfig().scope_max_words:
+                tally["short_removed"] += 1
+    result = _prf(tally["tp"], tally["fp"], tally["fn"])
+    result.update({k: float(v) for k, v in tally.items()})
+    return result
+
+
 # ------------------------------------------------------------------------------ throughput
 
 
@@ -458,23 +723,31 @@ def throughput_child(path: Path, index_dir: Path | None) -> None:
     print(json.dumps(result))
 
 
-def run_throughput(originals: list[list[str]], sizes: list[int], with_index: bool) -> list[dict]:
+def run_throughput(
+    originals: list[list[str]], sizes: list[int], with_index: bool, before: Path | None = None
+) -> list[dict]:
+    """Time each size in a fresh child process; with ``before`` (another checkout, e.g. a
+    ``git worktree`` of main) the same input is timed there too, alternating, so the two
+    are compared in one invocation on the same machine state."""
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for size in sizes:
             path = Path(tmp) / f"input-{size}.parquet"
             pq.write_table(to_table(build_throughput_corpus(originals, size, seed=size)), path)
-            cmd = [sys.executable, "-m", "benchmarks.dedup", "--child", str(path)]
-            if with_index:
-                cmd += ["--child-index", str(Path(tmp) / f"index-{size}")]
-            env = {**os.environ, "RAYON_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
-            if hasattr(os, "sched_setaffinity"):
-                cmd = ["taskset", "-c", "0", *cmd] if _has_taskset() else cmd
-            done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO_ROOT)
-            if done.returncode:
-                print(done.stderr, file=sys.stderr)
-                raise SystemExit(done.returncode)
-            results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            for checkout in [*([before] if before else []), REPO_ROOT]:
+                cmd = [sys.executable, "-m", "benchmarks.dedup", "--child", str(path)]
+                if with_index:
+                    cmd += ["--child-index", str(Path(tmp) / f"index-{size}-{checkout.name}")]
+                env = {**os.environ, "RAYON_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+                env["PYTHONPATH"] = str(checkout)
+                if hasattr(os, "sched_setaffinity"):
+                    cmd = ["taskset", "-c", "0", *cmd] if _has_taskset() else cmd
+                done = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=checkout)
+                if done.returncode:
+                    print(done.stderr, file=sys.stderr)
+                    raise SystemExit(done.returncode)
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+                results.append({**result, "checkout": str(checkout)})
     return results
 
 
@@ -487,29 +760,26 @@ def _has_taskset() -> bool:
 # ------------------------------------------------------------------------------------ main
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", default="10000,100000", help="throughput sizes (paragraphs)")
-    parser.add_argument("--thresholds", default="0.5,0.6,0.7,0.8,0.9")
-    parser.add_argument("--shingles", default="2,3", help="shingle_words values for the curve")
-    parser.add_argument("--reprints", type=float, default=1.0, help="reprints per original")
-    parser.add_argument("--skip-throughput", action="store_true")
-    parser.add_argument("--with-index", action="store_true", help="also time the index")
-    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--child-index", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.child:
-        throughput_child(args.child, args.child_index)
-        return 0
-
-    directory = bench_dir()
-    if not (directory / "ground-truth").is_dir():
+def print_cases(originals: list[list[str]]) -> None:
+    """Per case of issue #18: duplicate-label precision/recall and what the case is about."""
+    print("cases (issue #18), through re-flow, dedup, repeats, site chrome and versions:")
+    print(
+        f"  {'case':<16} {'P':>7} {'R':>7} {'copies':>7}  {'case point right':>16}  "
+        f"{'site_repeat':>11}"
+    )
+    for name, docs in build_cases(originals, seed=18).items():
+        r = score_case(name, docs)
         print(
-            f"dedup benchmark skipped: no WCXB data at {directory}/ground-truth "
-            f"(set {BENCH_DIR_ENV} to a copy of wcxb-dev-articles)."
+            f"  {name:<16} {r['precision']:>7.4f} {r['recall']:>7.4f} "
+            f"{int(r.get('tp', 0) + r.get('fn', 0)):>7}  "
+            f"{int(r.get('about_ok', 0)):>7} / {int(r.get('about_total', 0)):<6}  "
+            f"{int(r.get('site_repeat', 0)):>11}"
         )
-        return 0
-    originals = load_originals(directory)
+    print()
+
+
+def curve(originals: list[list[str]], args: argparse.Namespace) -> None:
+    """The threshold x shingle-size curve on the labelled reprints (find_duplicates alone)."""
     docs = build_corpus(originals, args.reprints, seed=1)
     table = to_table(docs)
     n_reprints = sum(d.edit != "original" for d in docs)
@@ -550,12 +820,44 @@ def main(argv: list[str] | None = None) -> int:
         for text, kept in default_report["fp_examples"]:
             print(f"  - {text!r}\n    {kept!r}")
 
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="10000,100000", help="throughput sizes (paragraphs)")
+    parser.add_argument("--thresholds", default="0.5,0.6,0.7,0.8,0.9")
+    parser.add_argument("--shingles", default="2,3", help="shingle_words values for the curve")
+    parser.add_argument("--reprints", type=float, default=1.0, help="reprints per original")
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--skip-curve", action="store_true", help="no threshold curve")
+    parser.add_argument("--skip-cases", action="store_true", help="no issue #18 cases")
+    parser.add_argument("--with-index", action="store_true", help="also time the index")
+    parser.add_argument("--before", type=Path, help="another checkout to time alongside")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-index", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        throughput_child(args.child, args.child_index)
+        return 0
+
+    directory = bench_dir()
+    if not (directory / "ground-truth").is_dir():
+        print(
+            f"dedup benchmark skipped: no WCXB data at {directory}/ground-truth "
+            f"(set {BENCH_DIR_ENV} to a copy of wcxb-dev-articles)."
+        )
+        return 0
+    originals = load_originals(directory)
+    if not args.skip_cases:
+        print_cases(originals)
+    if not args.skip_curve:
+        curve(originals, args)
     if not args.skip_throughput:
         sizes = [int(x) for x in args.sizes.split(",")]
         print("\nthroughput (one CPU, find_duplicates within one run, default config):")
-        for r in run_throughput(originals, sizes, args.with_index):
+        for r in run_throughput(originals, sizes, args.with_index, args.before):
             line = (
-                f"  {r['paragraphs']:>9,} paragraphs: wall {r['seconds']:.2f} s "
+                f"  {Path(r['checkout']).name}: {r['paragraphs']:>9,} paragraphs: "
+                f"wall {r['seconds']:.2f} s "
                 f"({r['paragraphs_per_s']:,.0f}/s), cpu {r['cpu_seconds']:.2f} s "
                 f"({r['paragraphs_per_cpu_s']:,.0f}/s), "
                 f"{r['duplicates']:,} duplicates, RSS after input {r['rss_after_input_mb']:.0f}"

@@ -37,7 +37,6 @@ from tasks.corpus import (
     drop_repeated_inputs,
     link_articles,
     mark_duplicates,
-    mark_site_chrome,
     record_published_run,
 )
 from tasks.models import Article, InputRef
@@ -127,9 +126,7 @@ def measure(base: list[Article], n: int, scratch: Path) -> list[tuple]:
         articles = copies(base, n)
     with Step("repeated", rows):
         articles, _ = drop_repeated_inputs(articles)
-    with Step("site chrome", rows):
-        mark_site_chrome(articles)
-    with Step("dedup", rows):
+    with Step("dedup and site chrome", rows):
         mark_duplicates(articles, config.dedup, state / "index")
     with Step("link", rows):
         link_articles(articles, {})

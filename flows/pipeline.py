@@ -25,9 +25,9 @@ from flows.settings import run_config
 from flows.sharding import parallelism, shard_size_for
 from tasks.config import PipelineConfig
 from tasks.corpus import (
+    assign_versions,
     drop_repeated_inputs,
     link_articles,
-    mark_site_chrome,
     record_published_run,
     sync_dedup_index,
 )
@@ -113,14 +113,16 @@ def _shards(items: list[_Item], size: int) -> list[list[_Item]]:
 
 
 def _published(output: Path) -> dict[str, pa.Table]:
-    """Ids and credits published by earlier runs (empty tables on a first run)."""
-    articles = read_published(output, "articles", "article_id, credits")
+    """Ids, credits, URLs and versions published by earlier runs (empty tables on a first run)."""
+    articles = read_published(output, "articles", "article_id, credits, url, version")
     paragraphs = read_published(output, "paragraphs", "paragraph_id")
     if articles is None:
         articles = pa.table(
             {
                 "article_id": pa.array([], pa.string()),
                 "credits": pa.array([], pa.list_(pa.string())),
+                "url": pa.array([], pa.string()),
+                "version": pa.array([], pa.int32()),
             }
         )
     if paragraphs is None:
@@ -228,7 +230,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     skipped = sorted(
         [s for r in shard_results for s in r.skipped] + repeated + unsupported, key=_by_source
     )
-    mark_site_chrome(articles)
+    assign_versions(articles, published["published_articles"])
     progress.info("deduplicating %d articles", len(articles))
     dedup_stats = StepStats("deduplicate")
     with dedup_stats.timed():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -55,8 +56,11 @@ def drop_repeated_inputs(articles: Iterable[Article]) -> tuple[list[Article], li
 
 
 # Site chrome that survives per-page cleaning (a site's slogan, a "Sign in" line) repeats on
-# many pages of the same site; an article's sentences do not. Short lines only, so that
-# syndicated paragraphs, which also repeat, are left to deduplication.
+# many pages of the same site; an article's sentences do not, except in its reprints. So a short
+# line is chrome when it is on SITE_REPEAT_MIN_PAGES or more pages of one site that are not
+# copies of one article (pages are counted by story: an article and the articles that copy it,
+# as deduplication found them, are one story). Short lines only (as many words as
+# DedupConfig.scope_max_words): longer shared paragraphs are left to deduplication.
 SITE_REPEAT_MIN_PAGES = 3
 SITE_REPEAT_MAX_WORDS = 12
 SITE_REPEAT_RULE = "site_repeat"
@@ -86,32 +90,60 @@ def short_body_lines(paragraphs: Sequence[Paragraph]) -> dict[int, str]:
     return lines
 
 
-def mark_site_chrome(articles: Sequence[Article]) -> int:
-    """Relabel short kept lines found on several pages of the same site as boilerplate.
+def _story(article: Article, copy_of: dict[str, str]) -> str:
+    """The first article of the chain of copies ``article`` belongs to (``copy_of`` maps an
+    article to the one it copies; an earlier run's article ends the chain)."""
+    story, seen = article.article_id, set()
+    while story in copy_of and story not in seen:
+        seen.add(story)
+        story = copy_of[story]
+    return story
 
-    Reads the lines the clean shard recorded in ``Article.short_lines`` and then empties
-    them: they are ~5 KB a page, and the run-wide steps after this one set the run's peak.
+
+def mark_site_chrome(articles: Sequence[Article], copy_of: dict[str, str] | None = None) -> int:
+    """Relabel short lines found on several stories of the same site as boilerplate.
+
+    Runs after deduplication (``copy_of``: each copied article's original, from
+    :func:`copied_article`): a line shared by an article and its reprints counts once, so
+    the kept copy keeps it and the reprints keep their ``duplicate`` labels. A chrome line's
+    copies are chrome too (their duplicate links are dropped). Reads the lines the clean
+    shard recorded in ``Article.short_lines`` and then empties them: they are ~5 KB a page,
+    and the run-wide steps after this one set the run's peak.
     """
+    copy_of = copy_of or {}
     sites = [site_key(article) for article in articles]
-    pages = Counter(
+    stories = Counter(
         (site, line)
-        for site, article in zip(sites, articles, strict=True)
-        for line in set(article.short_lines.values())
+        for site, line, _ in {
+            (site, line, _story(article, copy_of))
+            for site, article in zip(sites, articles, strict=True)
+            for line in article.short_lines.values()
+        }
     )
     marked = 0
+    chrome_ids: set[str] = set()
     for site, article in zip(sites, articles, strict=True):
         chrome = {
             position
             for position, line in article.short_lines.items()
-            if pages[site, line] >= SITE_REPEAT_MIN_PAGES
+            if stories[site, line] >= SITE_REPEAT_MIN_PAGES
         }
         article.short_lines = {}
-        if len(chrome) == sum(p.label == BODY for p in article.paragraphs):
+        if len(chrome) == sum(p.label in (BODY, "duplicate") for p in article.paragraphs):
             continue  # the whole body repeats: a duplicate page, left to deduplication
         for paragraph in article.paragraphs:
             if paragraph.position in chrome:
+                chrome_ids.add(article.paragraph_id(paragraph.position))
                 paragraph.label, paragraph.reason = "boilerplate", SITE_REPEAT_RULE
+                paragraph.duplicate_of = paragraph.cluster_id = None
         marked += len(chrome)
+    if chrome_ids:  # a longer near copy of a chrome line is no copy of kept text
+        for article in articles:
+            for paragraph in article.paragraphs:
+                if paragraph.duplicate_of in chrome_ids:
+                    paragraph.label, paragraph.reason = "boilerplate", SITE_REPEAT_RULE
+                    paragraph.duplicate_of = paragraph.cluster_id = None
+                    marked += 1
     return marked
 
 
@@ -148,17 +180,20 @@ def mark_duplicates(
     """Label every later copy ``duplicate`` with a pointer to the kept copy; return the count.
 
     Copies across the run (and earlier runs, through ``index_dir``) first, then the repeats
-    within each article that the clean shard recorded in ``Article.repeats``.
+    within each article that the clean shard recorded in ``Article.repeats``, then site chrome
+    (:func:`mark_site_chrome`, which needs to know which pages copy which). A new version of
+    a page (``Article.earlier_versions``) is published whole: a paragraph is never a copy of
+    its own earlier version.
     """
     if not articles:
         return 0
     paragraphs = [p for a in articles for p in a.paragraphs]  # the input table's row order
+    owners = [a for a in articles for _ in a.paragraphs]
     result = find_duplicates(dedup_input_table(articles), config, index_dir)
     clustered = pc.or_(
         result.column("cluster_id").is_valid(), result.column("duplicate_of").is_valid()
     )
     rows = pa.array(np.flatnonzero(clustered.to_numpy(zero_copy_only=False)))
-    marked = 0
     for row, duplicate_of, cluster_id, similarity in zip(
         rows.to_pylist(),
         _shared_strings(result.column("duplicate_of").take(rows)),
@@ -167,17 +202,35 @@ def mark_duplicates(
         strict=True,
     ):
         paragraph = paragraphs[row]
-        paragraph.cluster_id = cluster_id
         if duplicate_of is not None:
+            if article_of(duplicate_of) in owners[row].earlier_versions:
+                continue  # the page's own earlier version: this version is published whole
             paragraph.label = "duplicate"
             paragraph.reason = (
                 EXACT_DUPLICATE_RULE if similarity is None or similarity >= 1.0 else DUPLICATE_RULE
             )
             paragraph.duplicate_of = duplicate_of
-            marked += 1
+        paragraph.cluster_id = cluster_id
     for article in articles:
-        marked += _mark_repeats(article)
-    return marked
+        _mark_repeats(article)
+    copy_of = {a.article_id: c for a in articles if (c := copied_article(a)) is not None}
+    mark_site_chrome(articles, copy_of)
+    _drop_empty_clusters(articles)
+    return sum(p.label == "duplicate" for p in paragraphs)
+
+
+def _drop_empty_clusters(articles: Sequence[Article]) -> None:
+    """A kept paragraph is in a cluster only while a paragraph of the run points at it (a
+    version's paragraphs and chrome lines stopped pointing)."""
+    pointed = {p.duplicate_of for a in articles for p in a.paragraphs}
+    for article in articles:
+        for paragraph in article.paragraphs:
+            if (
+                paragraph.duplicate_of is None
+                and paragraph.cluster_id is not None
+                and paragraph.cluster_id not in pointed
+            ):
+                paragraph.cluster_id = None
 
 
 def _shingles(words: list[str], size: int) -> frozenset[tuple[str, ...]]:
@@ -244,8 +297,29 @@ def _mark_repeats(article: Article) -> int:
 
 
 # An article is a copy of another when more than this share of its body words (kept body
-# plus paragraphs removed as duplicates) are duplicates of paragraphs of that one article.
-ARTICLE_COPY_SHARE = 0.5
+# plus paragraphs removed as duplicates) are duplicates of paragraphs of that one article
+# (the share the dedup scope rule uses too).
+ARTICLE_COPY_SHARE = DedupConfig.copy_share
+
+
+def copied_article(article: Article) -> str | None:
+    """The article ``article`` copies: more than ``ARTICLE_COPY_SHARE`` of its body words
+    (kept body plus duplicates) are in duplicates of that one article's paragraphs."""
+    words_from: Counter[str] = Counter()
+    total = 0
+    for paragraph in article.paragraphs:
+        if paragraph.label not in (BODY, "duplicate"):
+            continue
+        words = len(paragraph.text.split())
+        total += words
+        if paragraph.duplicate_of is not None:
+            words_from[article_of(paragraph.duplicate_of)] += words
+    words_from.pop(article.article_id, None)
+    if words_from:
+        source, words = min(words_from.items(), key=lambda item: (-item[1], item[0]))
+        if words > ARTICLE_COPY_SHARE * total:
+            return source
+    return None
 
 
 def link_articles(articles: Sequence[Article], published_credits: dict[str, list[str]]) -> None:
@@ -256,20 +330,7 @@ def link_articles(articles: Sequence[Article], published_credits: dict[str, list
     """
     credits = {a.article_id: a.credits for a in articles} | published_credits
     for article in articles:
-        words_from: Counter[str] = Counter()
-        total = 0
-        for paragraph in article.paragraphs:
-            if paragraph.label not in (BODY, "duplicate"):
-                continue
-            words = len(paragraph.text.split())
-            total += words
-            if paragraph.duplicate_of is not None:
-                words_from[article_of(paragraph.duplicate_of)] += words
-        words_from.pop(article.article_id, None)
-        if words_from:
-            source, words = min(words_from.items(), key=lambda item: (-item[1], item[0]))
-            if words > ARTICLE_COPY_SHARE * total:
-                article.duplicate_of_article = source
+        article.duplicate_of_article = copied_article(article)
     for article in articles:
         wires = [c for c in article.credits if WIRE_PATTERN.match(c)]
         if not wires and article.duplicate_of_article:
@@ -363,3 +424,59 @@ def record_published_run(
     records = index_records(tables["paragraphs"], tables["articles"])
     update_index(state_dir / "index", records, config)
     _record_runs(state_dir, [*(_recorded_runs(state_dir) or []), run_id])
+
+
+# --- versions of one URL ------------------------------------------------------------------
+
+
+def version_key(url: str) -> str:
+    """A URL as versions compare it: host lower-cased without ``www.``, http and https alike,
+    no fragment, no trailing slash (query kept: it can name another page)."""
+    parts = urlsplit(url.strip())
+    host = (parts.hostname or "").removeprefix("www.")
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ""
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{host}{port}{parts.path.rstrip('/')}{query}"
+
+
+_NO_DATE = datetime.min.replace(tzinfo=UTC)
+
+
+def assign_versions(articles: Sequence[Article], published: pa.Table | None) -> None:
+    """Number the versions of each URL: an article whose URL an earlier article has (this run
+    or, through ``published``: ``article_id``, ``url``, ``version``, an earlier one) is its
+    next version. Identical inputs never get here (they are skipped as repeated inputs).
+
+    In a run, versions follow dedup's canonical order (``published_at``, nulls last, then
+    ``article_id``), so the numbering does not depend on sharding. Sets ``supersedes``
+    (the previous version), ``version`` and ``earlier_versions`` (all of them, whose copies
+    ``mark_duplicates`` leaves in place).
+    """
+    by_key: dict[str, list[Article]] = {}
+    for article in articles:
+        if article.url:
+            by_key.setdefault(version_key(article.url), []).append(article)
+    earlier: dict[str, list[tuple[int, str]]] = {}
+    if published is not None and by_key and published.num_rows:
+        for url, article_id, version in zip(
+            published.column("url").to_pylist(),
+            published.column("article_id").to_pylist(),
+            published.column("version").to_pylist(),
+            strict=True,
+        ):
+            if url and (key := version_key(url)) in by_key:
+                earlier.setdefault(key, []).append((version or 1, article_id))
+    for key, group in by_key.items():
+        group.sort(key=lambda a: (a.published_at is None, a.published_at or _NO_DATE, a.article_id))
+        chain = sorted(earlier.get(key, []))
+        ids = [article_id for _, article_id in chain]
+        number, previous = chain[-1] if chain else (0, None)
+        for article in group:
+            number += 1
+            article.version, article.supersedes = number, previous
+            article.earlier_versions = frozenset(ids)
+            ids.append(article.article_id)
+            previous = article.article_id

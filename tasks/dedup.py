@@ -18,9 +18,14 @@ Pipeline, all of it deterministic and independent of input row order:
    ``bands`` band keys of ``rows`` values each (:func:`optimal_bands_rows`). Signatures are
    dropped after each batch; what stays is numpy arrays of band keys and 32-bit shingle
    fingerprints, a few hundred bytes per distinct paragraph and no Python object per row.
-4. **Verification**: a bucket collision is only a candidate. A pair is a duplicate only when the
+4. **Scope**: paragraphs of at most ``scope_max_words`` words (headings, list items, table
+   rows, short sentences) never get a leader in steps 5-6 (they may be kept copies); they
+   are settled after them (:func:`_scoped_copies`): a copy only of the same line in their
+   own article or in the article their article copies (``copy_share``), never of an
+   unrelated article's line.
+5. **Verification**: a bucket collision is only a candidate. A pair is a duplicate only when the
    exact Jaccard similarity of the two shingle (fingerprint) sets is ``>= threshold``.
-5. **Clustering: "similar to the kept copy"**, not connected components. Paragraphs are visited
+6. **Clustering: "similar to the kept copy"**, not connected components. Paragraphs are visited
    in canonical order (:data:`CANONICAL_ORDER`); a paragraph becomes a duplicate of the earliest
    kept paragraph it is identical to (after normalisation) or, failing that, the earliest kept
    paragraph it is verified similar to; otherwise it is kept itself. So in a chain A~B~C where
@@ -47,7 +52,7 @@ import re
 import tempfile
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -147,6 +152,19 @@ class DedupConfig:
       probability 0.92 (0.61 with 16x8 from weights 3:7, 0.44 with 14x9 from 1:1), at
       J = 0.8 with 0.998, while a pair at J = 0.3 does with 0.014.
     * ``batch_size``: paragraphs per MinHash batch (bounds peak memory of signatures).
+    * ``scope_max_words``: the dedup scope. A paragraph of at most this many normalised words
+      (a heading, list item, table row or short sentence) is a copy only of an identical line
+      of its own article or of the article its article copies; longer paragraphs carry
+      content and are copies of any earlier paragraph. 12 is the length of the lines the
+      site-chrome rule counts (``tasks.corpus.SITE_REPEAT_MAX_WORDS``); the structure lost to
+      unrelated articles before this rule (issue #18) was under 6 words; and a line of 12
+      words (11 shingles) cannot reach J = 0.7 with a paragraph of 17 or more.
+    * ``copy_share``: an article copies another when more than this share of its normalised
+      words is in paragraphs marked duplicates of that one article's paragraphs, its short
+      lines that the other article also has included ("most of its body"). 0.5, the rule of
+      ``duplicate_of_article``: on the labelled reprints article precision 1.000, recall
+      0.997 (a reprint keeps far more than half of its source; two unrelated articles share
+      far less). Derived: which articles' short lines may be removed (:func:`_scoped_copies`).
     """
 
     threshold: float = 0.7
@@ -157,10 +175,14 @@ class DedupConfig:
     false_positive_weight: float = 0.1
     false_negative_weight: float = 0.9
     batch_size: int = 8192
+    scope_max_words: int = 12
+    copy_share: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0.0 < self.threshold < 1.0:
             raise ValueError("threshold must be in (0, 1)")
+        if not 0.0 <= self.copy_share < 1.0 or self.scope_max_words < 0:
+            raise ValueError("copy_share must be in [0, 1) and scope_max_words >= 0")
         if self.num_perm < 1 or self.shingle_words < 1 or self.batch_size < 1:
             raise ValueError("num_perm, shingle_words and batch_size must be >= 1")
         if self.min_tokens < self.shingle_words:
@@ -379,6 +401,7 @@ class _Prepared:
 
     row_uid: np.ndarray  # int64 per input text
     uniq_hash: np.ndarray  # int64 per distinct text
+    uniq_words: np.ndarray  # int64 normalised word count per distinct text
     long_uids: np.ndarray  # int64 ids of the MinHashed distinct texts
     shingles: np.ndarray  # uint32 flat, per long uid, as shingled
     shingle_offsets: np.ndarray  # int64, len(long_uids) + 1
@@ -423,6 +446,7 @@ def _prepare(batches: Iterable[Sequence[str | None]], config: DedupConfig) -> _P
     bands, rows = config.bands_rows
     uid_of: dict[bytes, int] = {}  # text digest -> uid, in uid order
     row_uid: list[np.ndarray] = []
+    word_counts: list[int] = []  # per uid
     long_uids: list[int] = []
     shingle_parts: list[np.ndarray] = []
     shingle_counts: list[np.ndarray] = []
@@ -441,7 +465,9 @@ def _prepare(batches: Iterable[Sequence[str | None]], config: DedupConfig) -> _P
         first_row = np.flatnonzero(uids >= before)[first_row]
         new_texts: list[bytes] = []
         for uid, row in zip(new_uids.tolist(), first_row.tolist(), strict=True):
-            if normalised[row].count(b" ") >= min_spaces:
+            spaces = normalised[row].count(b" ")
+            word_counts.append(spaces + 1)
+            if spaces >= min_spaces:
                 long_uids.append(uid)
                 new_texts.append(normalised[row])
         if new_texts:
@@ -456,6 +482,7 @@ def _prepare(batches: Iterable[Sequence[str | None]], config: DedupConfig) -> _P
     return _Prepared(
         row_uid=np.concatenate(row_uid) if row_uid else np.zeros(0, np.int64),
         uniq_hash=np.frombuffer(b"".join(uid_of), dtype="<i8").astype(np.int64),
+        uniq_words=np.asarray(word_counts, dtype=np.int64),
         long_uids=np.asarray(long_uids, dtype=np.int64),
         shingles=np.concatenate(shingle_parts) if shingle_parts else np.zeros(0, np.uint32),
         shingle_offsets=shingle_offsets,
@@ -512,6 +539,7 @@ class _IndexCandidates:
     """
 
     paragraph_id: list[str]
+    article_id: list[str]
     rank: np.ndarray  # canonical order among the loaded index rows (all before new rows)
     text_hash: np.ndarray  # int64
     shingle_values: np.ndarray  # uint32 fingerprints of all loaded rows ...
@@ -523,7 +551,7 @@ class _IndexCandidates:
 def _empty_index_candidates() -> _IndexCandidates:
     empty = np.zeros(0, np.int64)
     return _IndexCandidates(
-        [], empty, empty, np.zeros(0, np.uint32), np.zeros(1, np.int64), empty, empty
+        [], [], empty, empty, np.zeros(0, np.uint32), np.zeros(1, np.int64), empty, empty
     )
 
 
@@ -572,7 +600,11 @@ def _shared_buckets(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _cluster(
-    group_rank: np.ndarray, prep: _Prepared, config: DedupConfig, index: _IndexCandidates
+    group_rank: np.ndarray,
+    prep: _Prepared,
+    config: DedupConfig,
+    index: _IndexCandidates,
+    scoped: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Give each distinct text (group) a leader, the kept copy, by the module docstring rule.
 
@@ -580,6 +612,8 @@ def _cluster(
     loaded index rows. Returns ``(leader, similarity)`` per group; ``leader[i] == i`` when the
     group is kept. Groups are visited in canonical order and a kept group registers itself in
     its LSH buckets, so each group is compared only with kept copies that share a bucket.
+    ``scoped`` groups (short or structural lines) are never given a leader here, only serve
+    as kept copies of longer paragraphs: :func:`_scoped_copies` settles them.
     """
     g = len(group_rank)
     q = len(index.paragraph_id)
@@ -598,7 +632,7 @@ def _cluster(
         first = first[keep]
         hashes = ordered[first]
         at = np.minimum(np.searchsorted(hashes, prep.uniq_hash), len(hashes) - 1)
-        hit = hashes[at] == prep.uniq_hash
+        hit = (hashes[at] == prep.uniq_hash) & ~scoped
         leader[hit] = g + by_rank[first[at[hit]]]
     settled = leader != np.arange(g)
 
@@ -654,7 +688,7 @@ def _cluster(
     for lo, hi in zip(starts, ends, strict=True):
         node = int(s_owner[lo])
         node_buckets = s_bucket[lo:hi].tolist()
-        if node >= g:  # index rows are kept copies already
+        if node >= g or scoped[node]:  # index rows are kept copies already
             for bucket in node_buckets:
                 leaders_in.setdefault(bucket, []).append(node)
             continue
@@ -736,39 +770,201 @@ def find_duplicates(
     index = _empty_index_candidates()
     if index_dir is not None:
         index = _load_index_candidates(Path(index_dir), config, prep, ids)
-    leader, sim = _cluster(group_rank, prep, config, index)
-    return _assemble(ids, member_rows, member_uid, rep_rows, leader, sim, index)
+    scoped = prep.uniq_words <= config.scope_max_words
+    leader, sim = _cluster(group_rank, prep, config, index, scoped)
+    kept_row, kept_index, row_sim = _row_leaders(n, member_rows, member_uid, rep_rows, leader, sim)
+    row_uid = np.full(n, -1, dtype=np.int64)
+    row_uid[member_rows] = member_uid
+    _scoped_copies(
+        paragraphs.column("article_id"),
+        rank,
+        row_uid,
+        prep,
+        scoped,
+        index,
+        config,
+        kept_row,
+        kept_index,
+        row_sim,
+    )
+    return _assemble(ids, kept_row, kept_index, row_sim, index)
 
 
-def _assemble(
-    ids: pa.Array,
+def _row_leaders(
+    n: int,
     member_rows: np.ndarray,
     member_uid: np.ndarray,
     rep_rows: np.ndarray,
     leader: np.ndarray,
     sim: np.ndarray,
-    index: _IndexCandidates,
-) -> pa.Table:
-    """Turn per-group leaders into the per-row output table."""
-    n, g = len(ids), len(rep_rows)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per input row: the kept copy's row (itself when kept, -1 when not taking part), the
+    loaded index row of the kept copy (-1 when none) and the similarity with it."""
+    g = len(rep_rows)
     lead = leader[member_uid]
     in_run = lead < g
-    kept_row = np.full(n, -1, dtype=np.int64)  # input row of the kept copy
-    kept_index = np.full(n, -1, dtype=np.int64)  # loaded index row of the kept copy
+    kept_row = np.full(n, -1, dtype=np.int64)
+    kept_index = np.full(n, -1, dtype=np.int64)
     kept_row[member_rows[in_run]] = rep_rows[lead[in_run]]
     kept_index[member_rows[~in_run]] = lead[~in_run] - g
     row_sim = np.full(n, np.nan)
     row_sim[member_rows] = np.where(lead == member_uid, 1.0, sim[member_uid])
+    return kept_row, kept_index, row_sim
 
-    is_dup = np.zeros(n, dtype=bool)
-    is_dup[member_rows] = kept_row[member_rows] != member_rows
+
+def _copied_articles(
+    article: np.ndarray,
+    index_article: np.ndarray,
+    row_words: np.ndarray,
+    kept_row: np.ndarray,
+    kept_index: np.ndarray,
+    share: float,
+    shared_lines: Callable[[int, int], int],
+) -> np.ndarray:
+    """Per article code, the article it is a copy of (code, -1 for none).
+
+    An article copies another when more than ``share`` of its words (every eligible row's
+    normalised words) are in paragraphs marked duplicates of that one article's paragraphs,
+    or in short lines that article also has (``shared_lines(copier, original)`` words; asked
+    only for articles whose longer paragraphs copy some of the other's). Ties go to the
+    smaller code (codes follow article ids in sorted order).
+    """
+    codes = int(max(article.max(initial=-1), index_article.max(initial=-1))) + 1
+    out = np.full(codes, -1, dtype=np.int64)
+    if not codes:
+        return out
+    rows = np.arange(len(kept_row))
+    from_run = (kept_row >= 0) & (kept_row != rows)
+    from_index = kept_index >= 0
+    dup = from_run | from_index
+    if not dup.any():
+        return out
+    source = np.full(len(kept_row), -1, dtype=np.int64)
+    source[from_run] = article[kept_row[from_run]]
+    source[from_index] = index_article[kept_index[from_index]]
+    pair_rows = np.flatnonzero(dup & (source != article))
+    if not len(pair_rows):
+        return out
+    totals = np.bincount(article[article >= 0], weights=row_words[article >= 0], minlength=codes)
+    key = article[pair_rows] * codes + source[pair_rows]
+    pairs, inverse = np.unique(key, return_inverse=True)
+    words = np.bincount(inverse, weights=row_words[pair_rows])
+    best = np.zeros(codes)
+    for pair, count in zip(pairs.tolist(), words.tolist(), strict=True):
+        copier, original = divmod(pair, codes)
+        count += shared_lines(copier, original)
+        if count > best[copier]:  # pairs are sorted: the first of equal counts wins
+            best[copier], out[copier] = count, original
+    out[best <= share * totals] = -1
+    return out
+
+
+def _scoped_copies(
+    article_ids: pa.ChunkedArray | pa.Array,
+    rank: np.ndarray,
+    row_uid: np.ndarray,
+    prep: _Prepared,
+    scoped: np.ndarray,
+    index: _IndexCandidates,
+    config: DedupConfig,
+    kept_row: np.ndarray,
+    kept_index: np.ndarray,
+    row_sim: np.ndarray,
+) -> None:
+    """Settle the short and structural lines (``scoped`` groups), in place.
+
+    Such a line is a copy only of an identical (normalised) line of its own article, or of the
+    article its article copies (:func:`_copied_articles`, from the longer paragraphs):
+    "Table of Contents", "- Unlimited contacts" or "| Interface | Bluetooth |" in two
+    unrelated articles are both kept. Rows are visited in canonical order; a copied article's
+    line is preferred to an earlier line of the same article.
+    """
+    scoped_rows = np.flatnonzero(row_uid >= 0)
+    scoped_rows = scoped_rows[scoped[row_uid[scoped_rows]]]
+    if not len(scoped_rows):
+        return
+    # Article codes in sorted id order, the index's articles included.
+    run_names = pc.cast(article_ids, pa.string())
+    names = sorted(set(pc.unique(run_names).to_pylist()) | set(index.article_id))
+    code_of = {name: code for code, name in enumerate(names)}
+    article = pc.index_in(run_names, pa.array(names, pa.string())).to_numpy(zero_copy_only=False)
+    article = np.where(row_uid >= 0, article, -1).astype(np.int64)
+    index_article = np.fromiter(
+        (code_of[a] for a in index.article_id), np.int64, len(index.article_id)
+    )
+    row_words = np.where(row_uid >= 0, prep.uniq_words[np.maximum(row_uid, 0)], 0)
+    # Scoped rows carry no evidence of copying (pass 1 left them unsettled).
+    kept_row[scoped_rows] = scoped_rows
+    kept_index[scoped_rows] = -1
+    # Only a line another row of the run or the index also has can be or have a copy: the
+    # rest (most short lines) are kept without a Python step each.
+    uids = row_uid[scoped_rows]
+    repeated = np.bincount(uids, minlength=len(prep.uniq_hash))[uids] >= 2
+    repeated |= np.isin(prep.uniq_hash[uids], index.text_hash)
+    scoped_rows = scoped_rows[repeated]
+    # Index lines by (article, text hash), earliest first: the copied article may be published.
+    in_index: dict[tuple[int, int], int] = {}
+    for row in np.argsort(index.rank, kind="stable").tolist():
+        in_index.setdefault((int(index_article[row]), int(index.text_hash[row])), row)
+    lines_of: dict[int, list[int]] = {}  # article -> its scoped rows
+    for row in scoped_rows.tolist():
+        lines_of.setdefault(int(article[row]), []).append(row)
+    uids_of = {a: {int(row_uid[r]) for r in rows} for a, rows in lines_of.items()}
+
+    def shared_lines(copier: int, original: int) -> int:
+        """Words of ``copier``'s short lines that ``original`` has too (run or index)."""
+        theirs = uids_of.get(original, set())
+        return sum(
+            int(row_words[r])
+            for r in lines_of.get(copier, ())
+            if int(row_uid[r]) in theirs or (original, int(prep.uniq_hash[row_uid[r]])) in in_index
+        )
+
+    copies = _copied_articles(
+        article, index_article, row_words, kept_row, kept_index, config.copy_share, shared_lines
+    )
+    first: dict[tuple[int, int], tuple[int, int]] = {}  # (article, uid) -> (row, index row)
+    for row in scoped_rows[np.argsort(rank[scoped_rows], kind="stable")].tolist():
+        own, uid = int(article[row]), int(row_uid[row])
+        original = int(copies[own])
+        target = first.get((original, uid)) if original >= 0 else None
+        if target is None and original >= 0:
+            hit = in_index.get((original, int(prep.uniq_hash[uid])))
+            target = None if hit is None else (-1, hit)
+        if target is None:
+            target = first.get((own, uid))
+        if target is None:
+            first[own, uid] = (row, -1)
+            continue
+        first.setdefault((own, uid), target)
+        kept_row[row], kept_index[row] = target
+        row_sim[row] = 1.0
+    # A longer paragraph that is a near copy of a scoped line points at that line's kept copy.
+    points_at_scoped = np.flatnonzero((kept_row >= 0) & (kept_row != np.arange(len(kept_row))))
+    moved = points_at_scoped[kept_row[kept_row[points_at_scoped]] != kept_row[points_at_scoped]]
+    if len(moved):
+        via = kept_row[moved]
+        kept_row[moved], kept_index[moved] = kept_row[via], kept_index[via]
+
+
+def _assemble(
+    ids: pa.Array,
+    kept_row: np.ndarray,
+    kept_index: np.ndarray,
+    row_sim: np.ndarray,
+    index: _IndexCandidates,
+) -> pa.Table:
+    """Turn per-row kept copies (:func:`_row_leaders`) into the per-row output table."""
+    n = len(ids)
+    rows = np.arange(n)
+    is_dup = (kept_index >= 0) | ((kept_row >= 0) & (kept_row != rows))
     pointed = np.zeros(n, dtype=bool)
     pointed[kept_row[is_dup & (kept_row >= 0)]] = True
     in_cluster = is_dup | pointed
 
     # Kept ids come from one array: this run's ids followed by the loaded index ids.
     pool = pa.concat_arrays([ids, pa.array(index.paragraph_id, pa.string())])
-    pick = np.where(kept_index >= 0, n + kept_index, kept_row)
+    pick = np.where(kept_index >= 0, n + kept_index, np.maximum(kept_row, 0))
     cluster_id = pool.take(pa.array(pick, pa.int64(), mask=~in_cluster))
     duplicate_of = pool.take(pa.array(pick, pa.int64(), mask=~is_dup))
     similarity = pa.array(row_sim.astype(np.float32), pa.float32(), mask=~is_dup)
@@ -981,6 +1177,7 @@ def _load_index_candidates(
     shingles = rows.column("shingles").combine_chunks()
     return _IndexCandidates(
         paragraph_id=pids,
+        article_id=rows.column("article_id").to_pylist(),
         rank=_canonical_rank(rows),
         text_hash=rows.column("text_hash").to_numpy(),
         shingle_values=shingles.values.to_numpy(),

@@ -99,6 +99,11 @@ class Article:
     description: str | None = None
     duplicate_of_article: str | None = None
     syndication_source: str | None = None
+    # Versions of one URL (tasks.corpus.assign_versions): the article this one replaces, its
+    # number (1 for the first) and every earlier version's id (not published).
+    supersedes: str | None = None
+    version: int = 1
+    earlier_versions: frozenset[str] = frozenset()
     # Paragraph position -> earlier positions it repeats within the article: found in the
     # clean shard, marked after the run-wide dedup (tasks.corpus.find_repeats). Not published.
     repeats: dict[int, tuple[int, ...]] = field(default_factory=dict)

@@ -5,17 +5,38 @@ Three layouts occur in page dumps and extractor output:
 * blank-line separated blocks of one line each (most pages);
 * one paragraph per line with few or no blank lines: list items, headline lists, widgets and
   pages whose paragraphs are single long lines;
-* hard-wrapped prose (e-mail style, fixed width): the line breaks fall mid-sentence and the
-  lines of a block are joined back into one paragraph.
+* hard-wrapped prose (e-mail style, fixed width), in blank-line separated blocks or one
+  paragraph after the other: the line breaks fall mid-paragraph and are joined back.
 
-So every line is a paragraph, except in a block of three or more lines where most line breaks
-fall mid-sentence (the line does not end a sentence and the next one starts in lower case, with
-a digit or an opening quote): that block is one hard-wrapped paragraph.
+Every line is a paragraph except where a line break is a soft wrap. Two kinds of evidence:
+
+* **Wrap width** (text wrapped by a tool, ``textwrap``, mail clients, fixed-width sources).
+  A soft break leaves a *full* line: the line fits the width ``W`` and the next line's first
+  word would not have (``len(line) <= W < len(line) + 1 + len(next first word)``). ``W`` is
+  the width that makes the most line breaks full (a sweep over the breaks' intervals,
+  ``W >= WRAP_MIN_WIDTH``); the text is wrapped when at least ``WRAP_MIN_BREAKS`` breaks
+  and ``WRAP_MIN_SHARE`` of all its breaks are full at that width. Then every full break is
+  joined, whatever the number of lines of the paragraph, and every other break is kept: the
+  short last line of a paragraph, a heading, an address or a verse line is not full. A full
+  line ending a sentence before a capitalised line is still joined: a paragraph's last line
+  is full only with probability ~(next word length + 1)/W (~10 % at 70 columns), while each
+  wrapped line ends a sentence with roughly the chance of a word ending one (~5 %), and a
+  paragraph has several.
+* **Sentence flow**, for ragged wraps without one width: a block of three or more lines
+  where most line breaks fall mid-sentence (the line does not end a sentence and the next
+  one starts in lower case, with a digit or an opening quote) is one paragraph, and so is a
+  block of two where a line of ``RAGGED_MIN_CHARS`` or more not ending a sentence is
+  followed by one starting with a lower-case letter.
+
+Never joined: a line followed by a list item or heading (``-``, ``*``, ``•``, ``1.``, ``a)``,
+``#``), a Markdown heading followed by anything, or either line a table row (two or more
+``|``).
 """
 
 from __future__ import annotations
 
-from operator import gt, itemgetter, methodcaller
+import re
+from itertools import pairwise
 from typing import NamedTuple
 
 import numpy as np
@@ -24,11 +45,18 @@ import numpy as np
 # these; the next line continues it when it starts with one of the others.
 _SENTENCE_END = frozenset(".!?:;…")
 _CLOSERS = "\"'”’)]"
-_CONTINUATION_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789(“‘\"'%$€£-")
+_CONTINUATION_START = frozenset("abcdefghijklmnopqrstuvwxyz")
 HARD_WRAP_MIN_SHARE = 0.5
-_STRIP_CLOSERS = methodcaller("rstrip", _CLOSERS)
-_LAST = itemgetter(slice(-1, None))
-_FIRST = itemgetter(0)
+# Wrap-width evidence (module docstring): widths below 40 columns are not prose wrapping.
+WRAP_MIN_WIDTH = 40
+WRAP_MIN_BREAKS = 2
+WRAP_MIN_SHARE = 0.3
+RAGGED_MIN_CHARS = 40
+RAGGED_MIN_FILL = 0.75
+WRAP_MIN_CONTINUED = 0.5
+# A line that starts a list item or is a table row is never the continuation of a wrap.
+_HEADING = re.compile(r"#+\s")  # a Markdown heading is one line
+_STRUCTURAL = re.compile(r"(?:[-*•·▪►‣◦+]\s|\d{1,2}[.)]\s|[a-zA-Z][.)]\s|#+\s)")
 # Whitespace other than space and line feed (str.isspace; all of it is in the BMP): per UTF-16
 # code unit, 1 for a space, 2 for a line feed, 3 for any other whitespace.
 _SPACE_KIND = np.zeros(0x10000, dtype=np.uint8)
@@ -54,12 +82,105 @@ def normalize_whitespace(text: str) -> str:
 
 def _is_hard_wrapped(lines: list[str]) -> bool:
     """Most line breaks of ``lines`` (whitespace-normalised, three or more) fall mid-sentence:
-    the line does not end a sentence (``True > False`` below) and the next one continues it.
-    Chained ``map`` calls, no Python code per line (half the lines of a dump are in blocks)."""
-    ends = map(_SENTENCE_END.__contains__, map(_LAST, map(_STRIP_CLOSERS, lines)))
-    continues = map(_CONTINUATION_START.__contains__, map(_FIRST, lines[1:]))
-    breaks_mid_sentence: int = sum(map(gt, continues, ends))
-    return breaks_mid_sentence / (len(lines) - 1) >= HARD_WRAP_MIN_SHARE
+    a line of ``RAGGED_MIN_CHARS`` or more that does not end a sentence, followed by one that
+    starts in lower case. Short lines (verse, lists without markers) never count."""
+    mid_sentence = sum(_mid_sentence(line, following) for line, following in pairwise(lines))
+    return mid_sentence / (len(lines) - 1) >= HARD_WRAP_MIN_SHARE
+
+
+def _ends_sentence(line: str) -> bool:
+    return line.rstrip(_CLOSERS)[-1:] in _SENTENCE_END
+
+
+def _mid_sentence(line: str, following: str) -> bool:
+    """A line of prose breaks off mid-sentence: long enough, no sentence end, and the next
+    line starts in lower case."""
+    return (
+        len(line) >= RAGGED_MIN_CHARS
+        and following[0] in _CONTINUATION_START
+        and not _ends_sentence(line)
+    )
+
+
+def _is_table_row(line: str) -> bool:
+    return line.count("|") >= 2
+
+
+def wrap_width(lengths: np.ndarray, next_first_word: np.ndarray) -> tuple[int, int]:
+    """The width ``W`` at which the most of these line breaks are full, and how many are.
+
+    A break after a line of ``n`` characters whose next line starts with a word of ``k`` is
+    full at every ``W`` in ``[n, n + k]`` (the word and its space would not have fitted).
+    The count at ``W`` is the number of intervals holding it; the best ``W`` is one of the
+    intervals' starts (ties: the widest). Widths below ``WRAP_MIN_WIDTH`` are not counted.
+    """
+    low = lengths
+    high = lengths + next_first_word
+    usable = high >= WRAP_MIN_WIDTH
+    if not usable.any():
+        return 0, 0
+    low, high = np.sort(low[usable]), np.sort(high[usable])
+    candidates = np.unique(np.maximum(low, WRAP_MIN_WIDTH))
+    counts = np.searchsorted(low, candidates, "right") - np.searchsorted(high, candidates, "left")
+    best = int(counts.max())
+    width = int(candidates[np.flatnonzero(counts == best)[-1]])
+    return width, best
+
+
+def _soft_breaks(texts: list[str], adjacent: np.ndarray) -> np.ndarray:
+    """Per pair of consecutive non-blank lines, whether the break between them is a soft wrap
+    (module docstring). ``adjacent[i]``: ``texts[i + 1]`` is on the line after ``texts[i]``."""
+    join = np.zeros(len(adjacent), dtype=bool)
+    pairs = np.flatnonzero(adjacent).tolist()
+    open_pairs = [
+        i
+        for i in pairs
+        if not (
+            _STRUCTURAL.match(texts[i + 1])
+            or _HEADING.match(texts[i])
+            or _is_table_row(texts[i])
+            or _is_table_row(texts[i + 1])
+        )
+    ]
+    if not open_pairs:
+        return join
+    lengths = np.fromiter((len(texts[i]) for i in open_pairs), np.int64, len(open_pairs))
+    first_words = np.fromiter(
+        (len(texts[i + 1].split(" ", 1)[0]) for i in open_pairs), np.int64, len(open_pairs)
+    )
+    width, full = wrap_width(lengths, first_words)
+    if full >= WRAP_MIN_BREAKS and full >= WRAP_MIN_SHARE * len(open_pairs):
+        is_full = (lengths <= width) & (lengths + first_words >= width)
+        full_pairs = np.asarray(open_pairs)[is_full]
+        continued = sum(texts[i + 1][0] in _CONTINUATION_START for i in full_pairs.tolist())
+        if continued >= WRAP_MIN_CONTINUED * len(full_pairs):
+            join[full_pairs] = True
+            # A ragged line that fills most of the width still continues mid-sentence into a
+            # lower-case line (a list item without a full stop is usually shorter).
+            join[
+                [
+                    i
+                    for i in open_pairs
+                    if len(texts[i]) >= RAGGED_MIN_FILL * width
+                    and _mid_sentence(texts[i], texts[i + 1])
+                ]
+            ] = True
+            return join
+    # No wrap width: sentence flow, block by block (runs of adjacent lines).
+    is_open = np.zeros(len(adjacent), dtype=bool)
+    is_open[open_pairs] = True
+    starts = np.flatnonzero(adjacent & ~np.concatenate(([False], adjacent[:-1])))
+    for start in starts.tolist():
+        end = start
+        while end < len(adjacent) and adjacent[end]:
+            end += 1
+        block = texts[start : end + 1]
+        if len(block) >= 3:
+            if _is_hard_wrapped(block):
+                join[start:end] = is_open[start:end]
+        elif is_open[start] and _mid_sentence(block[0], block[1]):
+            join[start] = True
+    return join
 
 
 def _is_normalised(text: str) -> bool:
@@ -84,8 +205,8 @@ def _is_normalised(text: str) -> bool:
 
 def split_lines(text: str) -> tuple[list[str], list[int], list[int]]:
     """``split_paragraphs`` as three columns: texts, first and last line numbers. The page
-    dump path takes these as they are (no tuple per paragraph); without a hard-wrapped block
-    the texts are the non-blank lines and both line columns their numbers."""
+    dump path takes these as they are (no tuple per paragraph); without a soft wrap the
+    texts are the non-blank lines and both line columns their numbers."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
@@ -94,41 +215,25 @@ def split_lines(text: str) -> tuple[list[str], list[int], list[int]]:
     number_array = np.flatnonzero(np.fromiter(map(bool, lines), dtype=bool, count=len(lines))) + 1
     numbers = number_array.tolist()
     texts = list(filter(None, lines))
-    # Block starts (indices into texts where the line numbers jump) and the end.
-    jumps = np.flatnonzero(number_array[1:] - number_array[:-1] != 1) + 1
-    bounds = np.concatenate(([0], jumps, [len(texts)]))
-    long_blocks = np.flatnonzero(np.diff(bounds) >= 3)
-    wrapped = [
-        (start, end)
-        for start, end in zip(
-            bounds[long_blocks].tolist(), bounds[long_blocks + 1].tolist(), strict=True
-        )
-        if _is_hard_wrapped(texts[start:end])
-    ]
-    if not wrapped:
+    adjacent = number_array[1:] - number_array[:-1] == 1
+    if not adjacent.any():
         return texts, numbers, numbers
-    out_texts: list[str] = []
-    firsts: list[int] = []
-    lasts: list[int] = []
-    done = 0
-    for start, end in wrapped:
-        out_texts += texts[done:start]
-        firsts += numbers[done:start]
-        lasts += numbers[done:start]
-        out_texts.append(" ".join(texts[start:end]))
-        firsts.append(numbers[start])
-        lasts.append(numbers[end - 1])
-        done = end
-    out_texts += texts[done:]
-    firsts += numbers[done:]
-    lasts += numbers[done:]
-    return out_texts, firsts, lasts
+    join = _soft_breaks(texts, adjacent)
+    if not join.any():
+        return texts, numbers, numbers
+    starts = [0, *(np.flatnonzero(~join) + 1).tolist()]
+    ends = [*starts[1:], len(texts)]
+    out_texts = [
+        texts[start] if end - start == 1 else " ".join(texts[start:end])
+        for start, end in zip(starts, ends, strict=True)
+    ]
+    return out_texts, [numbers[s] for s in starts], [numbers[e - 1] for e in ends]
 
 
 def split_paragraphs(text: str) -> list[ParagraphSpan]:
     """Split ``text`` into paragraphs with whitespace normalised; blank paragraphs are dropped.
 
-    Blocks are found from the numbers of the non-blank lines (runs of consecutive numbers);
-    only blocks of three or more lines are looked at line by line, for hard wrapping.
+    Line breaks between consecutive non-blank lines are soft wraps or paragraph breaks by the
+    rules of the module docstring.
     """
     return list(map(ParagraphSpan, *split_lines(text)))

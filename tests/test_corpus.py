@@ -4,14 +4,22 @@ the run-wide marking steps on small hand-made articles."""
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
+import pyarrow as pa
 
 from flows.pipeline import DEDUP_STATE, newsclean_flow
 from tasks.config import PipelineConfig
-from tasks.corpus import find_repeats, mark_duplicates, mark_site_chrome, short_body_lines
+from tasks.corpus import (
+    assign_versions,
+    find_repeats,
+    mark_duplicates,
+    mark_site_chrome,
+    short_body_lines,
+)
 from tasks.dedup import DedupConfig
 from tasks.models import Article, Paragraph
 from tasks.paragraphs import split_paragraphs
@@ -237,3 +245,136 @@ def test_a_repeat_of_a_syndicated_paragraph_points_at_the_first_publication():
     assert reprint.paragraphs[1].duplicate_of == first.paragraph_id(1)
     assert reprint.paragraphs[2].reason == "repeated_in_article"
     assert reprint.paragraphs[2].duplicate_of == first.paragraph_id(1)
+
+
+# --- chrome vs syndication, versions (issue #18) -------------------------------------------
+
+REPRINTED = [
+    "Podcasts for technology leaders are booming, and the best of them now reach more "
+    "listeners than the trade press they were meant to replace, a survey found.",
+    "Here, in IT, we all love podcasts.",
+    "The survey of 1,200 chief technology officers found that most listen during their "
+    "commute, and that one in three had changed a purchasing decision after an episode.",
+    "Producers say advertisers have noticed: rates for technology shows doubled in two "
+    "years, and several networks now make shows for one company's customers alone.",
+]
+
+
+def test_a_sentence_shared_by_reprints_on_one_site_is_not_chrome():
+    """Four pages of one site that are one article and its three reprints: the short sentence
+    they share is the article's (the old rule made it site_repeat on all four, the original
+    included). The original keeps every paragraph; the reprints point at it."""
+    original = _story("a0", ["Tech leaders tune in", *REPRINTED])
+    reprints = [
+        _story(f"a{n}", [f"Reprint {n}: tech leaders tune in", *REPRINTED]) for n in (1, 2, 3)
+    ]
+    mark_duplicates([original, *reprints], DedupConfig(), None)
+    assert all(p.label in ("title", "body") for p in original.paragraphs)
+    for reprint in reprints:
+        body = reprint.paragraphs[1:]
+        assert [p.label for p in body] == ["duplicate"] * len(REPRINTED)
+        assert [p.duplicate_of for p in body] == [original.paragraph_id(i) for i in (1, 2, 3, 4)]
+
+
+def test_a_line_on_three_unrelated_stories_of_a_site_is_still_chrome():
+    slogan = "Sign in to read more"
+    stories = [
+        _story(f"s{n}", [f"Story {n}", LEDE.replace("Tuesday", d), slogan])
+        for n, d in enumerate(["Monday", "Wednesday", "Friday"])
+    ]
+    stories[1].paragraphs[1].text = LATER
+    stories[2].paragraphs[1].text = EXPANDED.replace(LEDE, "Residents rejoiced")
+    mark_duplicates(stories, DedupConfig(), None)
+    assert [s.paragraphs[2].reason for s in stories] == ["site_repeat"] * 3
+    assert all(s.paragraphs[2].duplicate_of is None for s in stories)
+
+
+def _versioned(article_id: str, url: str, published: datetime | None = None) -> Article:
+    article = _story(article_id, ["Bridge to close", LEDE, LATER])
+    article.url, article.published_at = url, published
+    return article
+
+
+def test_versions_of_a_url_are_numbered_in_canonical_order_whatever_the_input_order():
+    t0 = datetime(2026, 3, 1, tzinfo=UTC)
+    published = pa.table(
+        {
+            "article_id": ["old1", "old2", "other"],
+            "url": ["https://news.example/a/", "http://www.news.example/a", "https://x.example/a"],
+            "version": pa.array([1, 2, 1], pa.int32()),
+        }
+    )
+    for order in ([0, 1, 2], [2, 1, 0]):
+        run = [
+            _versioned("b", "https://news.example/a#top", t0),
+            _versioned("a", "https://NEWS.example/a", t0),
+            _versioned("c", "https://news.example/c", None),
+        ]
+        assign_versions([run[i] for i in order], published)
+        got = {a.article_id: (a.version, a.supersedes, sorted(a.earlier_versions)) for a in run}
+        assert got == {
+            "a": (3, "old2", ["old1", "old2"]),
+            "b": (4, "a", ["a", "old1", "old2"]),
+            "c": (1, None, []),
+        }
+
+
+def _page_html(url: str, paragraphs: list[str]) -> str:
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (
+        f'<html><head><title>Bridge to close</title><link rel="canonical" href="{url}">'
+        f"</head><body><article><h1>Bridge to close</h1>{body}</article></body></html>"
+    )
+
+
+def test_a_corrected_version_is_published_whole_and_linked_to_the_first(tmp_path):
+    """Run 1 publishes a page; run 2 the same URL with a sentence added to each paragraph.
+    The correction is version 2, superseding version 1, no paragraph removed as a copy of
+    version 1 (the old flow removed them all as near duplicates); the README query picks it."""
+    url = "https://news.example/2026/03/bridge"
+    paragraphs = [LEDE + ".", LATER + ".", EXPANDED]
+    corrected = [p + " This paragraph was corrected on Friday." for p in paragraphs]
+    output = tmp_path / "out"
+    for n, texts in enumerate((paragraphs, corrected)):
+        folder = tmp_path / f"in{n}"
+        folder.mkdir()
+        (folder / "page.html").write_text(_page_html(url, texts), encoding="utf-8")
+        assert newsclean_flow(inputs=[str(folder)], output=str(output)).published
+    rows = duckdb.sql(
+        f"SELECT article_id, version, supersedes, text "
+        f"FROM read_parquet('{output}/articles/*.parquet') ORDER BY version"
+    ).fetchall()
+    assert [(r[1], r[2]) for r in rows] == [(1, None), (2, rows[0][0])]
+    kept_v1, kept_v2 = (r[3].split("\n\n") for r in rows)
+    assert len(kept_v2) == len(kept_v1) == rows[1][3].count("corrected on Friday")
+    copies_of_v1 = duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{output}/paragraphs/*.parquet') "
+        f"WHERE article_id = '{rows[1][0]}' AND duplicate_of LIKE '{rows[0][0]}-%'"
+    ).fetchall()
+    assert copies_of_v1 == [(0,)]
+    articles = f"read_parquet('{output}/articles/*.parquet')"
+    latest = duckdb.sql(  # README, "Reading the output"
+        f"SELECT a.article_id FROM {articles} AS a WHERE NOT EXISTS "
+        f"(SELECT 1 FROM {articles} AS b WHERE b.supersedes = a.article_id)"
+    ).fetchall()
+    assert latest == [(rows[1][0],)]
+
+
+def test_reprints_on_one_site_keep_their_shared_sentence_through_the_flow(tmp_path):
+    """Through the flow: one article and three reprints in one site's folder. The old flow
+    labelled the shared short sentence site_repeat on all four pages, the kept copy's too."""
+    site = tmp_path / "site"
+    site.mkdir()
+    for n in range(4):
+        headline = "Tech leaders tune in" if n == 0 else f"Reprint {n}: tech leaders tune in"
+        (site / f"page{n}.txt").write_text("\n\n".join([headline, *REPRINTED]), encoding="utf-8")
+    output = tmp_path / "out"
+    assert newsclean_flow(inputs=[str(site)], output=str(output)).published
+    rows = duckdb.sql(
+        f"SELECT article_id, label, reason, duplicate_of "
+        f"FROM read_parquet('{output}/paragraphs/*.parquet') "
+        f"WHERE text = '{REPRINTED[1]}' ORDER BY article_id"
+    ).fetchall()
+    kept, *copies = rows
+    assert kept[1] == "body"
+    assert [(label, dup) for _, label, _, dup in copies] == [("duplicate", f"{kept[0]}-00002")] * 3

@@ -449,11 +449,12 @@ def test_rebuilt_index_gives_the_same_result(tmp_path: Path) -> None:
     config = DedupConfig()
     index_dir = tmp_path / "index"
     run1 = article("src", WIRE) + article("dup", WIRE[:2], T0 + timedelta(1))
-    run1 += article("short", ["Breaking news", "Iran launches strikes"], T0)
+    run1 += article("short", ["Breaking news", OTHER_REPORT[1]], T0)
     _publish(index_dir, run1, config)
     table1 = make_table(run1)
     published = with_results(table1, find_duplicates(table1, config))
-    run2 = make_table(_second_run() + article("s2", ["breaking NEWS!"], T0))
+    # s2 copies "short" (its long paragraph), so its short line is a copy too, via the index.
+    run2 = make_table(_second_run() + article("s2", ["breaking NEWS!", OTHER_REPORT[1]], T0))
     expected = find_duplicates(run2, config, index_dir)
     assert result_map(expected)["s2-0"]["duplicate_of"] == "short-0"
 
@@ -527,3 +528,60 @@ def test_compaction_keeps_the_answer_and_foreign_files(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("*.paragraphs.parquet"))) == 1
     rebuild_index(tmp_path, make_table(runs[0]), config)
     assert (tmp_path / "notes.txt").read_text() == "not ours"
+
+
+# ------------------------------------------------------------------- scope (issue #18)
+
+STRUCTURE = [
+    "Table of Contents",
+    "FAQs",
+    "Cons:",
+    "- Unlimited contacts",
+    "| Interface | Bluetooth |",
+]
+
+
+def test_short_and_structural_lines_of_unrelated_articles_are_kept(tmp_path: Path) -> None:
+    """Headings, list items and table rows shared by two unrelated articles are content of
+    both (the old rule removed them from the later one), in one run and across runs."""
+    first = article("a", [WIRE[1], *STRUCTURE, WIRE[2]])
+    second = article("b", [OTHER_REPORT[1], *STRUCTURE, OTHER_REPORT[2]], T0 + timedelta(1))
+    out = find_duplicates(make_table(first + second))
+    assert out.column("duplicate_of").null_count == out.num_rows
+    _publish(tmp_path, first, DedupConfig())
+    later = find_duplicates(make_table(second), DedupConfig(), tmp_path)
+    assert later.column("duplicate_of").null_count == later.num_rows
+
+
+def test_short_lines_are_copies_within_an_article_and_in_a_copied_article() -> None:
+    """In a reprint (most of its words copy one article), its short lines are copies too; an
+    unrelated article's same short line stays; a short line repeated in one article is a
+    copy of its first occurrence."""
+    original = [WIRE[0], "Here, in IT, we all love podcasts.", *WIRE[1:], "FAQs", "FAQs"]
+    reprint = [WIRE[0], "Here, in IT, we all love podcasts!", *WIRE[1:4], "FAQs"]
+    other = [OTHER_REPORT[0], "FAQs", *OTHER_REPORT[1:]]
+    rows = (
+        article("src", original)
+        + article("rep", reprint, T0 + timedelta(hours=1))
+        + article("other", other, T0 + timedelta(hours=2))
+    )
+    got = {k: v["duplicate_of"] for k, v in result_map(find_duplicates(make_table(rows))).items()}
+    assert got["src-7"] == "src-6"  # repeated within its article
+    assert [got[f"rep-{i}"] for i in range(6)] == [f"src-{i}" for i in range(5)] + ["src-6"]
+    assert got["other-1"] is None
+
+
+def test_a_long_paragraph_near_a_short_line_points_at_its_kept_copy() -> None:
+    """A 13-word paragraph near-identical to a 12-word line of a copied article points at
+    that line's kept copy, never at a paragraph that is itself a duplicate."""
+    line = "The talks will resume next week in Geneva, the ministry said today."
+    rows = (
+        article("src", [line, *WIRE[1:]])
+        + article("rep", [line, *WIRE[1:]], T0 + timedelta(hours=1))
+        + article("ext", ["GENEVA: " + line, *OTHER_REPORT], T0 + timedelta(hours=2))
+    )
+    got = result_map(find_duplicates(make_table(rows)))
+    assert got["rep-0"]["duplicate_of"] == "src-0"
+    for row in got.values():
+        if row["duplicate_of"] is not None:
+            assert got[row["duplicate_of"]]["duplicate_of"] is None

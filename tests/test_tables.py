@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from tasks.corpus import dedup_input_table
 from tasks.models import Article, Paragraph
-from tasks.tables import PARAGRAPHS_SCHEMA, paragraph_ids, paragraphs_table
+from tasks.tables import PARAGRAPHS_SCHEMA, articles_table, paragraph_ids, paragraphs_table
 
 
 def _article(article_id: str, positions: list[int], published_at: datetime | None) -> Article:
@@ -69,3 +69,16 @@ def test_dedup_input_repeats_article_values_on_each_paragraph():
     assert table.column("published_at").to_pylist() == [ARTICLES[0].published_at] * 3 + [None] * 4
     assert table.column("eligible").to_pylist() == [True, False, True, True, False, True, True]
     assert table.column("paragraph_id").to_pylist()[-1] == "11bb-123456"
+
+
+def test_articles_table_carries_the_version_columns():
+    first = _article("00aa", [0], None)
+    second = _article("22cc", [0], None)
+    second.version, second.supersedes = 2, "00aa"
+    table = articles_table([first, second], "run-1", datetime(2026, 3, 2, tzinfo=UTC))
+    assert table.schema.field("version").type == pa.int32()
+    assert not table.schema.field("version").nullable
+    assert table.select(["supersedes", "version"]).to_pylist() == [
+        {"supersedes": None, "version": 1},
+        {"supersedes": "00aa", "version": 2},
+    ]
