@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-import pytest
 import pyarrow as pa
+import pytest
 
 from flows.pipeline import DEDUP_STATE, newsclean_flow
 from tasks.config import PipelineConfig
