@@ -281,7 +281,7 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
     declared = _declared(html, tree)
     found = _trafilatura_metadata(tree, url, declared)
     metadata = {
-        "title": found.title or declared.title or None,
+        "title": declared.title,
         "authors": declared.authors or clean_author_names([found.author] if found.author else []),
         "credits": declared.credits,
         "published_at": publication_time(found.date, declared.published_at),

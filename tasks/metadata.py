@@ -11,11 +11,13 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -124,6 +126,17 @@ _ISO = re.compile(
     r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?$"
 )
 MAX_NAME_WORDS = 6
+# Separators between a headline and the site's name or section in ``<title>``/``og:title``:
+# a bar or a double colon with or without spaces; a dash, bullet or guillemet only when spaced.
+_TITLE_SEPARATOR = re.compile(r"\s*(?:\||::)\s*|\s+[-–—·•»/]\s+")
+_NOT_ALNUM = re.compile(r"[\W_]+")
+# A headline longer than this many words is a paragraph marked up as a heading.
+MAX_HEADLINE_WORDS = 40
+# The page's only <h1>, unconfirmed by any declared title, is still its headline when it has
+# at least this many words and shares at least this share of them with a declared title (the
+# same story, reworded for search engines in og:title); otherwise it may be a logo or section.
+MIN_LONE_HEADLINE_WORDS = 3
+LONE_HEADLINE_SHARED = 0.5
 
 
 @dataclass(slots=True)
@@ -324,6 +337,131 @@ def _language(
     return None
 
 
+def _key(text: str) -> str:
+    """Letters and digits only, case-folded: how a site's name is compared wherever it appears."""
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _host_labels(url: str | None) -> set[str]:
+    """``move.org`` -> ``{"moveorg", "move"}``: the host and its labels bar ``www`` and the TLD."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    labels = host.removeprefix("www.").split(".")
+    keys = {_key(host.removeprefix("www."))} if len(labels) > 1 else set()
+    keys.update(_key(label) for label in labels[:-1] if len(label) >= 3 and label != "www")
+    return keys - {""}
+
+
+def site_keys(names: list[str | None], url: str | None) -> set[str]:
+    """What names the site on this page: declared names (``og:site_name``, ``application-name``,
+    the JSON-LD publisher, the Twitter handle) and the labels of its host."""
+    keys = {_key(name.lstrip("@")) for name in names if name} | _host_labels(url)
+    return keys - {""}
+
+
+def _is_site_segment(segment: str, keys: set[str]) -> bool:
+    """A title segment that names the site: a known name, or one with at most two extra words
+    ("Scratch Culinary Meal Prep" for "Scratch Culinary"), or a host label leading a short
+    segment ("Freightwaves Checkpoint" on freightwaves.com)."""
+    key = _key(segment)
+    if not key or key in keys:
+        return True
+    words = [k for w in segment.split() if (k := _key(w))]
+    for name in keys:
+        if name in key and len(words) <= 3 and (key.startswith(name) or key.endswith(name)):
+            return True
+        if key in name and len(key) >= 4:
+            return True
+    return False
+
+
+def strip_site_name(title: str, keys: set[str]) -> str:
+    """``title`` without the segments that name the site, at either end.
+
+    Segments are cut at the separators of ``_TITLE_SEPARATOR``. From the left, the first
+    segment that names the site ends the headline (what follows it is a tagline); a leading
+    site name is dropped too. The headline's own separators are kept; a title that is nothing
+    but the site's name is returned unchanged, for the caller to weigh.
+    """
+    parts = _TITLE_SEPARATOR.split(title)
+    separators = _TITLE_SEPARATOR.findall(title)
+    start = 0
+    while start < len(parts) - 1 and _is_site_segment(parts[start], keys):
+        start += 1
+    end = next(
+        (i for i in range(start + 1, len(parts)) if _is_site_segment(parts[i], keys)), len(parts)
+    )
+    kept = parts[start]
+    for i in range(start + 1, end):
+        kept += separators[i - 1] + parts[i]
+    return kept.strip() or title
+
+
+def _heading_text(node: HtmlElement) -> str:
+    """A heading's visible text; a ``<br>`` separates words, as a browser shows it."""
+    pieces: list[str] = [node.text or ""]
+    for child in node:
+        if isinstance(child.tag, str) and child.tag.lower() not in ("script", "style"):
+            pieces.append(" " if child.tag.lower() == "br" else "")
+            pieces.append(_heading_text(child))
+        pieces.append(child.tail or "")
+    return " ".join(html.unescape("".join(pieces)).split())
+
+
+def _title_prefixes(title: str) -> set[str]:
+    """Keys of ``title`` and of each run of its segments from either end: the places where
+    a headline inside a decorated title can end or start."""
+    parts = _TITLE_SEPARATOR.split(title)
+    found = {_key(title)}
+    for i in range(1, len(parts)):
+        found.add(_key(" ".join(parts[:i])))
+        tail, head = _key(" ".join(parts[i:])), _key(" ".join(parts[:i]))
+        if len(tail) >= len(head):  # "Site | Headline", but not "Headline | Site"
+            found.add(tail)
+    return found - {""}
+
+
+def headline(tree: HtmlElement, declared: list[str | None], keys: set[str]) -> str | None:
+    """The article's headline: the ``<h1>`` that the page's declared titles confirm, else the
+    first declared title (``og:title``, JSON-LD headline, ``<title>``, ``twitter:title``)
+    without the site's name; None when the page declares no title.
+
+    An ``<h1>`` is confirmed when it equals a declared title, or the run of that title's
+    segments before a separator (``Headline | Section | Site``) or after one, when that run is
+    the longer part (``Site | Headline``), compared on letters and digits only. The page's
+    only ``<h1>`` also counts when it shares half its words with a declared title (see
+    ``LONE_HEADLINE_SHARED``). Any other ``<h1>`` may be the site's logo or a section name.
+    """
+    titles = [" ".join(html.unescape(t).split()) for t in declared if t and t.strip()]
+    titles = [t for t in titles if t]
+    if not titles:
+        return None
+    confirmed = set().union(*(_title_prefixes(t) for t in titles))
+    headings = [
+        text
+        for node in tree.iter("h1")
+        if (text := _heading_text(node))
+        and _key(text)
+        and _key(text) not in keys
+        and len(text.split()) <= MAX_HEADLINE_WORDS
+    ]
+    for text in headings:
+        if _key(text) in confirmed:
+            return text
+    if len(headings) == 1 and len(headings[0].split()) >= MIN_LONE_HEADLINE_WORDS:
+        words = {_key(w) for w in headings[0].split()} - {""}
+        title_words = {_key(w) for t in titles for w in t.split()}
+        if len(words & title_words) >= LONE_HEADLINE_SHARED * len(words):
+            return headings[0]
+    return strip_site_name(titles[0], keys)
+
+
+def _canonical(tree: HtmlElement) -> str | None:
+    for link in tree.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split():
+            return link.get("href")
+    return None
+
+
 def _first(*values: Any) -> str | None:
     return next((t for v in values if (t := _text(v))), None)
 
@@ -337,10 +475,8 @@ def page_metadata(tree: HtmlElement) -> PageMetadata:
     def first_meta(*keys: str) -> str | None:
         return next((meta[k][0] for k in keys if meta.get(k)), None)
 
-    site_name = _first(
-        first_meta("og:site_name", "application-name"),
-        publisher.get("name") if isinstance(publisher, dict) else None,
-    )
+    publisher_name = publisher.get("name") if isinstance(publisher, dict) else None
+    site_name = _first(first_meta("og:site_name", "application-name"), publisher_name)
     published = None
     for raw in (
         ld.get("datePublished") if ld else None,
@@ -356,12 +492,28 @@ def page_metadata(tree: HtmlElement) -> PageMetadata:
         raw_authors = next((meta[k] for k in AUTHOR_META if meta.get(k)), [])
     authors = clean_author_names(raw_authors, site_name)
     title_node = tree.find(".//title")
-    return PageMetadata(
-        title=_first(
-            first_meta("og:title", "twitter:title"),
-            ld.get("headline") if ld else None,
+    page_url = _first(first_meta("og:url"), _canonical(tree))
+    keys = site_keys(
+        [
+            *meta.get("og:site_name", []),
+            *meta.get("application-name", []),
+            publisher_name if isinstance(publisher_name, str) else None,
+            *meta.get("twitter:site", []),
+        ],
+        page_url,
+    )
+    title = headline(
+        tree,
+        [
+            first_meta("og:title"),
+            ld.get("headline") if ld and isinstance(ld.get("headline"), str) else None,
             title_node.text_content() if title_node is not None else None,
-        ),
+            first_meta("twitter:title"),
+        ],
+        keys,
+    )
+    return PageMetadata(
+        title=title,
         authors=authors,
         credits=_wire_credits(authors),
         published_at=published,
