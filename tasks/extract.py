@@ -282,7 +282,8 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
     found = _trafilatura_metadata(tree, url, declared)
     metadata = {
         "title": declared.title,
-        "authors": declared.authors or clean_author_names([found.author] if found.author else []),
+        "authors": declared.authors
+        or clean_author_names([found.author] if found.author else [], searched=True),
         "credits": declared.credits,
         "published_at": publication_time(found.date, declared.published_at),
         "site_name": declared.site_name or found.sitename or None,

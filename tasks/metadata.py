@@ -81,7 +81,17 @@ AUTHOR_META = (
     "citation_author",
     "twitter:creator",
 )
-_BY = re.compile(r"^\s*(?:written\s+)?by[:\s]+", re.I)
+_BY = re.compile(
+    r"^\s*(?:(?:written|posted|article|recipe|story|words|text|published)\s+)?by[:\s]+", re.I
+)
+# Whoever reviewed, edited or illustrated the piece is not its author.
+_SECOND_CREDIT = re.compile(
+    r"\s+(?:medically\s+)?(?:reviewed|edited|fact[- ]checked|illustrated|photos?|updated)"
+    r"\s+by\b.*$",
+    re.I | re.S,
+)
+# "About the author", "About <book>": a box or subheading about something, never a byline.
+_ABOUT = re.compile(r"^\s*(?:read\s+more\s+)?about\b", re.I)
 _DATE_TEXT = re.compile(
     r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
     r"\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?,?\s+\d{4}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
@@ -139,6 +149,143 @@ MIN_LONE_HEADLINE_WORDS = 3
 LONE_HEADLINE_SHARED = 0.5
 
 
+# Job titles and beats that follow a name in a byline ("Jane Doe Tech Reporter", "Lead
+# Reviewer"): a name is cut where a run of these words that ends the value begins, and a value
+# made only of them is no name. Lower-case words without punctuation.
+ROLE_WORDS = frozenset(
+    {
+        "editor",
+        "writer",
+        "reporter",
+        "founder",
+        "cofounder",
+        "co-founder",
+        "contributor",
+        "correspondent",
+        "columnist",
+        "expert",
+        "journalist",
+        "reviewer",
+        "author",
+        "staff",
+        "ceo",
+        "cto",
+        "cfo",
+        "coo",
+        "director",
+        "manager",
+        "specialist",
+        "consultant",
+        "winemaker",
+        "producer",
+        "analyst",
+        "strategist",
+        "officer",
+        "president",
+        "member",
+        "intern",
+        "photographer",
+        "head",
+        "lead",
+        "chief",
+        "senior",
+        "sr",
+        "junior",
+        "associate",
+        "assistant",
+        "deputy",
+        "executive",
+        "managing",
+        "contributing",
+        "former",
+        "freelance",
+        "guest",
+        "principal",
+        "certified",
+        "licensed",
+        "content",
+        "marketing",
+        "digital",
+        "security",
+        "privacy",
+        "tech",
+        "technology",
+        "games",
+        "gaming",
+        "sports",
+        "health",
+        "business",
+        "science",
+        "politics",
+        "news",
+        "travel",
+        "food",
+        "finance",
+        "personal",
+        "community",
+        "development",
+        "social",
+        "media",
+        "of",
+        "and",
+        "at",
+        "&",
+    }
+)
+# Job titles proper: one of these must be in a trailing run for it to be cut.
+_JOB_TITLES = frozenset(
+    {
+        "editor",
+        "writer",
+        "reporter",
+        "founder",
+        "cofounder",
+        "co-founder",
+        "contributor",
+        "correspondent",
+        "columnist",
+        "expert",
+        "journalist",
+        "reviewer",
+        "ceo",
+        "cto",
+        "cfo",
+        "coo",
+        "director",
+        "manager",
+        "specialist",
+        "consultant",
+        "winemaker",
+        "producer",
+        "analyst",
+        "strategist",
+        "officer",
+        "president",
+        "photographer",
+        "intern",
+    }
+)
+
+
+def _without_role(name: str) -> str:
+    """``name`` without a trailing job title; empty when the value is only a job title.
+
+    "Rachel MacDonald Writer" -> "Rachel MacDonald"; "Sr. Director of Operations", "Lead
+    Reviewer", "Community Development" -> "". A value with no job title word is kept whole.
+    """
+    words = name.split()
+    lowered = [w.casefold().strip(".,()") for w in words]
+    first_job = next((i for i, w in enumerate(lowered) if w in _JOB_TITLES), None)
+    if first_job is not None and all(w in ROLE_WORDS for w in lowered[:first_job]):
+        return ""
+    if all(w in ROLE_WORDS for w in lowered):
+        return ""
+    start = len(words)
+    while start > 0 and lowered[start - 1] in ROLE_WORDS:
+        start -= 1
+    return " ".join(words[:start]) if set(lowered[start:]) & _JOB_TITLES else name
+
+
 @dataclass(slots=True)
 class PageMetadata:
     """What the page declares; every field is None (or empty) when the page does not say."""
@@ -150,6 +297,8 @@ class PageMetadata:
     site_name: str | None = None
     language: str | None = None
     description: str | None = None
+    # What names the site on this page (``site_keys``): for cleaning authors found elsewhere.
+    site_keys: frozenset[str] = frozenset()
 
 
 def _text(value: Any) -> str | None:
@@ -273,21 +422,33 @@ def _meta_values(tree: HtmlElement) -> dict[str, list[str]]:
     return values
 
 
-def clean_author_names(raw: list[str], site_name: str | None = None) -> list[str]:
-    """Split and clean declared author values: no "By", no dates, no "and", no URLs or handles.
+def clean_author_names(
+    raw: list[str], site_name: str | None = None, *, searched: bool = False
+) -> list[str]:
+    """Split and clean author values: no "By", no dates, no "and", no URLs or handles, no job
+    titles, no reviewers or editors, no "About ..." boxes.
 
-    A value equal to the site's own name is the publisher, not an author.
+    A value equal to ``site_name`` is the publisher, not an author (a site's name elsewhere
+    in it is not: on the WCXB pages, company blogs credit the company and personal blogs have
+    the author's name as host). ``searched`` values were found by searching the page's
+    markup (trafilatura's author search), not declared: of several, one-word ones
+    ("Functionality", "Audience") are labels picked up beside the byline and are dropped.
     """
     names: list[str] = []
     for value in raw:
-        value = _BY.sub("", html.unescape(html.unescape(value)))
+        value = html.unescape(html.unescape(value))
+        if _ABOUT.match(value):
+            continue
+        value = _SECOND_CREDIT.sub("", _BY.sub("", value))
         value = _DATE_TEXT.sub(" ", value)
         value = _TRAILING_DAY.sub("", _ROLE_WORDS.sub("", value.strip()))
         value = _UPDATED.sub("", " ".join(value.split())).strip(" ,;|-–—")
         for name in split_names(value):
             name = _ROLE_WORDS.sub("", name.strip(" ,;|-–—:")).strip(" ,;|-–—:")
+            name = _without_role(name)
             if (
                 not name
+                or _ABOUT.match(name)
                 or _NOT_A_NAME.search(name)
                 or name.casefold() in _NOT_NAMES
                 or _MONTH_ONLY.match(name)
@@ -297,6 +458,8 @@ def clean_author_names(raw: list[str], site_name: str | None = None) -> list[str
             ):
                 continue
             names.append(name)
+    if searched and len(names) > 1:
+        names = [n for n in names if len(n.split()) > 1]
     return names
 
 
@@ -487,11 +650,6 @@ def page_metadata(tree: HtmlElement) -> PageMetadata:
         published = parse_datetime(raw) if isinstance(raw, str) else None
         if published is not None:
             break
-    raw_authors = _ld_names(ld.get("author")) if ld else []
-    if not raw_authors:
-        raw_authors = next((meta[k] for k in AUTHOR_META if meta.get(k)), [])
-    authors = clean_author_names(raw_authors, site_name)
-    title_node = tree.find(".//title")
     page_url = _first(first_meta("og:url"), _canonical(tree))
     keys = site_keys(
         [
@@ -502,6 +660,11 @@ def page_metadata(tree: HtmlElement) -> PageMetadata:
         ],
         page_url,
     )
+    raw_authors = _ld_names(ld.get("author")) if ld else []
+    if not raw_authors:
+        raw_authors = next((meta[k] for k in AUTHOR_META if meta.get(k)), [])
+    authors = clean_author_names(raw_authors, site_name)
+    title_node = tree.find(".//title")
     title = headline(
         tree,
         [
@@ -514,6 +677,7 @@ def page_metadata(tree: HtmlElement) -> PageMetadata:
     )
     return PageMetadata(
         title=title,
+        site_keys=frozenset(keys),
         authors=authors,
         credits=_wire_credits(authors),
         published_at=published,
