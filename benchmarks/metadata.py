@@ -174,7 +174,7 @@ def trafilatura_predict() -> Callable[[MetaPage], MetaPrediction]:
         document = trafilatura.bare_extraction(html, with_metadata=True)
         if document is None:
             document = trafilatura.extract_metadata(html)
-        if document is None:
+        if document is None or isinstance(document, dict):
             return MetaPrediction(error="no document")
         return MetaPrediction(document.title, document.author, document.date, document.language)
 
@@ -246,6 +246,15 @@ def bootstrap_interval(
     return samples[int(0.025 * len(samples))], samples[int(0.975 * len(samples)) - 1]
 
 
+def _share(name: str, which: int) -> Callable[[Sequence[Outcome]], float | None]:
+    """Accuracy (``which`` 0) or invented share (1) of field ``name`` over some outcomes."""
+
+    def value(outcomes: Sequence[Outcome]) -> float | None:
+        return _mean(_rates(outcomes, name)[which])
+
+    return value
+
+
 def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     """Accuracy and invented share per field, with their domain-bootstrap intervals."""
     result: dict[str, Any] = {"pages": len(outcomes)}
@@ -254,10 +263,10 @@ def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
         correct, invented = _rates(outcomes, name)
         result[name] = {
             "accuracy": _mean(correct),
-            "accuracy_ci": bootstrap_interval(outcomes, lambda s, n=name: _mean(_rates(s, n)[0])),
+            "accuracy_ci": bootstrap_interval(outcomes, _share(name, 0)),
             "with_truth": len(correct),
             "invented": _mean(invented),
-            "invented_ci": bootstrap_interval(outcomes, lambda s, n=name: _mean(_rates(s, n)[1])),
+            "invented_ci": bootstrap_interval(outcomes, _share(name, 1)),
             "invented_count": int(sum(invented)),
             "without_truth": len(invented),
         }
