@@ -37,6 +37,7 @@ from tasks.htmlmerge import page_text_fallback
 from tasks.metadata import (
     PageMetadata,
     clean_author_names,
+    dateline,
     page_metadata,
     parse_datetime,
     publication_precision,
@@ -291,6 +292,8 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
     declared = _declared(html, tree)
     found = _trafilatura_metadata(tree, url, declared)
     published_at = publication_time(found.date, declared.published_at)
+    if published_at is None and tree is not None:
+        published_at = dateline(tree)
     metadata = {
         "title": declared.title,
         "authors": declared.authors

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from itertools import chain, islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -643,6 +644,105 @@ def _canonical(tree: HtmlElement) -> str | None:
         if "canonical" in (link.get("rel") or "").lower().split():
             return _text(link.get("href"))
     return None
+
+
+_MONTH_NUMBERS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_MONTH_NAME = rf"({_MONTHS})"
+# A dateline: a short line that is a date, optionally after "Published", "Updated" or
+# "Posted (on)", optionally followed by a time, a reading time or a name after a separator.
+_DATELINE = re.compile(
+    r"^(?:(?:last\s+)?(?:published|updated|posted|modified|date)(?:\s+on)?\s*:?\s*)?"
+    r"(?:[a-z]+day,?\s+)?"
+    rf"(?:{_MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})"
+    rf"|(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH_NAME},?\s+(\d{{4}})"
+    r"|(\d{4})-(\d{2})-(\d{2}))"
+    r"(?:$|\s*(?:[|·•,–—-]|at\b|\d{1,2}:\d{2}))",
+    re.I,
+)
+# How far after the headline a dateline is looked for: text nodes, and their characters.
+DATELINE_NODES = 40
+DATELINE_MAX_CHARS = 120
+
+
+def dateline(tree: HtmlElement) -> datetime | None:
+    """The date of a dateline near the page's first ``<h1>``: a short text that is a date
+    ("Nov 21, 2018", "Updated on 11 December 2025 · Jane Doe") among the ``DATELINE_NODES``
+    text nodes after the heading, else among the few just before it. Day precision, midnight
+    UTC; None when there is no such line (a date inside a sentence is never one)."""
+    heading = next(tree.iter("h1"), None)
+    if heading is None:
+        return None
+    after = islice(
+        (
+            text
+            for node in (heading, *heading.iterancestors())
+            for sibling in node.itersiblings()
+            for text in _short_texts(sibling)
+        ),
+        DATELINE_NODES,
+    )
+    before = islice(
+        (
+            text
+            for sibling in heading.itersiblings(preceding=True)
+            for text in _short_texts(sibling)
+        ),
+        DATELINE_NODES // 4,
+    )
+    return next((d for text in chain(after, before) if (d := _dateline_date(text))), None)
+
+
+def _short_texts(node: HtmlElement) -> Iterator[str]:
+    """The text nodes of ``node`` short enough to be a line of their own, in page order."""
+    if not isinstance(node.tag, str) or node.tag in ("script", "style", "noscript"):
+        return
+    for piece in node.itertext():
+        text = " ".join(piece.split())
+        if text and len(text) <= DATELINE_MAX_CHARS:
+            yield text
+
+
+def _dateline_date(text: str) -> datetime | None:
+    match = _DATELINE.match(text)
+    if match is None:
+        return None
+    g = match.groups()
+    if g[0]:
+        month, day, year = _MONTH_NUMBERS[_month_key(g[0])], g[1], g[2]
+    elif g[3]:
+        month, day, year = _MONTH_NUMBERS[_month_key(g[4])], g[3], g[5]
+    else:
+        year, month, day = g[6], int(g[7]), g[8]
+    try:
+        value = datetime(int(year), int(month), int(day), tzinfo=UTC)
+    except ValueError:
+        return None
+    return value if value.year in PLAUSIBLE_YEARS else None
+
+
+def _month_key(name: str) -> str:
+    lowered = name.lower().rstrip(".")
+    return lowered if lowered in _MONTH_NUMBERS else lowered[:3]
 
 
 def publication_precision(published: datetime | None, declared: PageMetadata) -> str | None:

@@ -16,6 +16,7 @@ from tasks.metadata import (
     PageMetadata,
     clean_author_names,
     date_precision,
+    dateline,
     detect_language,
     page_metadata,
     strip_site_name,
@@ -152,6 +153,21 @@ def test_no_date_is_invented_when_the_page_declares_none():
     result = extract_html(_page(body=body))
     assert result.published_at is None
     assert result.published_at_precision is None
+
+
+def test_a_dateline_under_the_headline_is_a_day_precise_date():
+    body = (
+        "<header><h1>Bridge to reopen</h1><div class='meta'><span>By Jane Doe</span>"
+        "<span>Updated on 11 December 2025</span></div></header>"
+    )
+    result = extract_html(_page(body=body))
+    assert result.published_at == datetime(2025, 12, 11, tzinfo=UTC)
+    assert result.published_at_precision == "day"
+
+
+def test_a_date_inside_a_sentence_is_no_dateline():
+    body = "<h1>Bridge to reopen</h1><p>Works start on March 5, 2024 at the harbour.</p>"
+    assert dateline(lxml.html.fromstring(_page(body=body))) is None
 
 
 # Word counts and languages
