@@ -27,6 +27,9 @@ Rules (all in :mod:`benchmarks.metrics`):
   only to the month matches any day of it). Accuracy and "invented" as for authors.
 * language: the primary subtag (``en`` of ``en-GB``), on pages whose truth declares one.
 
+Also counted: wrong titles that are the truth without separator segments at its start or end
+(the truth kept a site name or section, as Readability's titles often do). They stay wrong.
+
 Intervals are 95 % bootstrap intervals that resample web domains, not pages (a site's pages
 share a template, so they are not independent draws): 2,000 resamples, fixed seed.
 """
@@ -93,6 +96,9 @@ class Outcome:
     group: str
     fields: dict[str, metrics.FieldScore] = field(default_factory=dict)
     prediction: MetaPrediction = field(default_factory=MetaPrediction)
+    # A wrong title that is the truth minus separator segments at its start or end ("How to
+    # Build a Terrarium" for "How to Build a Terrarium | eHow"): the truth kept a decoration.
+    title_decoration_only: bool = False
 
 
 def bench_root() -> Path:
@@ -186,6 +192,20 @@ def _language(value: str | None) -> str | None:
     return match.group(1).lower() if match else None
 
 
+_SEPARATOR = re.compile(r"\s*(?:\||::)\s*|\s+[-–—·•»/]\s+")
+
+
+def decoration_only(predicted: str | None, truth: str | None) -> bool:
+    """``predicted`` is ``truth`` without some separator segments at its start or its end."""
+    if not predicted or not truth or metrics.title_matches(predicted, truth):
+        return False
+    parts = _SEPARATOR.split(truth)
+    wanted = metrics.normalize_for_match(predicted)
+    runs = [" - ".join(parts[:i]) for i in range(1, len(parts))]
+    runs += [" - ".join(parts[i:]) for i in range(1, len(parts))]
+    return any(metrics.normalize_for_match(run) == wanted for run in runs)
+
+
 def score_page(page: MetaPage, prediction: MetaPrediction) -> Outcome:
     """Every field of one page (see the module docstring for the rules)."""
     p = prediction
@@ -208,6 +228,7 @@ def score_page(page: MetaPage, prediction: MetaPrediction) -> Outcome:
             ),
         },
         p,
+        decoration_only(p.title, page.title),
     )
 
 
@@ -259,6 +280,7 @@ def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
     """Accuracy and invented share per field, with their domain-bootstrap intervals."""
     result: dict[str, Any] = {"pages": len(outcomes)}
     result["errors"] = sum(o.prediction.error is not None for o in outcomes)
+    result["title_decoration_only"] = sum(o.title_decoration_only for o in outcomes)
     for name in ("title", "authors", "date", "language"):
         correct, invented = _rates(outcomes, name)
         result[name] = {
@@ -284,9 +306,9 @@ def markdown_table(set_name: str, summaries: dict[str, dict[str, Any]]) -> str:
     """One row per system: accuracy [95 % CI] per field, and invented n/N (share [CI])."""
     header = (
         "| system | pages | title | authors | author invented | date | date invented "
-        "| language | s/page |"
+        "| language | title wrong by decoration only | s/page |"
     )
-    lines = [f"**{set_name}**", "", header, "|" + "---|" * 9]
+    lines = [f"**{set_name}**", "", header, "|" + "---|" * 10]
     for system, s in summaries.items():
         cells = [system, str(s["pages"])]
         for name in ("title", "authors", "date", "language"):
@@ -298,6 +320,7 @@ def markdown_table(set_name: str, summaries: dict[str, dict[str, Any]]) -> str:
             if name in ("authors", "date"):
                 share = _cell(f["invented"], f["invented_ci"])
                 cells.append(f"{f['invented_count']}/{f['without_truth']} = {share}")
+        cells.append(str(s["title_decoration_only"]))
         cells.append(f"{s['seconds_per_page']:.4f}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -246,6 +246,13 @@ def test_scorer_counts_invented_values_only_where_the_truth_has_none():
     assert summary["authors"]["invented_count"] == 1 and summary["authors"]["without_truth"] == 1
 
 
+def test_scorer_tells_a_title_wrong_only_by_the_truths_decoration():
+    assert bench.decoration_only("How to Build a Terrarium", "How to Build a Terrarium | eHow")
+    assert bench.decoration_only("Ferry strike", "Harbour Times – Ferry strike")
+    assert not bench.decoration_only("How to Build", "How to Build a Terrarium | eHow")
+    assert not bench.decoration_only("A title", "A Title")  # right, not wrong
+
+
 def test_scorer_bootstrap_resamples_domains():
     pages = [
         bench.score_page(
