@@ -36,6 +36,7 @@ from tasks.domblocks import chrome_filter
 from tasks.htmlmerge import page_text_fallback
 from tasks.metadata import (
     PageMetadata,
+    byline_authors,
     clean_author_names,
     dateline,
     page_metadata,
@@ -297,7 +298,8 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
     metadata = {
         "title": declared.title,
         "authors": declared.authors
-        or clean_author_names([found.author] if found.author else [], searched=True),
+        or clean_author_names([found.author] if found.author else [], searched=True)
+        or (byline_authors(tree) if tree is not None else []),
         "credits": declared.credits,
         "published_at": published_at,
         "published_at_precision": publication_precision(published_at, declared),

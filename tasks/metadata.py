@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from itertools import chain, islice
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -118,6 +118,9 @@ _NOT_NAMES = frozenset(
         "posted by",
         "guest",
         "user",
+        "name",
+        "username",
+        "by",
     }
 )
 _ROLE_WORDS = re.compile(
@@ -684,42 +687,92 @@ DATELINE_NODES = 40
 DATELINE_MAX_CHARS = 120
 
 
+def _near_headline(tree: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
+    """Short text nodes (with their element) after the page's first ``<h1>``, up to
+    ``DATELINE_NODES``, then the few just before it: where datelines and bylines sit."""
+    heading = next(tree.iter("h1"), None)
+    if heading is None:
+        return
+    yield from islice(
+        (
+            found
+            for node in (heading, *heading.iterancestors())
+            for sibling in node.itersiblings()
+            for found in _short_texts(sibling)
+        ),
+        DATELINE_NODES,
+    )
+    yield from islice(
+        (
+            found
+            for sibling in heading.itersiblings(preceding=True)
+            for found in _short_texts(sibling)
+        ),
+        DATELINE_NODES // 4,
+    )
+
+
 def dateline(tree: HtmlElement) -> datetime | None:
     """The date of a dateline near the page's first ``<h1>``: a short text that is a date
     ("Nov 21, 2018", "Updated on 11 December 2025 · Jane Doe") among the ``DATELINE_NODES``
     text nodes after the heading, else among the few just before it. Day precision, midnight
     UTC; None when there is no such line (a date inside a sentence is never one)."""
-    heading = next(tree.iter("h1"), None)
-    if heading is None:
-        return None
-    after = islice(
-        (
-            text
-            for node in (heading, *heading.iterancestors())
-            for sibling in node.itersiblings()
-            for text in _short_texts(sibling)
-        ),
-        DATELINE_NODES,
-    )
-    before = islice(
-        (
-            text
-            for sibling in heading.itersiblings(preceding=True)
-            for text in _short_texts(sibling)
-        ),
-        DATELINE_NODES // 4,
-    )
-    return next((d for text in chain(after, before) if (d := _dateline_date(text))), None)
+    return next((d for _, text in _near_headline(tree) if (d := _dateline_date(text))), None)
 
 
-def _short_texts(node: HtmlElement) -> Iterator[str]:
-    """The text nodes of ``node`` short enough to be a line of their own, in page order."""
+_BYLINE = re.compile(r"^by[:\s]\s*(.+)$", re.I)
+_AUTHOR_CLASS = re.compile(r"author|byline", re.I)
+_NOT_BYLINE_CLASS = re.compile(r"avatar|bio|about|desc|title|job|role|img|photo|social", re.I)
+MAX_BYLINE_ANCESTORS = 3
+
+
+def byline_authors(tree: HtmlElement) -> list[str]:
+    """Names from the byline near the page's first ``<h1>``: a line "By Jane Doe" (a date or
+    a separator may follow), or a short text in an element marked as the author's
+    (class ``author``/``byline`` on it or on one of its three nearest ancestors)."""
+    for element, text in _near_headline(tree):
+        line = " ".join(element.text_content().split())
+        if (match := _BYLINE.match(text)) and len(line) <= DATELINE_MAX_CHARS:
+            value = re.split(r"\s+[|·•–—-]\s+|,\s+(?=\w+\.?\s+\d)", match.group(1))[0]
+            if _capitalised(value) and (names := clean_author_names([value])):
+                return names
+        if _marked_as_author(element) and (names := clean_author_names([text], searched=True)):
+            return names
+    return []
+
+
+_NAME_PARTICLES = frozenset({"van", "von", "de", "der", "den", "da", "di", "du", "la", "le", "bin"})
+
+
+def _capitalised(value: str) -> bool:
+    """Every word of ``value`` starts with a capital (name particles aside): a name, not the
+    rest of a sentence ("by following the tips below")."""
+    words = re.findall(r"[^\W\d_][\w'’.-]*", value)
+    return bool(words) and all(w[0].isupper() or w.lower() in _NAME_PARTICLES for w in words)
+
+
+def _marked_as_author(element: HtmlElement) -> bool:
+    for node in (element, *islice(element.iterancestors(), MAX_BYLINE_ANCESTORS)):
+        marks = " ".join(filter(None, (node.get("class"), node.get("itemprop"), node.get("rel"))))
+        if _NOT_BYLINE_CLASS.search(marks):
+            return False
+        if _AUTHOR_CLASS.search(marks):
+            return True
+    return False
+
+
+def _short_texts(node: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
+    """The text nodes of ``node`` short enough to be a line of their own, in page order, each
+    with the element that holds it."""
     if not isinstance(node.tag, str) or node.tag in ("script", "style", "noscript"):
         return
-    for piece in node.itertext():
-        text = " ".join(piece.split())
-        if text and len(text) <= DATELINE_MAX_CHARS:
-            yield text
+    for element in node.iter():
+        if not isinstance(element.tag, str) or element.tag in ("script", "style", "noscript"):
+            continue
+        for piece in (element.text, *(child.tail for child in element)):
+            text = " ".join((piece or "").split())
+            if text and len(text) <= DATELINE_MAX_CHARS:
+                yield element, text
 
 
 def _dateline_date(text: str) -> datetime | None:

@@ -123,6 +123,19 @@ def test_about_subheading_on_the_page_is_not_published_as_author():
     assert process_document(html.encode(), "page.html").authors == []
 
 
+def test_a_byline_under_the_headline_names_the_author():
+    body = "<h1>Bridge to reopen</h1><p class='meta'>By Jane Doe | 11 December 2025</p>"
+    assert extract_html(_page(body=body)).authors == ["Jane Doe"]
+    marked = "<h1>Bridge to reopen</h1><div class='post-author'><span>Sam O'Brien</span></div>"
+    assert extract_html(_page(body=marked)).authors == ["Sam O'Brien"]
+
+
+def test_by_inside_a_sentence_near_the_headline_is_no_byline():
+    body = "<h1>Stay safe online</h1><p>Stay safe <b>by</b> following the tips below.</p>"
+    body += "<p>by remaining vigilant</p>"
+    assert extract_html(_page(body=body)).authors == []
+
+
 # Dates
 
 
