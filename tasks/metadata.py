@@ -11,11 +11,14 @@ from __future__ import annotations
 import html
 import json
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from itertools import islice
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
@@ -79,14 +82,24 @@ AUTHOR_META = (
     "citation_author",
     "twitter:creator",
 )
-_BY = re.compile(r"^\s*(?:written\s+)?by[:\s]+", re.I)
+_BY = re.compile(
+    r"^\s*(?:(?:written|posted|article|recipe|story|words|text|published)\s+)?by[:\s]+", re.I
+)
+# Whoever reviewed, edited or illustrated the piece is not its author.
+_SECOND_CREDIT = re.compile(
+    r"\s+(?:medically\s+)?(?:reviewed|edited|fact[- ]checked|illustrated|photos?|updated)"
+    r"\s+by\b.*$",
+    re.I | re.S,
+)
+# "About the author", "About <book>": a box or subheading about something, never a byline.
+_ABOUT = re.compile(r"^\s*(?:read\s+more\s+)?about\b", re.I)
 _DATE_TEXT = re.compile(
     r"\b(?:\d{1,2}(?:st|nd|rd|th)?\s+)?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*"
     r"\.?(?:\s+\d{1,2}(?:st|nd|rd|th)?)?,?\s+\d{4}\b|\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b",
     re.I,
 )
 _UPDATED = re.compile(r"\b(?:updated|published|posted|on)\b[:\s]*$", re.I)
-_NOT_A_NAME = re.compile(r"https?://|www\.|@|\d|^[^\w]*$|^[^\sA-Z]+$")
+_NOT_A_NAME = re.compile(r"https?://|www\.|@|©|\d|^[^\w]*$|^[^\sA-Z]+$")
 # Placeholders, roles and template labels that fill author fields in place of a name.
 _NOT_NAMES = frozenset(
     {
@@ -105,6 +118,9 @@ _NOT_NAMES = frozenset(
         "posted by",
         "guest",
         "user",
+        "name",
+        "username",
+        "by",
     }
 )
 _ROLE_WORDS = re.compile(
@@ -124,6 +140,154 @@ _ISO = re.compile(
     r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?$"
 )
 MAX_NAME_WORDS = 6
+# Separators between a headline and the site's name or section in ``<title>``/``og:title``:
+# a bar or a double colon with or without spaces; a dash, bullet or guillemet only when spaced.
+_TITLE_SEPARATOR = re.compile(r"\s*(?:\||::)\s*|\s+[-–—·•»/]\s+")
+_NOT_ALNUM = re.compile(r"[\W_]+")
+# A headline longer than this many words is a paragraph marked up as a heading.
+MAX_HEADLINE_WORDS = 40
+# The page's only <h1>, unconfirmed by any declared title, is still its headline when it has
+# at least this many words and shares at least this share of them with a declared title (the
+# same story, reworded for search engines in og:title); otherwise it may be a logo or section.
+MIN_LONE_HEADLINE_WORDS = 3
+LONE_HEADLINE_SHARED = 0.5
+
+
+# Job titles and beats that follow a name in a byline ("Jane Doe Tech Reporter", "Lead
+# Reviewer"): a name is cut where a run of these words that ends the value begins, and a value
+# made only of them is no name. Lower-case words without punctuation.
+ROLE_WORDS = frozenset(
+    {
+        "editor",
+        "writer",
+        "reporter",
+        "founder",
+        "cofounder",
+        "co-founder",
+        "contributor",
+        "correspondent",
+        "columnist",
+        "expert",
+        "journalist",
+        "reviewer",
+        "author",
+        "staff",
+        "ceo",
+        "cto",
+        "cfo",
+        "coo",
+        "director",
+        "manager",
+        "specialist",
+        "consultant",
+        "winemaker",
+        "producer",
+        "analyst",
+        "strategist",
+        "officer",
+        "president",
+        "member",
+        "intern",
+        "photographer",
+        "head",
+        "lead",
+        "chief",
+        "senior",
+        "sr",
+        "junior",
+        "associate",
+        "assistant",
+        "deputy",
+        "executive",
+        "managing",
+        "contributing",
+        "former",
+        "freelance",
+        "guest",
+        "principal",
+        "certified",
+        "licensed",
+        "content",
+        "marketing",
+        "digital",
+        "security",
+        "privacy",
+        "tech",
+        "technology",
+        "games",
+        "gaming",
+        "sports",
+        "health",
+        "business",
+        "science",
+        "politics",
+        "news",
+        "travel",
+        "food",
+        "finance",
+        "personal",
+        "community",
+        "development",
+        "social",
+        "media",
+        "of",
+        "and",
+        "at",
+        "&",
+    }
+)
+# Job titles proper: one of these must be in a trailing run for it to be cut.
+_JOB_TITLES = frozenset(
+    {
+        "editor",
+        "writer",
+        "reporter",
+        "founder",
+        "cofounder",
+        "co-founder",
+        "contributor",
+        "correspondent",
+        "columnist",
+        "expert",
+        "journalist",
+        "reviewer",
+        "ceo",
+        "cto",
+        "cfo",
+        "coo",
+        "director",
+        "manager",
+        "specialist",
+        "consultant",
+        "winemaker",
+        "producer",
+        "analyst",
+        "strategist",
+        "officer",
+        "president",
+        "photographer",
+        "intern",
+    }
+)
+
+
+def _without_role(name: str) -> str:
+    """``name`` without a trailing job title; empty when the value is only a job title.
+
+    "Rachel MacDonald Writer" -> "Rachel MacDonald"; "Sr. Director of Operations", "Lead
+    Reviewer", "Community Development" -> "". A value with no job title word is kept whole.
+    """
+    words = name.split()
+    lowered = [w.casefold().strip(".,()") for w in words]
+    first_job = next((i for i, w in enumerate(lowered) if w in _JOB_TITLES), None)
+    if first_job is not None and all(w in ROLE_WORDS for w in lowered[:first_job]):
+        return ""
+    if all(w in ROLE_WORDS for w in lowered):
+        return ""
+    start = len(words)
+    while start > 0 and lowered[start - 1] in ROLE_WORDS:
+        start -= 1
+    return " ".join(words[:start]) if set(lowered[start:]) & _JOB_TITLES else name
 
 
 @dataclass(slots=True)
@@ -134,9 +298,12 @@ class PageMetadata:
     authors: list[str] = field(default_factory=list)
     credits: list[str] = field(default_factory=list)
     published_at: datetime | None = None
+    published_at_precision: str | None = None
     site_name: str | None = None
     language: str | None = None
     description: str | None = None
+    # What names the site on this page (``site_keys``): for cleaning authors found elsewhere.
+    site_keys: frozenset[str] = frozenset()
 
 
 def _text(value: Any) -> str | None:
@@ -163,6 +330,25 @@ def parse_datetime(raw: str | None) -> datetime | None:
     if value is None or value.year not in PLAUSIBLE_YEARS:
         return None
     return value
+
+
+# How much of a time a value states: the calendar day only, hours and minutes, or seconds.
+DAY, MINUTE, SECOND = "day", "minute", "second"
+_RFC_SECONDS = re.compile(r"\d:\d{2}:\d{2}")
+
+
+def date_precision(raw: str | None) -> str | None:
+    """``day``, ``minute`` or ``second``: how precise the declared value ``raw`` is; None when
+    it is no date. A date-only value becomes midnight UTC, and this is what tells it from a
+    stated midnight."""
+    if parse_datetime(raw) is None:
+        return None
+    text = _text(raw) or ""
+    match = _ISO.match(text)
+    if match:
+        hour, second = match.group(4), match.group(6)
+        return DAY if hour is None else (MINUTE if second is None else SECOND)
+    return SECOND if _RFC_SECONDS.search(text) else MINUTE
 
 
 def _parse_datetime(raw: str | None) -> datetime | None:
@@ -260,21 +446,33 @@ def _meta_values(tree: HtmlElement) -> dict[str, list[str]]:
     return values
 
 
-def clean_author_names(raw: list[str], site_name: str | None = None) -> list[str]:
-    """Split and clean declared author values: no "By", no dates, no "and", no URLs or handles.
+def clean_author_names(
+    raw: list[str], site_name: str | None = None, *, searched: bool = False
+) -> list[str]:
+    """Split and clean author values: no "By", no dates, no "and", no URLs or handles, no job
+    titles, no reviewers or editors, no "About ..." boxes.
 
-    A value equal to the site's own name is the publisher, not an author.
+    A value equal to ``site_name`` is the publisher, not an author (a site's name elsewhere
+    in it is not: on the WCXB pages, company blogs credit the company and personal blogs have
+    the author's name as host). ``searched`` values were found by searching the page's
+    markup (trafilatura's author search), not declared: of several, one-word ones
+    ("Functionality", "Audience") are labels picked up beside the byline and are dropped.
     """
     names: list[str] = []
     for value in raw:
-        value = _BY.sub("", html.unescape(html.unescape(value)))
+        value = html.unescape(html.unescape(value))
+        if _ABOUT.match(value):
+            continue
+        value = _SECOND_CREDIT.sub("", _BY.sub("", value))
         value = _DATE_TEXT.sub(" ", value)
         value = _TRAILING_DAY.sub("", _ROLE_WORDS.sub("", value.strip()))
         value = _UPDATED.sub("", " ".join(value.split())).strip(" ,;|-–—")
         for name in split_names(value):
             name = _ROLE_WORDS.sub("", name.strip(" ,;|-–—:")).strip(" ,;|-–—:")
+            name = _without_role(name)
             if (
                 not name
+                or _ABOUT.match(name)
                 or _NOT_A_NAME.search(name)
                 or name.casefold() in _NOT_NAMES
                 or _MONTH_ONLY.match(name)
@@ -284,6 +482,8 @@ def clean_author_names(raw: list[str], site_name: str | None = None) -> list[str
             ):
                 continue
             names.append(name)
+    if searched and len(names) > 1:
+        names = [n for n in names if len(n.split()) > 1]
     return names
 
 
@@ -324,6 +524,290 @@ def _language(
     return None
 
 
+def _key(text: str) -> str:
+    """Letters and digits only, case-folded: how a site's name is compared wherever it appears."""
+    return _NOT_ALNUM.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _host_labels(url: str | None) -> set[str]:
+    """``move.org`` -> ``{"moveorg", "move"}``: the host and its labels bar ``www`` and the TLD."""
+    host = (urlsplit(url).hostname or "") if url else ""
+    labels = host.removeprefix("www.").split(".")
+    keys = {_key(host.removeprefix("www."))} if len(labels) > 1 else set()
+    keys.update(_key(label) for label in labels[:-1] if len(label) >= 3 and label != "www")
+    return keys - {""}
+
+
+def site_keys(names: list[str | None], url: str | None) -> set[str]:
+    """What names the site on this page: declared names (``og:site_name``, ``application-name``,
+    the JSON-LD publisher, the Twitter handle) and the labels of its host."""
+    keys = {_key(name.lstrip("@")) for name in names if name} | _host_labels(url)
+    return keys - {""}
+
+
+def _is_site_segment(segment: str, keys: set[str]) -> bool:
+    """A title segment that names the site: a known name, or one with at most two extra words
+    ("Scratch Culinary Meal Prep" for "Scratch Culinary"), or a host label leading a short
+    segment ("Freightwaves Checkpoint" on freightwaves.com)."""
+    key = _key(segment)
+    if not key or key in keys:
+        return True
+    words = [k for w in segment.split() if (k := _key(w))]
+    for name in keys:
+        if name in key and len(words) <= 3 and (key.startswith(name) or key.endswith(name)):
+            return True
+        if key in name and len(key) >= 4:
+            return True
+    return False
+
+
+def strip_site_name(title: str, keys: set[str]) -> str:
+    """``title`` without the segments that name the site, at either end.
+
+    Segments are cut at the separators of ``_TITLE_SEPARATOR``. From the left, the first
+    segment that names the site ends the headline (what follows it is a tagline); a leading
+    site name is dropped too. The headline's own separators are kept; a title that is nothing
+    but the site's name is returned unchanged, for the caller to weigh.
+    """
+    parts = _TITLE_SEPARATOR.split(title)
+    separators = _TITLE_SEPARATOR.findall(title)
+    start = 0
+    while start < len(parts) - 1 and _is_site_segment(parts[start], keys):
+        start += 1
+    end = next(
+        (i for i in range(start + 1, len(parts)) if _is_site_segment(parts[i], keys)), len(parts)
+    )
+    kept = parts[start]
+    for i in range(start + 1, end):
+        kept += separators[i - 1] + parts[i]
+    return kept.strip() or title
+
+
+def _heading_text(node: HtmlElement) -> str:
+    """A heading's visible text; a ``<br>`` separates words, as a browser shows it."""
+    pieces: list[str] = [node.text or ""]
+    for child in node:
+        if isinstance(child.tag, str) and child.tag.lower() not in ("script", "style"):
+            pieces.append(" " if child.tag.lower() == "br" else "")
+            pieces.append(_heading_text(child))
+        pieces.append(child.tail or "")
+    return " ".join(html.unescape("".join(pieces)).split())
+
+
+def _title_prefixes(title: str) -> set[str]:
+    """Keys of ``title`` and of each run of its segments from either end: the places where
+    a headline inside a decorated title can end or start."""
+    parts = _TITLE_SEPARATOR.split(title)
+    found = {_key(title)}
+    for i in range(1, len(parts)):
+        found.add(_key(" ".join(parts[:i])))
+        tail, head = _key(" ".join(parts[i:])), _key(" ".join(parts[:i]))
+        if len(tail) >= len(head):  # "Site | Headline", but not "Headline | Site"
+            found.add(tail)
+    return found - {""}
+
+
+def headline(tree: HtmlElement, declared: list[str | None], keys: set[str]) -> str | None:
+    """The article's headline: the ``<h1>`` that the page's declared titles confirm, else the
+    first declared title (``og:title``, JSON-LD headline, ``<title>``, ``twitter:title``)
+    without the site's name; None when the page declares no title.
+
+    An ``<h1>`` is confirmed when it equals a declared title, or the run of that title's
+    segments before a separator (``Headline | Section | Site``) or after one, when that run is
+    the longer part (``Site | Headline``), compared on letters and digits only. The page's
+    only ``<h1>`` also counts when it shares half its words with a declared title (see
+    ``LONE_HEADLINE_SHARED``). Any other ``<h1>`` may be the site's logo or a section name.
+    """
+    titles = [" ".join(html.unescape(t).split()) for t in declared if t and t.strip()]
+    titles = [t for t in titles if t]
+    if not titles:
+        return None
+    confirmed = set().union(*(_title_prefixes(t) for t in titles))
+    headings = [
+        text
+        for node in tree.iter("h1")
+        if (text := _heading_text(node))
+        and _key(text)
+        and _key(text) not in keys
+        and len(text.split()) <= MAX_HEADLINE_WORDS
+    ]
+    for text in headings:
+        if _key(text) in confirmed:
+            return text
+    if len(headings) == 1 and len(headings[0].split()) >= MIN_LONE_HEADLINE_WORDS:
+        words = {_key(w) for w in headings[0].split()} - {""}
+        title_words = {_key(w) for t in titles for w in t.split()}
+        if len(words & title_words) >= LONE_HEADLINE_SHARED * len(words):
+            return headings[0]
+    return strip_site_name(titles[0], keys)
+
+
+def _canonical(tree: HtmlElement) -> str | None:
+    for link in tree.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split():
+            return _text(link.get("href"))
+    return None
+
+
+_MONTH_NUMBERS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_MONTH_NAME = rf"({_MONTHS})"
+# A dateline: a short line that is a date, optionally after "Published", "Updated" or
+# "Posted (on)", optionally followed by a time, a reading time or a name after a separator.
+_DATELINE = re.compile(
+    r"^(?:(?:last\s+)?(?:published|updated|posted|modified|date)(?:\s+on)?\s*:?\s*)?"
+    r"(?:[a-z]+day,?\s+)?"
+    rf"(?:{_MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})"
+    rf"|(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH_NAME},?\s+(\d{{4}})"
+    r"|(\d{4})-(\d{2})-(\d{2}))"
+    r"(?:$|\s*(?:[|·•,–—-]|at\b|\d{1,2}:\d{2}))",
+    re.I,
+)
+# How far after the headline a dateline is looked for: text nodes, and their characters.
+DATELINE_NODES = 40
+DATELINE_MAX_CHARS = 120
+
+
+def _near_headline(tree: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
+    """Short text nodes (with their element) after the page's first ``<h1>``, up to
+    ``DATELINE_NODES``, then the few just before it: where datelines and bylines sit."""
+    heading = next(tree.iter("h1"), None)
+    if heading is None:
+        return
+    yield from islice(
+        (
+            found
+            for node in (heading, *heading.iterancestors())
+            for sibling in node.itersiblings()
+            for found in _short_texts(sibling)
+        ),
+        DATELINE_NODES,
+    )
+    yield from islice(
+        (
+            found
+            for sibling in heading.itersiblings(preceding=True)
+            for found in _short_texts(sibling)
+        ),
+        DATELINE_NODES // 4,
+    )
+
+
+def dateline(tree: HtmlElement) -> datetime | None:
+    """The date of a dateline near the page's first ``<h1>``: a short text that is a date
+    ("Nov 21, 2018", "Updated on 11 December 2025 · Jane Doe") among the ``DATELINE_NODES``
+    text nodes after the heading, else among the few just before it. Day precision, midnight
+    UTC; None when there is no such line (a date inside a sentence is never one)."""
+    return next((d for _, text in _near_headline(tree) if (d := _dateline_date(text))), None)
+
+
+_BYLINE = re.compile(r"^by[:\s]\s*(.+)$", re.I)
+_AUTHOR_CLASS = re.compile(r"author|byline", re.I)
+_NOT_BYLINE_CLASS = re.compile(r"avatar|bio|about|desc|title|job|role|img|photo|social", re.I)
+MAX_BYLINE_ANCESTORS = 3
+
+
+def byline_authors(tree: HtmlElement) -> list[str]:
+    """Names from the byline near the page's first ``<h1>``: a line "By Jane Doe" (a date or
+    a separator may follow), or a short text in an element marked as the author's
+    (class ``author``/``byline`` on it or on one of its three nearest ancestors)."""
+    for element, text in _near_headline(tree):
+        line = " ".join(element.text_content().split())
+        if (match := _BYLINE.match(text)) and len(line) <= DATELINE_MAX_CHARS:
+            value = re.split(r"\s+[|·•–—-]\s+|,\s+(?=\w+\.?\s+\d)", match.group(1))[0]
+            if _capitalised(value) and (names := clean_author_names([value])):
+                return names
+        if _marked_as_author(element) and (names := clean_author_names([text], searched=True)):
+            return names
+    return []
+
+
+_NAME_PARTICLES = frozenset({"van", "von", "de", "der", "den", "da", "di", "du", "la", "le", "bin"})
+
+
+def _capitalised(value: str) -> bool:
+    """Every word of ``value`` starts with a capital (name particles aside): a name, not the
+    rest of a sentence ("by following the tips below")."""
+    words = re.findall(r"[^\W\d_][\w'’.-]*", value)
+    return bool(words) and all(w[0].isupper() or w.lower() in _NAME_PARTICLES for w in words)
+
+
+def _marked_as_author(element: HtmlElement) -> bool:
+    for node in (element, *islice(element.iterancestors(), MAX_BYLINE_ANCESTORS)):
+        marks = " ".join(filter(None, (node.get("class"), node.get("itemprop"), node.get("rel"))))
+        if _NOT_BYLINE_CLASS.search(marks):
+            return False
+        if _AUTHOR_CLASS.search(marks):
+            return True
+    return False
+
+
+def _short_texts(node: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
+    """The text nodes of ``node`` short enough to be a line of their own, in page order, each
+    with the element that holds it."""
+    if not isinstance(node.tag, str) or node.tag in ("script", "style", "noscript"):
+        return
+    for element in node.iter():
+        if not isinstance(element.tag, str) or element.tag in ("script", "style", "noscript"):
+            continue
+        for piece in (element.text, *(child.tail for child in element)):
+            text = " ".join((piece or "").split())
+            if text and len(text) <= DATELINE_MAX_CHARS:
+                yield element, text
+
+
+def _dateline_date(text: str) -> datetime | None:
+    match = _DATELINE.match(text)
+    if match is None:
+        return None
+    g = match.groups()
+    if g[0]:
+        month, day, year = _MONTH_NUMBERS[_month_key(g[0])], g[1], g[2]
+    elif g[3]:
+        month, day, year = _MONTH_NUMBERS[_month_key(g[4])], g[3], g[5]
+    else:
+        year, month, day = g[6], int(g[7]), g[8]
+    try:
+        value = datetime(int(year), int(month), int(day), tzinfo=UTC)
+    except ValueError:
+        return None
+    return value if value.year in PLAUSIBLE_YEARS else None
+
+
+def _month_key(name: str) -> str:
+    lowered = name.lower().rstrip(".")
+    return lowered if lowered in _MONTH_NUMBERS else lowered[:3]
+
+
+def publication_precision(published: datetime | None, declared: PageMetadata) -> str | None:
+    """The precision of the published time: the declared value's when it is that value, else
+    ``day`` (htmldate's finding is a day); None when there is no date."""
+    if published is None:
+        return None
+    if published is declared.published_at:
+        return declared.published_at_precision
+    return DAY
+
+
 def _first(*values: Any) -> str | None:
     return next((t for v in values if (t := _text(v))), None)
 
@@ -337,11 +821,9 @@ def page_metadata(tree: HtmlElement) -> PageMetadata:
     def first_meta(*keys: str) -> str | None:
         return next((meta[k][0] for k in keys if meta.get(k)), None)
 
-    site_name = _first(
-        first_meta("og:site_name", "application-name"),
-        publisher.get("name") if isinstance(publisher, dict) else None,
-    )
-    published = None
+    publisher_name = publisher.get("name") if isinstance(publisher, dict) else None
+    site_name = _first(first_meta("og:site_name", "application-name"), publisher_name)
+    published, precision = None, None
     for raw in (
         ld.get("datePublished") if ld else None,
         *(meta[k][0] for k in DATE_META if meta.get(k)),
@@ -350,21 +832,40 @@ def page_metadata(tree: HtmlElement) -> PageMetadata:
     ):
         published = parse_datetime(raw) if isinstance(raw, str) else None
         if published is not None:
+            precision = date_precision(raw)
             break
+    page_url = _first(first_meta("og:url"), _canonical(tree))
+    keys = site_keys(
+        [
+            *meta.get("og:site_name", []),
+            *meta.get("application-name", []),
+            publisher_name if isinstance(publisher_name, str) else None,
+            *meta.get("twitter:site", []),
+        ],
+        page_url,
+    )
     raw_authors = _ld_names(ld.get("author")) if ld else []
     if not raw_authors:
         raw_authors = next((meta[k] for k in AUTHOR_META if meta.get(k)), [])
     authors = clean_author_names(raw_authors, site_name)
     title_node = tree.find(".//title")
-    return PageMetadata(
-        title=_first(
-            first_meta("og:title", "twitter:title"),
-            ld.get("headline") if ld else None,
+    title = headline(
+        tree,
+        [
+            first_meta("og:title"),
+            ld.get("headline") if ld and isinstance(ld.get("headline"), str) else None,
             title_node.text_content() if title_node is not None else None,
-        ),
+            first_meta("twitter:title"),
+        ],
+        keys,
+    )
+    return PageMetadata(
+        title=title,
+        site_keys=frozenset(keys),
         authors=authors,
         credits=_wire_credits(authors),
         published_at=published,
+        published_at_precision=precision,
         site_name=site_name,
         language=_language(tree, meta, ld),
         description=_first(
@@ -372,3 +873,51 @@ def page_metadata(tree: HtmlElement) -> PageMetadata:
             ld.get("description") if ld else None,
         ),
     )
+
+
+# Scripts written without spaces between words: each Han ideograph (Chinese, Japanese kanji)
+# and each kana counts as a word. Hangul is written with spaces and counts like Latin text.
+_UNSPACED_CHAR = re.compile(
+    "[\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+    "\U00020000-\U0002fa1f]"
+)
+_SPACED_RUN = re.compile(
+    "[^\\s\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+    "\U00020000-\U0002fa1f]+"
+)
+
+
+def word_count(text: str) -> int:
+    """Words in ``text``: whitespace-separated tokens, except that each Han ideograph and each
+    kana is a word of its own, and so is each run of other characters beside them that holds a
+    letter or digit (the ideographic full stop is not a word).
+
+    Latin, Cyrillic, Arabic, Hangul... text counts as it always did; a Japanese or Chinese
+    article counts its characters instead of the few spaces it has. Thai, Lao, Khmer and
+    Burmese also leave words unspaced; they are still counted by their spaces (phrases), as
+    no light, well-kept segmenter was found (pythainlp's wheel is 22 MB).
+    """
+    if not _UNSPACED_CHAR.search(text):
+        return len(text.split())
+    runs = _SPACED_RUN.findall(text)
+    return len(_UNSPACED_CHAR.findall(text)) + sum(any(c.isalnum() for c in r) for r in runs)
+
+
+# Shorter texts say too little about their language to name it.
+MIN_LANGUAGE_LETTERS = 30
+LANGUAGE_SAMPLE_CHARS = 5000
+
+
+def detect_language(text: str) -> str | None:
+    """The language of ``text`` (ISO 639-1, as py3langid names it) for pages that declare
+    none; None for a text with fewer than ``MIN_LANGUAGE_LETTERS`` letters.
+
+    py3langid ships its model in the wheel (nothing is downloaded) and is deterministic; only
+    the first ``LANGUAGE_SAMPLE_CHARS`` characters are read, which bounds its cost (~1 ms).
+    """
+    if sum(c.isalpha() for c in text[:LANGUAGE_SAMPLE_CHARS]) < MIN_LANGUAGE_LETTERS:
+        return None
+    import py3langid  # loads its model (~0.4 s) on the first page that needs it
+
+    language, _ = py3langid.classify(text[:LANGUAGE_SAMPLE_CHARS])
+    return str(language)

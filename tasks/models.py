@@ -93,6 +93,8 @@ class Article:
     authors: list[str] = field(default_factory=list)
     credits: list[str] = field(default_factory=list)
     published_at: datetime | None = None
+    # "day", "minute" or "second": how much of published_at the page stated; None with no date.
+    published_at_precision: str | None = None
     url: str | None = None
     site_name: str | None = None
     language: str | None = None

@@ -17,6 +17,7 @@ from tasks.classify import classify_columns
 from tasks.config import PipelineConfig, length_limits
 from tasks.corpus import find_repeats, short_body_lines
 from tasks.extract import extract_html
+from tasks.metadata import detect_language
 from tasks.models import (
     Article,
     Document,
@@ -104,6 +105,7 @@ def process_document(
         article.extractor = extraction.extractor
         article.authors = list(extraction.authors)
         article.published_at = extraction.published_at
+        article.published_at_precision = extraction.published_at_precision
         article.site_name = extraction.site_name
         article.language = extraction.language
         article.description = extraction.description
@@ -124,6 +126,7 @@ def process_document(
         raise Rejected("clean", "no article text left after removing page chrome")
     article.paragraphs = result.paragraphs
     article.title = result.title
+    article.language = article.language or detect_language(article.text)
     _within_published_limits(article, length_limits(config.expectations_dir))
     article.authors.extend(a for a in result.authors if a not in article.authors)
     article.credits = [*declared_credits, *(c for c in result.credits if c not in declared_credits)]

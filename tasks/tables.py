@@ -11,6 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tasks.metadata import word_count
 from tasks.models import KEPT_LABELS, REMOVED_LABELS, Article, QuarantineRecord
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -28,6 +29,7 @@ ARTICLES_SCHEMA = pa.schema(
         pa.field("authors", pa.list_(pa.string()), nullable=False),
         pa.field("credits", pa.list_(pa.string()), nullable=False),
         pa.field("published_at", TIMESTAMP),
+        pa.field("published_at_precision", pa.string()),
         pa.field("site_name", pa.string()),
         pa.field("language", pa.string()),
         pa.field("description", pa.string()),
@@ -94,6 +96,7 @@ def articles_table(articles: Sequence[Article], run_id: str, processed_at: datet
             "authors": article.authors,
             "credits": article.credits,
             "published_at": article.published_at,
+            "published_at_precision": article.published_at_precision,
             "site_name": article.site_name,
             "language": article.language,
             "description": article.description,
@@ -104,7 +107,7 @@ def articles_table(articles: Sequence[Article], run_id: str, processed_at: datet
             "text": text,
             "n_paragraphs_in": len(article.paragraphs),
             "n_paragraphs_kept": sum(labels[label] for label in KEPT_LABELS),
-            "word_count": len(text.split()),
+            "word_count": word_count(text),
             "content_hash": content_hash(text),
             "input_sha256": article.input_sha256,
             "run_id": run_id,
