@@ -95,6 +95,7 @@ class _Metadata(TypedDict):
     authors: list[str]
     credits: list[str]
     published_at: datetime | None
+    published_at_precision: str | None
     site_name: str | None
     language: str | None
     description: str | None
