@@ -8,13 +8,14 @@ Order of decisions, first one wins:
 4. for whole-page text, the main-content selector (``tasks.pagetext``) drops chrome the
    catalogue does not name (menus, footers, lists of other stories);
 5. everything else is body.
+Paragraphs an extractor's filter already removed come in labelled (``removed``) and keep it.
 Duplicates are decided later, across the whole run (``tasks.dedup``).
 Bylines and credits are not only removed: their names become article metadata.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, count
 from operator import not_
@@ -155,18 +156,25 @@ def classify_columns(
     whole_page: bool = True,
     site_repeats: Collection[str] = frozenset(),
     link_lists: bool | None = None,
+    removed: Mapping[int, tuple[str, str]] | None = None,
 ) -> Classification:
     """``classify`` on paragraphs given as columns (``tasks.paragraphs.split_lines``).
 
+    ``removed`` holds positions an earlier filter already removed (the extractor's DOM chrome
+    filter), with their label and reason: they keep that decision, their names are not read.
     Decisions are written into label and reason lists and every ``Paragraph`` is built once,
     at the end, with its final label: a page dump has ~240 paragraphs, and a pass of Python
     attribute reads and writes over all of them costs as much as a stage of the selector.
     """
     labels = [""] * len(texts)
     reasons = [""] * len(texts)
+    for index, (label, reason) in (removed or {}).items():
+        labels[index], reasons[index] = label, reason
     authors: list[str] = []
     credits: list[str] = []
     for index, (rule, match) in match_rules(texts).items():
+        if labels[index]:
+            continue
         labels[index], reasons[index] = rule.label, rule.name
         names = rule.authors(match) if rule.authors else []
         _add(authors, [n for n in names if not WIRE_PATTERN.match(n)])

@@ -36,7 +36,7 @@ from tasks.domblocks import chrome_filter
 from tasks.htmlmerge import page_text_fallback
 from tasks.metadata import PageMetadata, clean_author_names, page_metadata, parse_datetime
 from tasks.models import Rejected
-from tasks.paragraphs import split_paragraphs
+from tasks.paragraphs import split_lines
 from tasks.rules import split_names
 
 EXTRACTOR_TRAFILATURA = "trafilatura"
@@ -54,6 +54,8 @@ SHORT_SHARE = 0.3
 _BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div")
 _BY_PREFIX = re.compile(r"^\s*by\s+", re.I)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Label and reason of an extracted paragraph that the page's DOM places in chrome.
+DOM_CHROME = ("boilerplate", "dom_chrome")
 # Loggers of the extraction libraries. They log every page they cannot use (ERROR "parsed tree
 # length: 0", WARNING "discarding data"); newsclean reports such a page once, with its reason,
 # in the quarantine table and the run report, so their lines would only flood a run's console.
@@ -76,6 +78,11 @@ class Extraction:
     description: str | None = None
     url: str | None = None
     credits: list[str] = field(default_factory=list)
+    # ``text`` split into paragraphs (``tasks.paragraphs.split_lines`` columns), when the
+    # extraction split it already, and the positions among them that a filter removed, with
+    # their label and reason: they are published as removed rows, not dropped unseen.
+    lines: tuple[list[str], list[int], list[int]] | None = None
+    removed: dict[int, tuple[str, str]] = field(default_factory=dict)
 
 
 def clean_authors(raw: str | None) -> list[str]:
@@ -263,15 +270,20 @@ def extractor_text(
     return (*_choose_text(tree, document.text), title)
 
 
-def drop_dom_chrome(tree: lxml.html.HtmlElement | None, text: str, extractor: str) -> str:
-    """``text`` without the paragraphs that ``tasks.domblocks`` places in page chrome."""
+def dom_chrome(
+    tree: lxml.html.HtmlElement | None, paragraphs: list[str], extractor: str
+) -> dict[int, tuple[str, str]]:
+    """Positions of the ``paragraphs`` that ``tasks.domblocks`` places in page chrome.
+
+    Each is labelled ``boilerplate`` / ``dom_chrome``; none when the model would drop all of
+    them (then it is the model, not the page, that is wrong).
+    """
     if tree is None:
-        return text
-    paragraphs = [span.text for span in split_paragraphs(text)]
+        return {}
     keep = chrome_filter(tree, paragraphs, extractor)
     if all(keep) or not any(keep):
-        return text
-    return "\n\n".join(p for p, k in zip(paragraphs, keep, strict=True) if k)
+        return {}
+    return {i: DOM_CHROME for i, k in enumerate(keep) if not k}
 
 
 def extract_html(html: str, url: str | None = None) -> Extraction:
@@ -293,8 +305,12 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
     document = _main_extraction(page, url)
     if document is not None and (document.text or "").strip():
         text, extractor = _choose_text(page, document.text)
-        text = drop_dom_chrome(tree, text, extractor)
-        return _valid_unicode(Extraction(text=text, extractor=extractor, **metadata))
+        text = _SURROGATE.sub("\ufffd", text)
+        lines = split_lines(text)
+        removed = dom_chrome(tree, lines[0], extractor)
+        return _valid_unicode(
+            Extraction(text=text, extractor=extractor, lines=lines, removed=removed, **metadata)
+        )
     text = _dom_text(html)
     if not text.strip():
         raise Rejected("extract", "HTML page has no visible text")

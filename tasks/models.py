@@ -88,6 +88,10 @@ class Article:
     description: str | None = None
     duplicate_of_article: str | None = None
     syndication_source: str | None = None
+    # Paragraphs the extractor's text split into, counted before any filter or label: the
+    # articles suite checks that every one of them is a row (kept or removed, with a reason).
+    # None for articles built without ``process_document`` (then the rows are counted).
+    paragraphs_in: int | None = None
     # Paragraph position -> earlier positions it repeats within the article: found in the
     # clean shard, marked after the run-wide dedup (tasks.corpus.find_repeats). Not published.
     repeats: dict[int, tuple[int, ...]] = field(default_factory=dict)

@@ -97,6 +97,8 @@ def process_document(
     )
     known_title = None
     declared_credits: list[str] = []
+    lines: tuple[list[str], list[int], list[int]] | None = None
+    removed: dict[int, tuple[str, str]] = {}
     if fmt == "html":
         extraction = extract_html(text, url=url)
         text = extraction.text
@@ -109,7 +111,8 @@ def process_document(
         article.description = extraction.description
         article.url = extraction.url
         declared_credits = extraction.credits
-    texts, line_starts, line_ends = split_lines(text)
+        lines, removed = extraction.lines, extraction.removed
+    texts, line_starts, line_ends = lines or split_lines(text)
     if not texts:
         raise Rejected("split", "no paragraphs of text after extraction")
     result = classify_columns(
@@ -119,10 +122,12 @@ def process_document(
         known_title=known_title,
         whole_page=fmt == "text" and config.select_main_content,
         link_lists=fmt == "text",
+        removed=removed,
     )
     if not any(p.label == "body" for p in result.paragraphs):
         raise Rejected("clean", "no article text left after removing page chrome")
     article.paragraphs = result.paragraphs
+    article.paragraphs_in = len(texts)
     article.title = result.title
     _within_published_limits(article, length_limits(config.expectations_dir))
     article.authors.extend(a for a in result.authors if a not in article.authors)

@@ -98,7 +98,9 @@ def articles_table(articles: Sequence[Article], run_id: str, processed_at: datet
             "duplicate_of_article": article.duplicate_of_article,
             "syndication_source": article.syndication_source,
             "text": text,
-            "n_paragraphs_in": len(article.paragraphs),
+            "n_paragraphs_in": (
+                len(article.paragraphs) if article.paragraphs_in is None else article.paragraphs_in
+            ),
             "n_paragraphs_kept": sum(labels[label] for label in KEPT_LABELS),
             "word_count": len(text.split()),
             "content_hash": content_hash(text),
