@@ -30,7 +30,7 @@ import trafilatura.settings
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 from htmldate import find_date
 from lxml.etree import ParserError
-from trafilatura.utils import load_html
+from trafilatura.utils import is_dubious_html, repair_faulty_html
 
 from tasks.domblocks import chrome_filter
 from tasks.htmlmerge import page_text_fallback
@@ -181,17 +181,52 @@ def _second_opinion(html: Page, text: str) -> str | None:
     return None
 
 
-def parse_html(html: str) -> lxml.html.HtmlElement | None:
-    """The page parsed once, as trafilatura parses it; None when lxml cannot make a tree of it.
+# trafilatura's parser options, plus ``huge_tree``: without it libxml2 stops at a text node
+# over 10 MB (an inline ``<script>`` of JSON state) and the tree holds only what came before
+# it, so a 17 MB page with 15 MB of script JSON published its navigation menu as the article.
+HTML_PARSER = lxml.html.HTMLParser(
+    collect_ids=False,
+    default_doctype=False,
+    encoding="utf-8",
+    remove_comments=True,
+    remove_pis=True,
+    huge_tree=True,
+)
+# A script or style over this many characters is application state or a bundle, never
+# metadata; it is emptied after parsing, so the readers that search the page's markup
+# (htmldate's regexes take ~2 s a MB) stay bounded: the 15 MB script took 35 s. The largest
+# on the 711 WCXB dev pages is 1.1 M characters.
+MAX_SCRIPT_CHARS = 2_000_000
 
-    trafilatura (which copies a tree it is given), its baseline, ``html_text`` and the
-    metadata reader all take this tree instead of parsing the page again; on the WCXB dev
-    pages their outputs are identical either way.
+
+def parse_html(html: str) -> lxml.html.HtmlElement | None:
+    """The page parsed once, as trafilatura's ``load_html`` parses it; None when lxml cannot.
+
+    The same steps as ``load_html`` (repair, Unicode first, bytes second, the dubious-HTML
+    check), with :data:`HTML_PARSER` so that huge text nodes parse. trafilatura (which copies
+    a tree it is given), its baseline, ``html_text`` and the metadata reader all take this
+    tree instead of parsing the page again.
     """
+    beginning = html[:50].lower()
+    html = repair_faulty_html(html, beginning)
+    tree = None
     try:
-        return load_html(html)
+        tree = lxml.html.fromstring(html, parser=HTML_PARSER)
+    except ValueError:  # a Unicode string with an encoding declaration: parse its bytes
+        tree = None
     except Exception:  # lxml raises several kinds of errors on markup it cannot parse
         return None
+    if tree is None or len(tree) < 1:
+        try:
+            tree = lxml.html.fromstring(html.encode("utf-8", "surrogatepass"), parser=HTML_PARSER)
+        except Exception:
+            return None
+    if is_dubious_html(beginning) and len(tree) < 2:
+        return None
+    for node in tree.iter("script", "style"):
+        if node.text is not None and len(node.text) > MAX_SCRIPT_CHARS:
+            node.text = None
+    return tree
 
 
 def _main_extraction(html: Page, url: str | None) -> trafilatura.settings.Document | None:

@@ -260,3 +260,30 @@ def test_declared_dates_and_authors_skip_searches_without_changing_what_is_used(
             assert ours.author == theirs.author, name
         compared += declared.published_at is not None
     assert compared > 10  # pages whose date came from the markup-only search
+
+
+def test_a_page_with_15_mb_of_inline_script_json_gives_its_article():
+    """libxml2 stopped at the 15 MB text node without ``huge_tree``: only the menu before it
+    was in the tree, and it was published as the article."""
+    import json
+
+    menu = "".join(
+        f'<li><a href="/s{i}">Section number {i} of the site</a></li>' for i in range(40)
+    )
+    paragraph = (
+        "<p>The harbour council voted on Tuesday to rebuild the old pier after a winter of "
+        "storms left its eastern end unsafe for the ferries, officials said. Part {i} gives "
+        "the details of the funding, the engineers and the timetable for the work.</p>"
+    )
+    state = json.dumps({"items": [{"id": i, "name": "x" * 100} for i in range(130_000)]})
+    html = (
+        f"<html><head><title>Pier</title></head><body><nav><ul>{menu}</ul></nav>"
+        f"<script type='application/json'>{state}</script><article><h1>Council votes</h1>"
+        + "".join(paragraph.format(i=i) for i in range(25))
+        + "</article><footer>Copyright</footer></body></html>"
+    )
+    assert len(html) > 15_000_000
+    result = extract_html(html)
+    assert "Part 24 gives the details" in result.text
+    assert "Section number 3 of the site" not in result.text
+    assert '"items"' not in result.text
