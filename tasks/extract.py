@@ -37,6 +37,7 @@ from tasks.htmlmerge import page_text_fallback
 from tasks.metadata import PageMetadata, clean_author_names, page_metadata, parse_datetime
 from tasks.models import Rejected
 from tasks.paragraphs import split_lines
+from tasks.readerable import is_probably_readerable, link_texts
 from tasks.rules import split_names
 
 EXTRACTOR_TRAFILATURA = "trafilatura"
@@ -83,6 +84,10 @@ class Extraction:
     # their label and reason: they are published as removed rows, not dropped unseen.
     lines: tuple[list[str], list[int], list[int]] | None = None
     removed: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # Readability's test (``tasks.readerable``): False when the page has no block of prose;
+    # then ``link_texts`` holds its link texts, for telling an index page from a short brief.
+    readerable: bool = True
+    link_texts: frozenset[str] = frozenset()
 
 
 def clean_authors(raw: str | None) -> list[str]:
@@ -343,8 +348,17 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
         text = _SURROGATE.sub("\ufffd", text)
         lines = split_lines(text)
         removed = dom_chrome(tree, lines[0], extractor)
+        readerable = tree is None or is_probably_readerable(tree)
         return _valid_unicode(
-            Extraction(text=text, extractor=extractor, lines=lines, removed=removed, **metadata)
+            Extraction(
+                text=text,
+                extractor=extractor,
+                lines=lines,
+                removed=removed,
+                readerable=readerable,
+                link_texts=frozenset() if readerable or tree is None else link_texts(tree),
+                **metadata,
+            )
         )
     text = _dom_text(html)
     if not text.strip():
