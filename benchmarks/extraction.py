@@ -2,7 +2,7 @@
 
     python -m benchmarks.extraction                      # every set, both modes (~10 min here)
     python -m benchmarks.extraction --sets wcxb --modes html --limit 100
-    python -m benchmarks.extraction --ablate opinions,dom_chrome,rules --json out.json
+    python -m benchmarks.extraction --ablate dom_chrome,rules --json out.json
 
 Sets (``../shared/bench``, or ``$NEWSCLEAN_BENCH_ROOT``; the command stops with a message when
 a set is absent):
@@ -241,28 +241,26 @@ def _ablation_patches() -> dict[str, Callable[[], contextlib.AbstractContextMana
     import tasks.classify
     import tasks.extract
 
-    def no_opinions(html: Any, text: str) -> tuple[str, str]:
-        return text, tasks.extract.EXTRACTOR_TRAFILATURA
-
     def keep_all(tree: Any, paragraphs: Sequence[str], extractor: str) -> list[bool]:
         return [True] * len(paragraphs)
 
     return {
-        "opinions": lambda: mock.patch.object(tasks.extract, "_choose_text", no_opinions),
         "dom_chrome": lambda: mock.patch.object(tasks.extract, "chrome_filter", keep_all),
         "rules": lambda: mock.patch.object(tasks.classify, "match_rules", lambda texts: {}),
     }
 
 
-ABLATIONS = ("opinions", "dom_chrome", "rules")
+ABLATIONS = ("dom_chrome", "rules")
 
 
 def ablated(system: System, name: str) -> System:
-    """``system`` run with component ``name`` switched off."""
-    patch = _ablation_patches()[name]
+    """``system`` run with component ``name`` switched off (``a+b``: both)."""
+    patches = [_ablation_patches()[part] for part in name.split("+")]
 
     def predict(page: Page, dump: str | None) -> Prediction:
-        with patch():
+        with contextlib.ExitStack() as stack:
+            for patch in patches:
+                stack.enter_context(patch())
             return system.predict(page, dump)
 
     return System(f"{system.name} -{name}", predict)
@@ -493,9 +491,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="score only the first N pages of each set")
     parser.add_argument(
         "--ablate",
-        type=lambda v: _names(v, ABLATIONS),
+        type=lambda v: [n for n in v.split(",") if n and _names(n.replace("+", ","), ABLATIONS)],
         default=[],
-        help=f"also run newsclean without each of: {', '.join(ABLATIONS)}",
+        help=f"also run newsclean without each of ({', '.join(ABLATIONS)}; a+b: both)",
     )
     parser.add_argument(
         "--bench-root", type=Path, help=f"default: ${BENCH_ROOT_ENV} or ../shared/bench"

@@ -1,11 +1,14 @@
 """HTML pages to main text plus metadata: trafilatura first, a plain DOM walk as fallback.
 
-When trafilatura's text covers almost none of what the plain-text selector keeps
-(``tasks.htmlmerge``), trafilatura picked the wrong block and the selector's text is used.
-Whichever text is chosen, its paragraphs are then found again in the page's DOM and those that
-sit in page chrome by their surroundings (``tasks.domblocks``: figure, aside, footer, related or
-newsletter boxes, link lists after the article...) are dropped. The page is parsed once and the
-tree is shared by trafilatura, its baseline, ``html_text`` and the metadata reader.
+trafilatura's paragraphs are found again in the page's DOM and those that sit in page chrome
+by their surroundings (``tasks.domblocks``: figure, aside, footer, related or newsletter boxes,
+link lists after the article...) are marked removed, with that reason. The page is parsed once
+and the tree is shared by trafilatura and the metadata reader.
+
+Second and third opinions (trafilatura's baseline, the plain-text selector on the page's
+visible text) replaced trafilatura's text when it looked like a fragment; they were chosen on
+the WCXB dev pages and lowered F1 on the two other development sets (trafilatura-eval -0.018,
+Readability -0.005, ``python -m benchmarks.extraction --ablate opinions``), so they are gone.
 
 Metadata merges what the page declares (``tasks.metadata``: JSON-LD, meta tags) with
 trafilatura's findings. The publication day is htmldate's (via trafilatura), which reads the
@@ -33,7 +36,6 @@ from lxml.etree import ParserError
 from trafilatura.utils import is_dubious_html, repair_faulty_html
 
 from tasks.domblocks import chrome_filter
-from tasks.htmlmerge import page_text_fallback
 from tasks.metadata import PageMetadata, clean_author_names, page_metadata, parse_datetime
 from tasks.models import Rejected
 from tasks.paragraphs import split_lines
@@ -42,16 +44,6 @@ from tasks.rules import split_names
 
 EXTRACTOR_TRAFILATURA = "trafilatura"
 EXTRACTOR_FALLBACK = "dom_text"
-EXTRACTOR_BASELINE = "trafilatura_baseline"
-EXTRACTOR_PAGE_TEXT = "page_text"
-# Second opinion: trafilatura's baseline (article/JSON-LD/paragraph text) replaces the main
-# extraction when that has fewer than SHORT_SHARE of the baseline's words, i.e. the main
-# extractor settled on a fragment (a teaser, one section). Chosen on the odd WCXB dev pages,
-# confirmed on the even ones. Only short extractions (under SECOND_OPINION_BELOW_WORDS words)
-# pay for the second and the third opinion.
-SECOND_OPINION_BELOW_WORDS = 700
-SECOND_OPINION_MIN_WORDS = 100
-SHORT_SHARE = 0.3
 _BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div")
 _BY_PREFIX = re.compile(r"^\s*by\s+", re.I)
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -164,28 +156,6 @@ def publication_time(found: str | None, declared: datetime | None) -> datetime |
     return day
 
 
-def _baseline_text(html: Page) -> str:
-    """trafilatura's baseline extraction, one paragraph per text block or line."""
-    try:
-        body, _, _ = trafilatura.baseline(html)
-    except Exception:  # same parser failures as the main extraction
-        return ""
-    lines = (line.strip() for p in body.iter("p") for line in (p.text or "").splitlines())
-    return "\n\n".join(line for line in lines if line)
-
-
-def _second_opinion(html: Page, text: str) -> str | None:
-    """The baseline's text when the main extraction looks like a fragment of it, else None."""
-    words = len(text.split())
-    if words >= SECOND_OPINION_BELOW_WORDS:
-        return None
-    other = _baseline_text(html)
-    other_words = len(other.split())
-    if other_words >= SECOND_OPINION_MIN_WORDS and words < SHORT_SHARE * other_words:
-        return other
-    return None
-
-
 # trafilatura's parser options, plus ``huge_tree``: without it libxml2 stops at a text node
 # over 10 MB (an inline ``<script>`` of JSON state) and the tree holds only what came before
 # it, so a 17 MB page with 15 MB of script JSON published its navigation menu as the article.
@@ -209,8 +179,7 @@ def parse_html(html: str) -> lxml.html.HtmlElement | None:
 
     The same steps as ``load_html`` (repair, Unicode first, bytes second, the dubious-HTML
     check), with :data:`HTML_PARSER` so that huge text nodes parse. trafilatura (which copies
-    a tree it is given), its baseline, ``html_text`` and the metadata reader all take this
-    tree instead of parsing the page again.
+    a tree it is given) and the metadata reader take this tree instead of parsing again.
     """
     beginning = html[:50].lower()
     html = repair_faulty_html(html, beginning)
@@ -284,21 +253,6 @@ def _trafilatura_metadata(
     return found
 
 
-def _choose_text(html: Page, text: str) -> tuple[str, str]:
-    """trafilatura's ``text``, or the second or third opinion that replaces it."""
-    extractor = EXTRACTOR_TRAFILATURA
-    if (other := _second_opinion(html, text)) is not None:
-        text, extractor = other, EXTRACTOR_BASELINE
-    # Third opinion, from the visible text instead of the DOM (tasks.htmlmerge), for short
-    # extractions only: on the 711 WCXB dev pages it replaced 3 texts, all under 500 words,
-    # and asking it on every page cost ~13 ms a page (html_text dump plus selector).
-    if len(text.split()) < SECOND_OPINION_BELOW_WORDS and (
-        selected := page_text_fallback(html, text)
-    ):
-        text, extractor = selected, EXTRACTOR_PAGE_TEXT
-    return text, extractor
-
-
 def extractor_text(
     tree: lxml.html.HtmlElement, url: str | None = None
 ) -> tuple[str, str, str | None] | None:
@@ -307,7 +261,7 @@ def extractor_text(
     if document is None or not (document.text or "").strip():
         return None
     title = _trafilatura_metadata(tree, url, page_metadata(tree)).title
-    return (*_choose_text(tree, document.text), title)
+    return document.text, EXTRACTOR_TRAFILATURA, title
 
 
 def dom_chrome(
@@ -344,8 +298,8 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
     }
     document = _main_extraction(page, url)
     if document is not None and (document.text or "").strip():
-        text, extractor = _choose_text(page, document.text)
-        text = _SURROGATE.sub("\ufffd", text)
+        extractor = EXTRACTOR_TRAFILATURA
+        text = _SURROGATE.sub("\ufffd", document.text)
         lines = split_lines(text)
         removed = dom_chrome(tree, lines[0], extractor)
         readerable = tree is None or is_probably_readerable(tree)

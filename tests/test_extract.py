@@ -10,8 +10,6 @@ import pytest
 import trafilatura.metadata
 
 from tasks.extract import (
-    SECOND_OPINION_BELOW_WORDS,
-    _choose_text,
     _dom_text,
     _trafilatura_metadata,
     clean_authors,
@@ -25,7 +23,7 @@ from tasks.metadata import PageMetadata, clean_author_names, page_metadata, pars
 from tasks.models import Rejected
 
 from .conftest import DATA
-from .pages import PAGE, PROSE, SIDEBAR
+from .pages import PROSE
 
 
 def test_trafilatura_path_gives_text_and_metadata():
@@ -196,32 +194,6 @@ def test_json_ld_in_a_broken_block_is_ignored():
     assert result.published_at is not None and result.published_at.utcoffset() == timedelta(
         hours=-5
     )
-
-
-def test_baseline_replaces_an_extraction_that_is_a_fragment_of_the_page(monkeypatch):
-    html = NEWS_PAGE.replace("{published}", "2024-11-02")
-    long_text = "\n\n".join(
-        f"Paragraph {i} of the full story with several more words." for i in range(40)
-    )
-    monkeypatch.setattr("tasks.extract._baseline_text", lambda page: long_text)
-    result = extract_html(html)
-    assert result.extractor == "trafilatura_baseline" and result.text == long_text
-    assert result.site_name == "Harbour Times"  # metadata does not depend on the text path
-    monkeypatch.setattr("tasks.extract._baseline_text", lambda page: "Just a teaser.")
-    assert extract_html(html).extractor == "trafilatura"
-
-
-def test_a_short_extraction_of_the_wrong_block_is_replaced():
-    text, extractor = _choose_text(PAGE, SIDEBAR)
-    assert extractor in ("trafilatura_baseline", "page_text")
-    assert all(p in text for p in PROSE)
-
-
-def test_long_extractions_are_not_second_guessed():
-    """Only extractions under SECOND_OPINION_BELOW_WORDS words ask for other opinions."""
-    long_sidebar = "\n\n".join([SIDEBAR] * (SECOND_OPINION_BELOW_WORDS // 10 + 1))
-    assert len(long_sidebar.split()) >= SECOND_OPINION_BELOW_WORDS
-    assert _choose_text(PAGE, long_sidebar) == (long_sidebar, "trafilatura")
 
 
 SUBSET = DATA / "wcxb_subset" / "html"
