@@ -72,13 +72,19 @@ def default_bench_dir() -> Path:
     override = os.environ.get(BENCH_DIR_ENV)
     if override:
         return Path(override)
-    return REPO_ROOT.parent / "shared" / "bench" / "wcxb-dev-articles"
+    return bench_root() / SET_FOLDERS[WCXB]
 
 
 def bench_root() -> Path:
-    """``$NEWSCLEAN_BENCH_ROOT`` if set, else ``../shared/bench`` from the repository root."""
+    """``$NEWSCLEAN_BENCH_ROOT`` if set, else the nearest ``shared/bench`` above the repository.
+
+    ``../shared/bench`` for a clone; a git worktree one level deeper finds the same folder.
+    """
     override = os.environ.get(BENCH_ROOT_ENV)
-    return Path(override) if override else REPO_ROOT.parent / "shared" / "bench"
+    if override:
+        return Path(override)
+    found = (p / "shared" / "bench" for p in REPO_ROOT.parents)
+    return next((p for p in found if p.is_dir()), REPO_ROOT.parent / "shared" / "bench")
 
 
 def set_dir(name: str, root: Path | None = None) -> Path:
@@ -152,7 +158,7 @@ def require_pages_dir(directory: Path) -> Path:
     if missing:
         raise BenchDataMissing(
             f"WCXB data not found: {directory} has no {' or '.join(missing)} directory. "
-            f"Point {BENCH_DIR_ENV} (or --pages) at a copy of wcxb-dev-articles, or use the "
+            f"Point {BENCH_DIR_ENV} or {BENCH_ROOT_ENV} at a copy of wcxb-dev-articles or its parent, or use the "
             f"pinned subset in {SUBSET_DIR.relative_to(REPO_ROOT)}."
         )
     return directory
