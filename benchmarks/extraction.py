@@ -247,10 +247,11 @@ def _ablation_patches() -> dict[str, Callable[[], contextlib.AbstractContextMana
     return {
         "dom_chrome": lambda: mock.patch.object(tasks.extract, "chrome_filter", keep_all),
         "rules": lambda: mock.patch.object(tasks.classify, "match_rules", lambda texts: {}),
+        "favor_recall": lambda: mock.patch.object(tasks.extract, "FAVOR_RECALL", False),
     }
 
 
-ABLATIONS = ("dom_chrome", "rules")
+ABLATIONS = ("dom_chrome", "rules", "favor_recall")
 
 
 def ablated(system: System, name: str) -> System:

@@ -47,6 +47,8 @@ EXTRACTOR_FALLBACK = "dom_text"
 _BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div")
 _BY_PREFIX = re.compile(r"^\s*by\s+", re.I)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# trafilatura's recall-favouring mode (keeps more of the page; the DOM filter then drops chrome).
+FAVOR_RECALL = True
 # Label and reason of an extracted paragraph that the page's DOM places in chrome.
 DOM_CHROME = ("boilerplate", "dom_chrome")
 # Loggers of the extraction libraries. They log every page they cannot use (ERROR "parsed tree
@@ -212,7 +214,7 @@ def _main_extraction(html: Page, url: str | None) -> trafilatura.settings.Docume
             with_metadata=False,
             include_comments=False,
             include_tables=True,
-            favor_recall=True,
+            favor_recall=FAVOR_RECALL,
         )
     except Exception:  # trafilatura raises many kinds of parser errors on broken markup
         return None
