@@ -158,8 +158,8 @@ def require_pages_dir(directory: Path) -> Path:
     if missing:
         raise BenchDataMissing(
             f"WCXB data not found: {directory} has no {' or '.join(missing)} directory. "
-            f"Point {BENCH_DIR_ENV} or {BENCH_ROOT_ENV} at a copy of wcxb-dev-articles or its parent, or use the "
-            f"pinned subset in {SUBSET_DIR.relative_to(REPO_ROOT)}."
+            f"Point {BENCH_DIR_ENV} at a copy of wcxb-dev-articles (or {BENCH_ROOT_ENV} at "
+            f"its parent), or use the pinned subset in {SUBSET_DIR.relative_to(REPO_ROOT)}."
         )
     return directory
 
