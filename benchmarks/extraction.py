@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 import trafilatura
+import trafilatura.settings
 
 from benchmarks import metrics
 from benchmarks.wcxb import (
@@ -227,7 +228,7 @@ def trafilatura_system(name: str, **options: Any) -> System:
             include_tables=True,
             **options,
         )
-        if document is None:
+        if not isinstance(document, trafilatura.settings.Document):
             return EMPTY
         return Prediction(document.text or "", document.title, document.author, document.date)
 

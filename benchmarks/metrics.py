@@ -319,7 +319,10 @@ BOOTSTRAP_SEED = 20261202
 
 def _f1_rows(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
     total = precision + recall
-    return np.divide(2 * precision * recall, total, out=np.zeros_like(total), where=total > 0)
+    f1: np.ndarray = np.divide(
+        2 * precision * recall, total, out=np.zeros_like(total), where=total > 0
+    )
+    return f1
 
 
 def resampled_f1(columns: np.ndarray, kind: str, rows: np.ndarray) -> np.ndarray:
