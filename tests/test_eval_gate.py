@@ -61,8 +61,11 @@ TEXT_FLOORS: dict[str, float] = {
 }
 # Lower is better for these: share of "without" snippets (chrome) left in the output, and
 # metadata values given where the truth has none.
+# without_left: .031 with the DOM filter's WCXB-chosen cutoff; .046 since the filter drops a
+# paragraph only below a 0.2 article-text probability (2026-12-02; tasks.domblocks.CHROME_BELOW),
+# which keeps article text it dropped on the two other development sets.
 HTML_CEILINGS: dict[str, float] = {
-    "without_left": 0.045,
+    "without_left": 0.06,
     "author_false_values": 1,
     "date_false_values": 5,
 }
@@ -174,10 +177,11 @@ def test_gate_fails_when_metadata_is_dropped_or_chrome_kept(html_predictions: Pr
 
 
 # --- The two other development sets (pinned 30-page subsets, attribution in their READMEs) ---
-# html mode, measured 2026-12-02 (trafilatura 2.3.1), floors ~.02 below:
+# html mode, measured 2026-12-02 (trafilatura 2.3.1): snippet F1 .946 (P .936, R .957) on
+# trafilatura-eval, shingle F1 .933 (P .974, R .895) on Readability; floors ~.02 below.
 OTHER_SET_FLOORS: dict[str, float] = {
-    TRAFILATURA_EVAL: 0.0,
-    READABILITY: 0.0,
+    TRAFILATURA_EVAL: 0.925,
+    READABILITY: 0.91,
 }
 OTHER_SUBSETS = {TRAFILATURA_EVAL: TRAFILATURA_SUBSET_DIR, READABILITY: READABILITY_SUBSET_DIR}
 
