@@ -343,9 +343,10 @@ RULES: tuple[Rule, ...] = (
     _rule(
         "comment_header",
         "boilerplate",
-        r"^[^.!?:]{2,60}?\s+says:?"
+        r"^[^.!?:,]{2,40}?\s+says:"
         r"(?:\s{1,3}[\w ,.]{3,30}?\s{1,3}at\s{1,3}\d{1,2}:\d{2}\s{0,3}(?:[ap]m)?)?$",
-        "A reader comment's 'Jane says:' header; with a timestamp it opens the comment section.",
+        "A reader comment's 'Jane says:' header (the colon: headlines end in 'Iran says');"
+        " with a timestamp it opens the comment section.",
         first="",
         tail=("says", "am", "pm"),
     ),

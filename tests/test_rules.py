@@ -70,6 +70,8 @@ def test_rule_matches_its_kind_of_chrome(text: str, rule: str, label: str):
         "He urged residents to stay indoors: the storm is expected to worsen overnight.",
         "WASHINGTON (AP) — Lawmakers returned to the capital on Tuesday.",
         "Tagged animals were released back into the wild after the study.",
+        "Missiles hit bases housing US forces, Iran says",
+        "The mayor says",
     ],
 )
 def test_rules_spare_article_prose(text: str):
