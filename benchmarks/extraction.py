@@ -1,48 +1,57 @@
-"""Score newsclean against baselines on WCXB pages, in one process, on the same pages.
+"""Body-text quality of newsclean against trafilatura on three development sets, one command.
 
-Two input modes, because newsclean accepts both:
+    python -m benchmarks.extraction                      # every set, both modes (~10 min here)
+    python -m benchmarks.extraction --sets wcxb --modes html --limit 100
+    python -m benchmarks.extraction --ablate dom_chrome,rules --json out.json
 
-* ``html``: the crawled page. trafilatura alone versus newsclean on the HTML.
-* ``text``: a whole-page text dump (``html_text``, menus and footers left in), which is what a
-  plain-text input usually looks like. The dump kept whole, jusText on the dump and newsclean on
-  the dump as a ``.txt`` file.
+Sets (``../shared/bench``, or ``$NEWSCLEAN_BENCH_ROOT``; the command stops with a message when
+a set is absent):
 
-Usage::
+* ``wcxb``: WCXB dev articles; 4-word-shingle precision and recall per page, averaged over pages,
+  F1 of the averages (pages whose truth has no ``main_content`` are skipped).
+* ``trafilatura-eval``: trafilatura's own evaluation pages; ``with`` / ``without`` snippets
+  counted per page and summed over pages, P / R / F1 of the sums (trafilatura's scoring).
+* ``readability``: Mozilla Readability's test pages; shingles against the text of Readability's
+  reviewed output. Pages Readability calls not ``readerable`` are not scored for F1 but
+  reported apart: how many a system quarantined and how many words it published for them.
 
-    python -m benchmarks.extraction --mode html|text [--limit N] [--pages DIR] [--json OUT]
-
-Timing covers each system's own work per page; loading pages and making dumps are excluded.
-Body metrics skip pages whose ground truth has no ``main_content`` (an unannotated page, not an
-empty article); the ``body pages`` column says how many pages were scored.
+Modes: ``html`` (the page; trafilatura with its standard settings and with ``favor_precision``,
+newsclean) and ``text`` (the page dumped with ``html_text.extract_text(html,
+guess_layout=True)``: the dump kept whole, newsclean on it as a ``.txt`` input). Each table gives
+95 % bootstrap intervals (pages resampled); the differences are paired (the same resampled
+pages for both systems). ``--ablate`` adds newsclean with one component switched off. Time per
+page is each system's own work, measured in the same process on the same pages.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from html import escape
 from pathlib import Path
 from typing import Any
 
-import justext
+import numpy as np
 import trafilatura
+import trafilatura.settings
 
 from benchmarks import metrics
 from benchmarks.wcxb import (
-    BENCH_DIR_ENV,
+    BENCH_ROOT_ENV,
+    READABILITY,
+    SET_FOLDERS,
+    TRAFILATURA_EVAL,
+    WCXB,
     BenchDataMissing,
     Page,
-    default_bench_dir,
-    iter_pages,
+    iter_set,
     make_dump,
-    require_pages_dir,
+    set_dir,
 )
 
 MODES = ("html", "text")
@@ -168,32 +177,9 @@ class SystemResult:
         }
 
 
-@functools.cache
-def _english_stoplist() -> frozenset[str]:
-    return justext.get_stoplist("English")
-
-
-def trafilatura_html(page: Page, dump: str | None) -> Prediction:
-    """trafilatura alone on the page, with its metadata extraction switched on."""
-    document = trafilatura.bare_extraction(page.html_text, with_metadata=True)
-    if document is None:
-        return EMPTY
-    return Prediction(document.text or "", document.title, document.author, document.date)
-
-
 def keep_whole_dump(page: Page, dump: str | None) -> Prediction:
     """The dump unchanged: the recall ceiling and precision floor of the text mode."""
     return Prediction(dump or "")
-
-
-def justext_on_dump(page: Page, dump: str | None) -> Prediction:
-    """jusText with the English stoplist; each line of the dump is one paragraph."""
-    lines = [line.strip() for line in (dump or "").splitlines() if line.strip()]
-    if not lines:
-        return EMPTY
-    html = "<html><body>" + "".join(f"<p>{escape(line)}</p>" for line in lines) + "</body></html>"
-    paragraphs = justext.justext(html, _english_stoplist())
-    return Prediction("\n\n".join(p.text for p in paragraphs if not p.is_boilerplate))
 
 
 def _article_prediction(article: Any) -> Prediction:
@@ -223,152 +209,323 @@ def load_newsclean() -> ProcessDocument | None:
     return process_document
 
 
-def systems_for(mode: str, process_document: ProcessDocument | None) -> list[System]:
-    """The systems compared in ``mode``, baselines first."""
+TRAFILATURA_STANDARD = "trafilatura"
+TRAFILATURA_PRECISION = "trafilatura favor_precision"
+NEWSCLEAN = "newsclean"
+DUMP = "dump (keep all)"
+# How each set's per-page columns make a corpus F1 (see ``metrics.resampled_f1``).
+SET_KIND = {WCXB: "mean", READABILITY: "mean", TRAFILATURA_EVAL: "sum"}
+
+
+def trafilatura_system(name: str, **options: Any) -> System:
+    """trafilatura alone on the decoded page, metadata included (what a user would call)."""
+
+    def predict(page: Page, dump: str | None) -> Prediction:
+        document = trafilatura.bare_extraction(
+            page.html_text,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            **options,
+        )
+        if not isinstance(document, trafilatura.settings.Document):
+            return EMPTY
+        return Prediction(document.text or "", document.title, document.author, document.date)
+
+    return System(name, predict)
+
+
+def _ablation_patches() -> dict[str, Callable[[], contextlib.AbstractContextManager[Any]]]:
+    """Components of newsclean that ``--ablate`` can switch off, one at a time."""
+    from unittest import mock
+
+    import tasks.classify
+    import tasks.extract
+
+    def keep_all(tree: Any, paragraphs: Sequence[str], extractor: str) -> list[bool]:
+        return [True] * len(paragraphs)
+
+    return {
+        "dom_chrome": lambda: mock.patch.object(tasks.extract, "chrome_filter", keep_all),
+        "rules": lambda: mock.patch.object(tasks.classify, "match_rules", lambda texts: {}),
+        "favor_recall": lambda: mock.patch.object(tasks.extract, "FAVOR_RECALL", False),
+    }
+
+
+ABLATIONS = ("dom_chrome", "rules", "favor_recall")
+
+
+def ablated(system: System, name: str) -> System:
+    """``system`` run with component ``name`` switched off (``a+b``: both)."""
+    patches = [_ablation_patches()[part] for part in name.split("+")]
+
+    def predict(page: Page, dump: str | None) -> Prediction:
+        with contextlib.ExitStack() as stack:
+            for patch in patches:
+                stack.enter_context(patch())
+            return system.predict(page, dump)
+
+    return System(f"{system.name} -{name}", predict)
+
+
+def harness_systems(
+    mode: str, process_document: ProcessDocument | None, ablations: Sequence[str] = ()
+) -> list[System]:
+    """The systems compared in ``mode``: baselines first, then newsclean and its ablations."""
     if mode == "html":
-        systems = [System("trafilatura", trafilatura_html)]
-    else:
         systems = [
-            System("dump (keep all)", keep_whole_dump, predicts_metadata=False),
-            System("jusText on dump", justext_on_dump, predicts_metadata=False),
+            trafilatura_system(TRAFILATURA_STANDARD),
+            trafilatura_system(TRAFILATURA_PRECISION, favor_precision=True),
         ]
+    else:
+        systems = [System(DUMP, keep_whole_dump, predicts_metadata=False)]
     if process_document is not None:
-        systems.append(newsclean_system(process_document, mode))
+        newsclean = newsclean_system(process_document, mode)
+        systems += [newsclean, *(ablated(newsclean, name) for name in ablations)]
     return systems
 
 
-def run(mode: str, pages: Iterable[Page], systems: Sequence[System]) -> list[SystemResult]:
-    """Run every system on every page (dump made once per page, outside the timings).
+def page_columns(set_name: str, page: Page, text: str) -> tuple[float, ...] | None:
+    """The per-page numbers the set's corpus F1 is made of; None when the page is not scored."""
+    truth = page.truth
+    if set_name == TRAFILATURA_EVAL:
+        counts = metrics.snippet_counts(text, truth["with"], truth["without"])
+        return (counts.true_positives, counts.false_positives, counts.false_negatives)
+    if set_name == READABILITY and not truth.get("readerable", True):
+        return None
+    body = truth.get("main_content")
+    if not isinstance(body, str):
+        return None
+    prf = metrics.shingle_prf(text, body)
+    return (prf.precision, prf.recall)
 
-    An exception from a system counts as an empty prediction and as one error for that system.
-    Each system first runs once, untimed, on the first page, so that one-off set-up (imports,
-    models, caches) does not count against its pages/s on small page sets.
+
+@dataclass
+class SetResult:
+    """One system on one set in one mode: per-page columns, quarantines and time."""
+
+    system: str
+    page_ids: list[str] = field(default_factory=list)
+    columns: list[tuple[float, ...]] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    non_articles: int = 0
+    non_article_quarantined: int = 0
+    non_article_words: int = 0
+    seconds: float = 0.0
+    pages: int = 0
+
+    def matrix(self) -> np.ndarray:
+        return np.array(self.columns, dtype=float).reshape(len(self.columns), -1)
+
+
+def _predict(system: System, page: Page, dump: str | None) -> tuple[Prediction, str | None, bool]:
+    """The prediction, an error message and whether newsclean quarantined the page."""
+    from tasks.models import Rejected
+
+    try:
+        return system.predict(page, dump), None, False
+    except Rejected:
+        return EMPTY, None, True
+    except Exception as exc:
+        return EMPTY, f"{type(exc).__name__}: {exc}", False
+
+
+def run_set(
+    set_name: str, mode: str, pages: Iterable[Page], systems: Sequence[System]
+) -> list[SetResult]:
+    """Every system on every page of one set; the dump is made once a page, outside timings.
+
+    Each system first runs once, untimed, on the first page (imports, models, caches). A
+    quarantined page (``Rejected``) is an empty prediction; any other exception is an error
+    and an empty prediction too.
     """
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
-    results = [SystemResult(s.name, s.predicts_metadata) for s in systems]
+    results = [SetResult(system.name) for system in systems]
     for count, page in enumerate(pages, start=1):
         dump = make_dump(page.html_text) if mode == "text" else None
         for system, result in zip(systems, results, strict=True):
             if count == 1:
-                with contextlib.suppress(Exception):
-                    system.predict(page, dump)
-            error = None
+                _predict(system, page, dump)
             started = time.perf_counter()
-            try:
-                prediction = system.predict(page, dump)
-            except Exception as exc:
-                prediction, error = EMPTY, f"{type(exc).__name__}: {exc}"
+            prediction, error, quarantined = _predict(system, page, dump)
             result.seconds += time.perf_counter() - started
-            result.add(page, prediction, error)
+            result.pages += 1
+            if error:
+                result.errors.append(f"{page.page_id}: {error}")
+            if quarantined:
+                result.quarantined.append(page.page_id)
+            if not page.truth.get("readerable", True):
+                result.non_articles += 1
+                result.non_article_quarantined += quarantined
+                result.non_article_words += len(prediction.text.split())
+            columns = page_columns(set_name, page, prediction.text)
+            if columns is not None:
+                result.page_ids.append(page.page_id)
+                result.columns.append(columns)
         if count % PROGRESS_EVERY == 0:
-            print(f"{count} pages", file=sys.stderr)
+            print(f"{set_name} {mode}: {count} pages", file=sys.stderr)
     return results
 
 
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
+def corpus_prf(set_name: str, columns: np.ndarray) -> metrics.PRF:
+    """Corpus precision, recall and F1 of a set from its per-page columns."""
+    if len(columns) == 0:
+        return metrics.PRF(0.0, 0.0, 0.0)
+    if SET_KIND[set_name] == "mean":
+        return metrics.corpus_shingles([metrics.PRF(p, r, 0.0) for p, r in columns])
+    tp, fp, fn = columns.sum(axis=0)
+    counts = metrics.SnippetCounts(int(tp), int(fn), int(fp), 0)
+    return metrics.corpus_snippets([counts])
 
 
-def _percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}"
+def summarise(set_name: str, mode: str, results: Sequence[SetResult]) -> list[dict[str, Any]]:
+    """One row per system: P, R, F1 with its interval, paired differences, time per page.
 
-
-def _out_of(count: int | None, total: int | None) -> str:
-    return "n/a" if count is None else f"{count}/{total}"
-
-
-COLUMNS = (
-    "system",
-    "pages",
-    "body pages",
-    "errors",
-    "BoW P",
-    "BoW R",
-    "BoW F1",
-    "shingle P",
-    "shingle R",
-    "shingle F1",
-    "with kept %",
-    "without left %",
-    "title acc %",
-    "author acc %",
-    "date acc %",
-    "author false",
-    "date false",
-    "pages/s",
-)
-
-
-def markdown_table(results: Sequence[SystemResult]) -> str:
-    """One row per system. ``author/date false``: values given where the truth has none."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    ``vs_reference``: against the better trafilatura setting on this set (html mode) or the
+    dump (text mode); ``vs_newsclean``: an ablation against newsclean with everything on.
+    """
+    kind = SET_KIND[set_name]
+    by_name = {r.system: r for r in results}
+    scores = {r.system: corpus_prf(set_name, r.matrix()) for r in results}
+    baselines = [TRAFILATURA_STANDARD, TRAFILATURA_PRECISION] if mode == "html" else [DUMP]
+    reference = max((b for b in baselines if b in scores), key=lambda b: scores[b].f1)
+    rows = []
     for result in results:
-        s = result.summary()
-        speed = s["pages_per_second"]
+        prf, matrix = scores[result.system], result.matrix()
+        row: dict[str, Any] = {
+            "set": set_name,
+            "mode": mode,
+            "system": result.system,
+            "pages": result.pages,
+            "scored_pages": len(matrix),
+            "quarantined": len(result.quarantined),
+            "errors": len(result.errors),
+            "precision": prf.precision,
+            "recall": prf.recall,
+            "f1": prf.f1,
+            "f1_interval": metrics.bootstrap_f1(matrix, kind),
+            "ms_per_page": 1000 * result.seconds / result.pages if result.pages else None,
+            "reference": reference,
+        }
+        if result.system != reference and result.system.startswith(NEWSCLEAN):
+            row["vs_reference"] = metrics.paired_difference(
+                matrix, by_name[reference].matrix(), kind
+            )
+        if result.system.startswith(f"{NEWSCLEAN} -"):
+            row["vs_newsclean"] = metrics.paired_difference(
+                matrix, by_name[NEWSCLEAN].matrix(), kind
+            )
+        if result.non_articles:
+            row["non_articles"] = result.non_articles
+            row["non_articles_quarantined"] = result.non_article_quarantined
+            row["non_article_words"] = result.non_article_words
+        rows.append(row)
+    return rows
+
+
+def _difference(value: tuple[float, float, float] | None) -> str:
+    if value is None:
+        return ""
+    point, low, high = value
+    return f"{point:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def set_table(rows: Sequence[dict[str, Any]]) -> str:
+    """Markdown table of one set in one mode."""
+    first = rows[0]
+    non_articles = any("non_articles" in row for row in rows)
+    header = [
+        "system",
+        "pages (quarantined)",
+        "P",
+        "R",
+        "F1 [95 % CI]",
+        f"Δ F1 vs {first['reference']}",
+        "Δ F1 vs newsclean",
+        "ms/page",
+    ]
+    if non_articles:
+        header.append("non-articles: quarantined, words published")
+    lines = [
+        f"**{first['set']}, {first['mode']}** ({SET_FOLDERS[first['set']]}, "
+        f"{first['scored_pages']} scored pages)",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for row in rows:
+        low, high = row["f1_interval"]
         cells = [
-            result.name,
-            str(s["pages"]),
-            str(s["body_pages"]),
-            str(s["errors"]),
-            _number(s["bow_precision"]),
-            _number(s["bow_recall"]),
-            _number(s["bow_f1"]),
-            _number(s["shingle_precision"]),
-            _number(s["shingle_recall"]),
-            _number(s["shingle_f1"]),
-            _percent(s["with_kept"]),
-            _percent(s["without_left"]),
-            _percent(s["title_accuracy"]),
-            _percent(s["author_accuracy"]),
-            _percent(s["date_accuracy"]),
-            _out_of(s["author_false_values"], s["author_truth_empty"]),
-            _out_of(s["date_false_values"], s["date_truth_empty"]),
-            "n/a" if speed is None else f"{speed:.1f}",
+            row["system"] + (f" ({row['errors']} errors)" if row["errors"] else ""),
+            f"{row['pages']} ({row['quarantined']})",
+            f"{row['precision']:.3f}",
+            f"{row['recall']:.3f}",
+            f"{row['f1']:.3f} [{low:.3f}, {high:.3f}]",
+            _difference(row.get("vs_reference")),
+            _difference(row.get("vs_newsclean")),
+            f"{row['ms_per_page']:.1f}" if row["ms_per_page"] is not None else "n/a",
         ]
+        if non_articles:
+            cells.append(
+                f"{row.get('non_articles_quarantined', 0)}/{row.get('non_articles', 0)}, "
+                f"{row.get('non_article_words', 0)}"
+            )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def results_json(mode: str, pages_dir: Path, results: Sequence[SystemResult]) -> dict[str, Any]:
-    """Summaries plus per-page scores, for finding the pages a change made worse."""
-    return {
-        "mode": mode,
-        "pages_dir": str(pages_dir),
-        "systems": {
-            r.name: {"summary": r.summary(), "pages": [asdict(p) for p in r.pages]} for r in results
-        },
-    }
+SETS = (WCXB, TRAFILATURA_EVAL, READABILITY)
+
+
+def _names(value: str, allowed: Sequence[str]) -> list[str]:
+    names = [v for v in value.split(",") if v]
+    unknown = sorted(set(names) - set(allowed))
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown {unknown}; choose from {list(allowed)}")
+    return names
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--mode", choices=MODES, required=True)
-    parser.add_argument("--limit", type=int, help="score only the first N pages (by id)")
+    parser.add_argument("--sets", type=lambda v: _names(v, SETS), default=list(SETS))
+    parser.add_argument("--modes", type=lambda v: _names(v, MODES), default=list(MODES))
+    parser.add_argument("--limit", type=int, help="score only the first N pages of each set")
     parser.add_argument(
-        "--pages",
-        type=Path,
-        help=f"WCXB directory (default: ${BENCH_DIR_ENV} or ../shared/bench/wcxb-dev-articles)",
+        "--ablate",
+        type=lambda v: [n for n in v.split(",") if n and _names(n.replace("+", ","), ABLATIONS)],
+        default=[],
+        help=f"also run newsclean without each of ({', '.join(ABLATIONS)}; a+b: both)",
     )
-    parser.add_argument("--json", type=Path, help="also write summaries and per-page scores here")
+    parser.add_argument(
+        "--bench-root", type=Path, help=f"default: ${BENCH_ROOT_ENV} or ../shared/bench"
+    )
+    parser.add_argument("--json", type=Path, help="also write every row and per-page column here")
     args = parser.parse_args(argv)
 
-    pages_dir: Path = args.pages or default_bench_dir()
+    directories = {name: set_dir(name, args.bench_root) for name in args.sets}
     try:
-        require_pages_dir(pages_dir)
-    except BenchDataMissing as exc:
-        print(exc, file=sys.stderr)
+        for name, directory in directories.items():
+            next(iter_set(name, directory, 1))
+    except (BenchDataMissing, StopIteration) as exc:
+        print(f"benchmark data missing, nothing scored: {exc or name}", file=sys.stderr)
         return 2
-    systems = systems_for(args.mode, load_newsclean())
-    results = run(args.mode, iter_pages(pages_dir, args.limit), systems)
-
-    print(f"WCXB {args.mode} mode, pages from {pages_dir}\n")
-    print(markdown_table(results))
+    process_document = load_newsclean()
+    payload: dict[str, Any] = {"tables": [], "pages": {}}
+    for name in args.sets:
+        for mode in args.modes:
+            systems = harness_systems(mode, process_document, args.ablate)
+            results = run_set(name, mode, iter_set(name, directories[name], args.limit), systems)
+            rows = summarise(name, mode, results)
+            print(set_table(rows) + "\n", flush=True)
+            payload["tables"].append(rows)
+            payload["pages"][f"{name}/{mode}"] = {
+                r.system: {"ids": r.page_ids, "columns": r.columns, "errors": r.errors}
+                for r in results
+            }
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        payload = results_json(args.mode, pages_dir, results)
-        args.json.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(payload) + "\n", encoding="utf-8")
     return 0
 
 

@@ -1,4 +1,9 @@
-"""Build the pinned WCXB subset in ``tests/data/wcxb_subset`` for the CI evaluation gate.
+"""Build the pinned subsets in ``tests/data/`` for the CI evaluation gate.
+
+``--set wcxb`` (default) builds ``wcxb_subset``; ``--set trafilatura-eval`` and ``--set
+readability`` build ``trafilatura_eval_subset`` and ``readability_subset`` the same way (hash
+order, one page per domain, ``OTHER_PAGE_COUNT`` pages, files copied byte for byte in the set's
+own layout, its LICENSE, a README with the attribution, a manifest).
 
 Selection is deterministic and needs no randomness: page ids are ordered by the SHA-256 of
 ``"<SALT>:<id>"``, pages without an annotated ``main_content`` are skipped, at most one page per
@@ -7,7 +12,7 @@ are copied byte for byte; a ``MANIFEST.json`` of SHA-256 digests lets the gate c
 
 Usage::
 
-    python -m benchmarks.make_subset [--source DIR] [--out DIR]
+    python -m benchmarks.make_subset [--set NAME] [--source DIR] [--out DIR]
 """
 
 from __future__ import annotations
@@ -24,14 +29,19 @@ from typing import Any
 
 from benchmarks.wcxb import (
     MANIFEST_NAME,
+    READABILITY,
+    READABILITY_SUBSET_DIR,
     REPO_ROOT,
     SUBSET_DIR,
+    TRAFILATURA_EVAL,
+    TRAFILATURA_SUBSET_DIR,
+    WCXB,
     BenchDataMissing,
     build_manifest,
-    default_bench_dir,
+    iter_set,
     load_metadata,
     page_ids,
-    require_pages_dir,
+    set_dir,
 )
 
 SALT = "newsclean-wcxb-subset-v1"
@@ -39,6 +49,14 @@ SALT = "newsclean-wcxb-subset-v1"
 # mean per-page F1 over 40 pages is about 0.03, enough for a regression floor.
 PAGE_COUNT = 40
 SIZE_BUDGET = 3_000_000
+# The two other sets: 30 pages each (~1-2 MB); their floors guard against regressions of a
+# few points, as the WCXB gate does.
+OTHER_PAGE_COUNT = 30
+OUT_DIRS = {
+    WCXB: SUBSET_DIR,
+    TRAFILATURA_EVAL: TRAFILATURA_SUBSET_DIR,
+    READABILITY: READABILITY_SUBSET_DIR,
+}
 
 
 def selection_key(page_id: str) -> str:
@@ -116,20 +134,100 @@ def write_subset(source: Path, out: Path) -> list[str]:
     return chosen
 
 
+ATTRIBUTION = {
+    TRAFILATURA_EVAL: (
+        "trafilatura evaluation subset",
+        "web pages from the evaluation set of trafilatura (Adrien Barbaresi), "
+        "github.com/adbar/trafilatura, `tests/evaldata.json` and `tests/cache/` at commit "
+        "e90b0ef5, development half as split by web domain in newsclean's bench folder. The "
+        "repository is Apache-2.0 (see LICENSE); the pages belong to their publishers and are "
+        "here only to evaluate extraction",
+        "`html/*.html.gz` are unmodified copies; `evaldata.json` is the original restricted "
+        "to these pages",
+    ),
+    READABILITY: (
+        "Readability subset",
+        "pages from the test suite of Mozilla Readability, github.com/mozilla/readability "
+        "(`test/test-pages/`), commit ab4027a8. Apache-2.0, Copyright (c) 2010 Arc90 Inc and "
+        "Mozilla contributors (see LICENSE); the pages belong to their publishers and are here "
+        "only to evaluate extraction",
+        "each folder's `source.html.gz`, `expected.html.gz` and `expected-metadata.json` are "
+        "unmodified copies",
+    ),
+}
+
+
+def other_readme(name: str, count: int) -> str:
+    """README of a trafilatura-eval or Readability subset: provenance, licence, selection."""
+    title, source, changes = ATTRIBUTION[name]
+    return f"""# {title} for the evaluation gate
+
+{count} {source}.
+
+Changes: only these pages are kept; {changes}. `MANIFEST.json` holds the SHA-256 digest of
+every file here (checked by `benchmarks.wcxb.verify_manifest`).
+
+Selection (deterministic): page ids ordered by the SHA-256 of `"<salt>:<id>"` with salt
+`{SALT}`; at most one page per web domain; the first {count} taken.
+Rebuild with `python -m benchmarks.make_subset --set {name}` (needs the full set).
+"""
+
+
+def write_other_subset(name: str, source: Path, out: Path) -> list[str]:
+    """Copy ``OTHER_PAGE_COUNT`` pages of set ``name`` with its LICENSE, README, manifest."""
+    chosen: list[str] = []
+    domains: set[str] = set()
+    pages = sorted(iter_set(name, source), key=lambda page: selection_key(page.page_id))
+    for page in pages:
+        if page.domain in domains:
+            continue
+        domains.add(page.domain)
+        chosen.append(page.page_id)
+        if len(chosen) == OTHER_PAGE_COUNT:
+            break
+    chosen.sort()
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    if name == TRAFILATURA_EVAL:
+        (out / "html").mkdir()
+        for page_id in chosen:
+            shutil.copyfile(
+                source / "html" / f"{page_id}.html.gz", out / "html" / f"{page_id}.html.gz"
+            )
+        records = json.loads((source / "evaldata.json").read_text(encoding="utf-8"))
+        subset = {page_id: records[page_id] for page_id in chosen}
+        (out / "evaldata.json").write_text(
+            json.dumps(subset, indent=1, ensure_ascii=False) + "\n", "utf-8"
+        )
+    else:
+        for page_id in chosen:
+            shutil.copytree(source / page_id, out / page_id)
+    shutil.copyfile(source / "LICENSE", out / "LICENSE")
+    (out / "README.md").write_text(other_readme(name, len(chosen)), "utf-8")
+    manifest = {"salt": SALT, "files": build_manifest(out)}
+    (out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
+    return chosen
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point; see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--source", type=Path, help="full WCXB directory (default: bench dir)")
-    parser.add_argument("--out", type=Path, default=SUBSET_DIR)
+    parser.add_argument("--set", choices=sorted(OUT_DIRS), default=WCXB, dest="set_name")
+    parser.add_argument("--source", type=Path, help="the full set's directory (default: bench dir)")
+    parser.add_argument("--out", type=Path, help="default: the set's folder in tests/data")
     args = parser.parse_args(argv)
-    source: Path = args.source or default_bench_dir()
+    source: Path = args.source or set_dir(args.set_name)
+    out: Path = args.out or OUT_DIRS[args.set_name]
     try:
-        require_pages_dir(source)
-    except BenchDataMissing as exc:
-        print(exc, file=sys.stderr)
+        next(iter_set(args.set_name, source, 1))
+    except (BenchDataMissing, StopIteration) as exc:
+        print(f"benchmark data missing: {exc}", file=sys.stderr)
         return 2
-
-    chosen = write_subset(source, args.out)
+    if args.set_name == WCXB:
+        chosen = write_subset(source, out)
+    else:
+        chosen = write_other_subset(args.set_name, source, out)
+    args.out = out
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
     where = args.out.resolve()
     shown = where.relative_to(REPO_ROOT) if where.is_relative_to(REPO_ROOT) else where

@@ -34,6 +34,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import numpy as np
+
 SHINGLE_SIZE = 4
 
 _WORD = re.compile(r"\w+")
@@ -264,3 +266,112 @@ def accuracy(scores: Iterable[FieldScore]) -> float | None:
 def false_values(scores: Iterable[FieldScore]) -> int:
     """Number of pages where the truth is empty but a value was predicted."""
     return sum(s.false_value for s in scores)
+
+
+@dataclass(frozen=True, slots=True)
+class SnippetCounts:
+    """trafilatura's evaluation counts for one page (its ``evaluate.py``).
+
+    A ``with`` segment found is a true positive, missed a false negative; a ``without`` segment
+    found is a false positive, absent a true negative.
+    """
+
+    true_positives: int
+    false_negatives: int
+    false_positives: int
+    true_negatives: int
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def snippet_counts(predicted: str, with_: Iterable[str], without: Iterable[str]) -> SnippetCounts:
+    """Count ``with`` / ``without`` segments in ``predicted`` after collapsing whitespace only.
+
+    trafilatura's own evaluation compares case-sensitively, so this does too: the set's figures
+    (F1 0.924 for trafilatura 2.2) stay comparable.
+    """
+    haystack = _collapse(predicted)
+    found_with = [_collapse(s) in haystack for s in with_]
+    found_without = [_collapse(s) in haystack for s in without]
+    return SnippetCounts(
+        sum(found_with),
+        len(found_with) - sum(found_with),
+        sum(found_without),
+        len(found_without) - sum(found_without),
+    )
+
+
+def corpus_snippets(pages: Sequence[SnippetCounts]) -> PRF:
+    """Precision, recall and F1 over the counts summed across pages, as trafilatura reports."""
+    tp = sum(p.true_positives for p in pages)
+    fp = sum(p.false_positives for p in pages)
+    fn = sum(p.false_negatives for p in pages)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    return PRF(precision, recall, f1_score(precision, recall))
+
+
+BOOTSTRAP_SAMPLES = 1000
+BOOTSTRAP_SEED = 20261202
+
+
+def _f1_rows(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:
+    total = precision + recall
+    f1: np.ndarray = np.divide(
+        2 * precision * recall, total, out=np.zeros_like(total), where=total > 0
+    )
+    return f1
+
+
+def resampled_f1(columns: np.ndarray, kind: str, rows: np.ndarray) -> np.ndarray:
+    """Corpus F1 of each resample: ``rows`` (samples x pages) indexes ``columns``' pages.
+
+    ``kind`` ``"mean"``: columns are per-page precision and recall, corpus F1 is the F1 of
+    their averages (WCXB shingles). ``"sum"``: columns are per-page TP, FP, FN counts, corpus
+    F1 is that of their sums (trafilatura's snippets).
+    """
+    picked = columns[rows]  # samples x pages x columns
+    if kind == "mean":
+        means = picked.mean(axis=1)
+        return _f1_rows(means[:, 0], means[:, 1])
+    sums = picked.sum(axis=1)
+    tp, fp, fn = sums[:, 0], sums[:, 1], sums[:, 2]
+    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=tp + fp > 0)
+    recall = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=tp + fn > 0)
+    return _f1_rows(precision, recall)
+
+
+def bootstrap_rows(pages: int, samples: int = BOOTSTRAP_SAMPLES) -> np.ndarray:
+    """Page indices of ``samples`` resamples with replacement; the same seed every run."""
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    return rng.integers(0, pages, size=(samples, pages))
+
+
+def interval(values: np.ndarray) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles of bootstrap values: a 95 % interval."""
+    low, high = np.percentile(values, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def bootstrap_f1(columns: np.ndarray, kind: str) -> tuple[float, float]:
+    """95 % bootstrap interval of the corpus F1, resampling pages."""
+    if len(columns) == 0:
+        return (0.0, 0.0)
+    return interval(resampled_f1(columns, kind, bootstrap_rows(len(columns))))
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray, kind: str) -> tuple[float, float, float]:
+    """Corpus F1 of ``a`` minus that of ``b`` on the same pages, with its 95 % interval.
+
+    Both are resampled with the same page indices, so the interval is that of the per-page
+    differences, much narrower than two independent intervals.
+    """
+    everything = np.arange(len(a))[None, :]
+    point = float(resampled_f1(a, kind, everything)[0] - resampled_f1(b, kind, everything)[0])
+    if len(a) == 0:
+        return (point, point, point)
+    rows = bootstrap_rows(len(a))
+    low, high = interval(resampled_f1(a, kind, rows) - resampled_f1(b, kind, rows))
+    return point, low, high

@@ -2,19 +2,24 @@
 
 Order of decisions, first one wins:
 1. the rule catalogue (``tasks.rules``): ads, widgets, bylines, captions, promos, ...;
-2. structural rules: runs of bulleted headlines are related-story link lists;
+2. structural rules: runs of bulleted headlines are related-story link lists; the bulleted
+   items right after a related-stories heading, the bio after an "About the Author" heading,
+   and everything from a reader comment's "Jane says:" header with its timestamp to the end
+   (the comment section) go with the heading;
 3. the title: the metadata title where the page has one, else the first headline-shaped
    paragraph at the top of the page;
 4. for whole-page text, the main-content selector (``tasks.pagetext``) drops chrome the
    catalogue does not name (menus, footers, lists of other stories);
 5. everything else is body.
+Paragraphs an extractor's filter already removed come in labelled (``removed``) and keep it.
 Duplicates are decided later, across the whole run (``tasks.dedup``).
 Bylines and credits are not only removed: their names become article metadata.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import re
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, count
 from operator import not_
@@ -38,6 +43,19 @@ BODY_REASON = "article_text"
 TITLE_FROM_METADATA = "title_metadata"
 TITLE_FROM_LAYOUT = "title_first_headline"
 LINK_LIST_RULE = "related_link_list"
+RELATED_LIST_RULE = "related_list"
+AUTHOR_BIO_RULE = "author_bio"
+COMMENT_SECTION_RULE = "comment_section"
+# An author bio is one paragraph of at most this many words after its heading.
+AUTHOR_BIO_MAX_WORDS = 100
+# A comment's timestamp line: "January 5, 2024 at 3:12 pm", "5. Januar 2024 um 15:12", ...
+COMMENT_TIMESTAMP = re.compile(
+    r"^(?:[a-zäéû]+\.? \d{1,2},? \d{4}|\d{1,2}\.? [a-zäéû]+\.? \d{4}|\d{4}-\d{2}-\d{2}"
+    r"|\d{1,2}[./]\d{1,2}[./]\d{2,4}),?\s+(?:at|um|à|a las|-)?\s*\d{1,2}[:.h]\d{2}"
+    r"\s*(?:[ap]\.?m\.?)?$",
+    re.I,
+)
+_CLOCK = re.compile(r"\d{1,2}:\d{2}")
 # The title is looked for among the first few paragraphs the catalogue did not claim.
 TITLE_SEARCH_DEPTH = 3
 
@@ -89,6 +107,41 @@ def _mark_link_lists(texts: Sequence[str], labels: list[str], reasons: list[str]
             for item in run:
                 labels[item], reasons[item] = "promo", LINK_LIST_RULE
         run = [i]
+
+
+def _mark_what_headings_open(texts: Sequence[str], labels: list[str], reasons: list[str]) -> None:
+    """Give what follows a chrome heading the heading's fate.
+
+    The bulleted, sentence-less items right after a related-stories heading are that list;
+    the paragraph after an "About the Author" heading is the bio; a reader comment's header
+    with its timestamp (on its line or the next) opens the comment section, which runs to
+    the end of the text. Only paragraphs no rule claimed are labelled.
+    """
+    n = len(texts)
+    for i in range(n):
+        if reasons[i] == "related_heading" or (
+            reasons[i] == "watch_promo" and texts[i].endswith(":")
+        ):
+            j = i + 1
+            while (
+                j < n
+                and not labels[j]
+                and BULLET.match(texts[j])
+                and not SENTENCE_END.search(texts[j])
+                and _words(texts[j]) <= LINK_LIST_MAX_WORDS
+            ):
+                labels[j], reasons[j] = "promo", RELATED_LIST_RULE
+                j += 1
+        elif reasons[i] == "author_heading":
+            if i + 1 < n and not labels[i + 1] and _words(texts[i + 1]) <= AUTHOR_BIO_MAX_WORDS:
+                labels[i + 1], reasons[i + 1] = "boilerplate", AUTHOR_BIO_RULE
+        elif reasons[i] == "comment_header" and (
+            _CLOCK.search(texts[i]) or (i + 1 < n and COMMENT_TIMESTAMP.match(texts[i + 1]))
+        ):
+            for j in range(i + 1, n):
+                if not labels[j]:
+                    labels[j], reasons[j] = "boilerplate", COMMENT_SECTION_RULE
+            return
 
 
 def _normalized(text: str) -> str:
@@ -155,18 +208,25 @@ def classify_columns(
     whole_page: bool = True,
     site_repeats: Collection[str] = frozenset(),
     link_lists: bool | None = None,
+    removed: Mapping[int, tuple[str, str]] | None = None,
 ) -> Classification:
     """``classify`` on paragraphs given as columns (``tasks.paragraphs.split_lines``).
 
+    ``removed`` holds positions an earlier filter already removed (the extractor's DOM chrome
+    filter), with their label and reason: they keep that decision, their names are not read.
     Decisions are written into label and reason lists and every ``Paragraph`` is built once,
     at the end, with its final label: a page dump has ~240 paragraphs, and a pass of Python
     attribute reads and writes over all of them costs as much as a stage of the selector.
     """
     labels = [""] * len(texts)
     reasons = [""] * len(texts)
+    for index, (label, reason) in (removed or {}).items():
+        labels[index], reasons[index] = label, reason
     authors: list[str] = []
     credits: list[str] = []
     for index, (rule, match) in match_rules(texts).items():
+        if labels[index]:
+            continue
         labels[index], reasons[index] = rule.label, rule.name
         names = rule.authors(match) if rule.authors else []
         _add(authors, [n for n in names if not WIRE_PATTERN.match(n)])
@@ -174,6 +234,7 @@ def classify_columns(
         if rule.credits:
             _add(credits, [_canonical_credit(n) for n in rule.credits(match)])
 
+    _mark_what_headings_open(texts, labels, reasons)
     if whole_page if link_lists is None else link_lists:
         _mark_link_lists(texts, labels, reasons)
     title = _mark_title(texts, labels, reasons, known_title)

@@ -1,11 +1,14 @@
 """HTML pages to main text plus metadata: trafilatura first, a plain DOM walk as fallback.
 
-When trafilatura's text covers almost none of what the plain-text selector keeps
-(``tasks.htmlmerge``), trafilatura picked the wrong block and the selector's text is used.
-Whichever text is chosen, its paragraphs are then found again in the page's DOM and those that
-sit in page chrome by their surroundings (``tasks.domblocks``: figure, aside, footer, related or
-newsletter boxes, link lists after the article...) are dropped. The page is parsed once and the
-tree is shared by trafilatura, its baseline, ``html_text`` and the metadata reader.
+trafilatura's paragraphs are found again in the page's DOM and those that sit in page chrome
+by their surroundings (``tasks.domblocks``: figure, aside, footer, related or newsletter boxes,
+link lists after the article...) are marked removed, with that reason. The page is parsed once
+and the tree is shared by trafilatura and the metadata reader.
+
+Second and third opinions (trafilatura's baseline, the plain-text selector on the page's
+visible text) replaced trafilatura's text when it looked like a fragment; they were chosen on
+the WCXB dev pages and lowered F1 on the two other development sets (trafilatura-eval -0.018,
+Readability -0.005, ``python -m benchmarks.extraction --ablate opinions``), so they are gone.
 
 Metadata merges what the page declares (``tasks.metadata``: JSON-LD, meta tags) with
 trafilatura's findings. The publication day is htmldate's (via trafilatura), which reads the
@@ -31,10 +34,9 @@ import trafilatura.settings
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 from htmldate import find_date
 from lxml.etree import ParserError
-from trafilatura.utils import load_html
+from trafilatura.utils import is_dubious_html, repair_faulty_html
 
 from tasks.domblocks import chrome_filter
-from tasks.htmlmerge import page_text_fallback
 from tasks.metadata import (
     PageMetadata,
     byline_authors,
@@ -45,24 +47,19 @@ from tasks.metadata import (
     publication_precision,
 )
 from tasks.models import Rejected
-from tasks.paragraphs import split_paragraphs
+from tasks.paragraphs import split_lines
+from tasks.readerable import is_probably_readerable, link_texts
 from tasks.rules import split_names
 
 EXTRACTOR_TRAFILATURA = "trafilatura"
 EXTRACTOR_FALLBACK = "dom_text"
-EXTRACTOR_BASELINE = "trafilatura_baseline"
-EXTRACTOR_PAGE_TEXT = "page_text"
-# Second opinion: trafilatura's baseline (article/JSON-LD/paragraph text) replaces the main
-# extraction when that has fewer than SHORT_SHARE of the baseline's words, i.e. the main
-# extractor settled on a fragment (a teaser, one section). Chosen on the odd WCXB dev pages,
-# confirmed on the even ones. Only short extractions (under SECOND_OPINION_BELOW_WORDS words)
-# pay for the second and the third opinion.
-SECOND_OPINION_BELOW_WORDS = 700
-SECOND_OPINION_MIN_WORDS = 100
-SHORT_SHARE = 0.3
 _BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div")
 _BY_PREFIX = re.compile(r"^\s*by\s+", re.I)
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# trafilatura's recall-favouring mode (keeps more of the page; the DOM filter then drops chrome).
+FAVOR_RECALL = True
+# Label and reason of an extracted paragraph that the page's DOM places in chrome.
+DOM_CHROME = ("boilerplate", "dom_chrome")
 # Loggers of the extraction libraries. They log every page they cannot use (ERROR "parsed tree
 # length: 0", WARNING "discarding data"); newsclean reports such a page once, with its reason,
 # in the quarantine table and the run report, so their lines would only flood a run's console.
@@ -86,6 +83,15 @@ class Extraction:
     description: str | None = None
     url: str | None = None
     credits: list[str] = field(default_factory=list)
+    # ``text`` split into paragraphs (``tasks.paragraphs.split_lines`` columns), when the
+    # extraction split it already, and the positions among them that a filter removed, with
+    # their label and reason: they are published as removed rows, not dropped unseen.
+    lines: tuple[list[str], list[int], list[int]] | None = None
+    removed: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # Readability's test (``tasks.readerable``): False when the page has no block of prose;
+    # then ``link_texts`` holds its link texts, for telling an index page from a short brief.
+    readerable: bool = True
+    link_texts: frozenset[str] = frozenset()
 
 
 class _Metadata(TypedDict):
@@ -176,39 +182,51 @@ def publication_time(found: str | None, declared: datetime | None) -> datetime |
     return day
 
 
-def _baseline_text(html: Page) -> str:
-    """trafilatura's baseline extraction, one paragraph per text block or line."""
-    try:
-        body, _, _ = trafilatura.baseline(html)
-    except Exception:  # same parser failures as the main extraction
-        return ""
-    lines = (line.strip() for p in body.iter("p") for line in (p.text or "").splitlines())
-    return "\n\n".join(line for line in lines if line)
-
-
-def _second_opinion(html: Page, text: str) -> str | None:
-    """The baseline's text when the main extraction looks like a fragment of it, else None."""
-    words = len(text.split())
-    if words >= SECOND_OPINION_BELOW_WORDS:
-        return None
-    other = _baseline_text(html)
-    other_words = len(other.split())
-    if other_words >= SECOND_OPINION_MIN_WORDS and words < SHORT_SHARE * other_words:
-        return other
-    return None
+# trafilatura's parser options, plus ``huge_tree``: without it libxml2 stops at a text node
+# over 10 MB (an inline ``<script>`` of JSON state) and the tree holds only what came before
+# it, so a 17 MB page with 15 MB of script JSON published its navigation menu as the article.
+HTML_PARSER = lxml.html.HTMLParser(
+    collect_ids=False,
+    default_doctype=False,
+    encoding="utf-8",
+    remove_comments=True,
+    remove_pis=True,
+    huge_tree=True,
+)
+# A script or style over this many characters is application state or a bundle, never
+# metadata; it is emptied after parsing, so the readers that search the page's markup
+# (htmldate's regexes take ~2 s a MB) stay bounded: the 15 MB script took 35 s. The largest
+# on the 711 WCXB dev pages is 1.1 M characters.
+MAX_SCRIPT_CHARS = 2_000_000
 
 
 def parse_html(html: str) -> lxml.html.HtmlElement | None:
-    """The page parsed once, as trafilatura parses it; None when lxml cannot make a tree of it.
+    """The page parsed once, as trafilatura's ``load_html`` parses it; None when lxml cannot.
 
-    trafilatura (which copies a tree it is given), its baseline, ``html_text`` and the
-    metadata reader all take this tree instead of parsing the page again; on the WCXB dev
-    pages their outputs are identical either way.
+    The same steps as ``load_html`` (repair, Unicode first, bytes second, the dubious-HTML
+    check), with :data:`HTML_PARSER` so that huge text nodes parse. trafilatura (which copies
+    a tree it is given) and the metadata reader take this tree instead of parsing again.
     """
+    beginning = html[:50].lower()
+    html = repair_faulty_html(html, beginning)
+    tree = None
     try:
-        return load_html(html)
+        tree = lxml.html.fromstring(html, parser=HTML_PARSER)
+    except ValueError:  # a Unicode string with an encoding declaration: parse its bytes
+        tree = None
     except Exception:  # lxml raises several kinds of errors on markup it cannot parse
         return None
+    if tree is None or len(tree) < 1:
+        try:
+            tree = lxml.html.fromstring(html.encode("utf-8", "surrogatepass"), parser=HTML_PARSER)
+        except Exception:
+            return None
+    if is_dubious_html(beginning) and len(tree) < 2:
+        return None
+    for node in tree.iter("script", "style"):
+        if node.text is not None and len(node.text) > MAX_SCRIPT_CHARS:
+            node.text = None
+    return tree
 
 
 def _main_extraction(html: Page, url: str | None) -> trafilatura.settings.Document | None:
@@ -221,7 +239,7 @@ def _main_extraction(html: Page, url: str | None) -> trafilatura.settings.Docume
             with_metadata=False,
             include_comments=False,
             include_tables=True,
-            favor_recall=True,
+            favor_recall=FAVOR_RECALL,
         )
     except Exception:  # trafilatura raises many kinds of parser errors on broken markup
         return None
@@ -265,21 +283,6 @@ def _trafilatura_metadata(
     return found
 
 
-def _choose_text(html: Page, text: str) -> tuple[str, str]:
-    """trafilatura's ``text``, or the second or third opinion that replaces it."""
-    extractor = EXTRACTOR_TRAFILATURA
-    if (other := _second_opinion(html, text)) is not None:
-        text, extractor = other, EXTRACTOR_BASELINE
-    # Third opinion, from the visible text instead of the DOM (tasks.htmlmerge), for short
-    # extractions only: on the 711 WCXB dev pages it replaced 3 texts, all under 500 words,
-    # and asking it on every page cost ~13 ms a page (html_text dump plus selector).
-    if len(text.split()) < SECOND_OPINION_BELOW_WORDS and (
-        selected := page_text_fallback(html, text)
-    ):
-        text, extractor = selected, EXTRACTOR_PAGE_TEXT
-    return text, extractor
-
-
 def extractor_text(
     tree: lxml.html.HtmlElement, url: str | None = None
 ) -> tuple[str, str, str | None] | None:
@@ -288,18 +291,23 @@ def extractor_text(
     if document is None or not (document.text or "").strip():
         return None
     title = _trafilatura_metadata(tree, url, page_metadata(tree)).title
-    return (*_choose_text(tree, document.text or ""), title)
+    return document.text, EXTRACTOR_TRAFILATURA, title
 
 
-def drop_dom_chrome(tree: lxml.html.HtmlElement | None, text: str, extractor: str) -> str:
-    """``text`` without the paragraphs that ``tasks.domblocks`` places in page chrome."""
+def dom_chrome(
+    tree: lxml.html.HtmlElement | None, paragraphs: list[str], extractor: str
+) -> dict[int, tuple[str, str]]:
+    """Positions of the ``paragraphs`` that ``tasks.domblocks`` places in page chrome.
+
+    Each is labelled ``boilerplate`` / ``dom_chrome``; none when the model would drop all of
+    them (then it is the model, not the page, that is wrong).
+    """
     if tree is None:
-        return text
-    paragraphs = [span.text for span in split_paragraphs(text)]
+        return {}
     keep = chrome_filter(tree, paragraphs, extractor)
     if all(keep) or not any(keep):
-        return text
-    return "\n\n".join(p for p, k in zip(paragraphs, keep, strict=True) if k)
+        return {}
+    return {i: DOM_CHROME for i, k in enumerate(keep) if not k}
 
 
 def extract_html(html: str, url: str | None = None) -> Extraction:
@@ -326,9 +334,22 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
     }
     document = _main_extraction(page, url)
     if document is not None and (document.text or "").strip():
-        text, extractor = _choose_text(page, document.text or "")
-        text = drop_dom_chrome(tree, text, extractor)
-        return _valid_unicode(Extraction(text=text, extractor=extractor, **metadata))
+        extractor = EXTRACTOR_TRAFILATURA
+        text = _SURROGATE.sub("\ufffd", document.text)
+        lines = split_lines(text)
+        removed = dom_chrome(tree, lines[0], extractor)
+        readerable = tree is None or is_probably_readerable(tree)
+        return _valid_unicode(
+            Extraction(
+                text=text,
+                extractor=extractor,
+                lines=lines,
+                removed=removed,
+                readerable=readerable,
+                link_texts=frozenset() if readerable or tree is None else link_texts(tree),
+                **metadata,
+            )
+        )
     text = _dom_text(html)
     if not text.strip():
         raise Rejected("extract", "HTML page has no visible text")

@@ -106,6 +106,10 @@ class Article:
     supersedes: str | None = None
     version: int = 1
     earlier_versions: frozenset[str] = frozenset()
+    # Paragraphs the extractor's text split into, counted before any filter or label: the
+    # articles suite checks that every one of them is a row (kept or removed, with a reason).
+    # None for articles built without ``process_document`` (then the rows are counted).
+    paragraphs_in: int | None = None
     # Paragraph position -> earlier positions it repeats within the article: found in the
     # clean shard, marked after the run-wide dedup (tasks.corpus.find_repeats). Not published.
     repeats: dict[int, tuple[int, ...]] = field(default_factory=dict)

@@ -253,6 +253,13 @@ RULES: tuple[Rule, ...] = (
         authors=_group_names("names"),
     ),
     _rule(
+        "author_heading",
+        "byline",
+        r"^about (?:the )?(?:authors?|writers?|contributors?)\s*:?$",
+        "An 'About the Author' box heading; the bio after it goes with it (tasks.classify).",
+        first="a",
+    ),
+    _rule(
         "byline",
         "byline",
         r"^(?i:by|written by|words by|author:?|posted by|story by|reported by)\s+"
@@ -296,6 +303,20 @@ RULES: tuple[Rule, ...] = (
         first="[nwvlpdrmsaut]",
     ),
     _rule(
+        "related_heading",
+        "promo",
+        r"^(?:related(?: articles?| posts?| stories| reading| content| links| news)?"
+        r"|you (?:might|may) also (?:like|enjoy|be interested in)"
+        r"|more (?:stories|articles|news) (?:like this|from [\w .'’&-]{1,40})"
+        r"|recommended(?: for you| reading| articles| stories)?|further reading"
+        r"|das könnte sie auch interessieren|weitere artikel|ähnliche (?:artikel|beiträge)"
+        r"|mehr zum thema|lesen sie auch|(?:à )?lire aussi|articles similaires"
+        r"|sur le même sujet|artículos relacionados|te puede interesar|leggi anche"
+        r"|articoli correlati|gerelateerde artikelen|lees ook)\s*:?$",
+        "The heading of a related / recommended stories list (the list after it goes with it).",
+        first="[rymfdwälstagà]",
+    ),
+    _rule(
         "link_arrow",
         "promo",
         r"^(?:>>|»|›|→|►|▶|⟶)\s*\S.*$",
@@ -318,6 +339,16 @@ RULES: tuple[Rule, ...] = (
         "Newsletter and subscription boxes.",
         first="",
         tail=("newsletter", "briefing", "alerts", "digest", "inbox"),
+    ),
+    _rule(
+        "comment_header",
+        "boilerplate",
+        r"^[^.!?:,]{2,40}?\s+says:"
+        r"(?:\s{1,3}[\w ,.]{3,30}?\s{1,3}at\s{1,3}\d{1,2}:\d{2}\s{0,3}(?:[ap]m)?)?$",
+        "A reader comment's 'Jane says:' header (the colon: headlines end in 'Iran says');"
+        " with a timestamp it opens the comment section.",
+        first="",
+        tail=("says", "am", "pm"),
     ),
     _rule(
         "app_or_follow_promo",

@@ -105,7 +105,9 @@ def articles_table(articles: Sequence[Article], run_id: str, processed_at: datet
             "supersedes": article.supersedes,
             "version": article.version,
             "text": text,
-            "n_paragraphs_in": len(article.paragraphs),
+            "n_paragraphs_in": (
+                len(article.paragraphs) if article.paragraphs_in is None else article.paragraphs_in
+            ),
             "n_paragraphs_kept": sum(labels[label] for label in KEPT_LABELS),
             "word_count": word_count(text),
             "content_hash": content_hash(text),

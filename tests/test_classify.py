@@ -99,3 +99,39 @@ def test_columns_and_spans_give_the_same_paragraphs():
 def test_empty_input_gives_no_paragraphs():
     assert classify([]).paragraphs == []
     assert classify([ParagraphSpan("Just one line of text here.", 1, 1)]).paragraphs[0].kept
+
+
+def test_what_chrome_headings_open_goes_with_them():
+    article = "The council voted on Tuesday to rebuild the pier after the storms."
+    text = "\n\n".join(
+        [
+            article,
+            "Related Articles:",
+            "- Ferry timetable changes for the winter",
+            "- New lighthouse keeper appointed",
+            "About the Author",
+            "Jane Marlow has covered the harbour for the Gazette since 2009.",
+            "Peter Hale says:",
+            "January 5, 2024 at 3:12 pm",
+            "About time they fixed that pier, it was falling apart.",
+            "Reply",
+        ]
+    )
+    got = [(label, reason) for _, label, reason in _labels(text)]
+    assert got == [
+        ("body", "article_text"),
+        ("promo", "related_heading"),
+        ("promo", "related_list"),
+        ("promo", "related_list"),
+        ("byline", "author_heading"),
+        ("boilerplate", "author_bio"),
+        ("boilerplate", "comment_header"),
+        ("boilerplate", "comment_section"),
+        ("boilerplate", "comment_section"),
+        ("boilerplate", "comment_section"),
+    ]
+
+
+def test_a_says_line_without_a_timestamp_opens_no_comment_section():
+    text = "\n\n".join(["The mayor says:", "The pier will reopen in May after the repairs."])
+    assert _labels(text)[1][1] == "body"

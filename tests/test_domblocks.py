@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from tasks import domblocks
-from tasks.extract import drop_dom_chrome, parse_html
+from tasks.extract import dom_chrome, parse_html
 
 BODY = (
     "The harbour council voted on Tuesday to rebuild the old pier after a winter of storms "
@@ -76,15 +76,13 @@ def test_shipped_model_scores_are_probabilities():
 
 
 def test_filter_never_empties_the_text_and_needs_a_tree(monkeypatch):
-    text = "\n\n".join(PARAGRAPHS)
-    assert drop_dom_chrome(None, text, "trafilatura") == text
+    assert dom_chrome(None, PARAGRAPHS, "trafilatura") == {}
     monkeypatch.setattr("tasks.extract.chrome_filter", lambda tree, paragraphs, ex: [False] * 6)
-    assert drop_dom_chrome(parse_html(PAGE), text, "trafilatura") == text
+    assert dom_chrome(parse_html(PAGE), PARAGRAPHS, "trafilatura") == {}
     keep = [True, True, False, True, False, False]
     monkeypatch.setattr("tasks.extract.chrome_filter", lambda tree, paragraphs, ex: keep)
-    assert drop_dom_chrome(parse_html(PAGE), text, "trafilatura") == "\n\n".join(
-        [PARAGRAPHS[0], BODY, SECOND]
-    )
+    removed = dom_chrome(parse_html(PAGE), PARAGRAPHS, "trafilatura")
+    assert removed == {i: ("boilerplate", "dom_chrome") for i in (2, 4, 5)}
 
 
 def test_page_text_skips_scripts_and_gives_each_tail_to_its_parent():

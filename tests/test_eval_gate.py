@@ -1,4 +1,8 @@
-"""CI evaluation gate: newsclean on the pinned 40-page WCXB subset must stay above its floors.
+"""CI evaluation gate: newsclean on the pinned subsets must stay above their floors.
+
+The 40-page WCXB subset (html and text modes), and 30 pages each of trafilatura's evaluation
+set and of Readability's test pages (html mode, scored as ``benchmarks.extraction`` scores the
+full sets).
 
 The floors below were set from a measured run minus a small margin (see the comment on each
 table). Lowering a floor is an explicit, reviewed change: say in the commit which change made
@@ -13,8 +17,26 @@ from typing import Any
 
 import pytest
 
-from benchmarks.extraction import Prediction, SystemResult, newsclean_system
-from benchmarks.wcxb import SUBSET_DIR, Page, iter_pages, make_dump, verify_manifest
+from benchmarks.extraction import (
+    Prediction,
+    SetResult,
+    SystemResult,
+    corpus_prf,
+    newsclean_system,
+    run_set,
+)
+from benchmarks.wcxb import (
+    READABILITY,
+    READABILITY_SUBSET_DIR,
+    SUBSET_DIR,
+    TRAFILATURA_EVAL,
+    TRAFILATURA_SUBSET_DIR,
+    Page,
+    iter_pages,
+    iter_set,
+    make_dump,
+    verify_manifest,
+)
 
 # --- Floors (lowering one is an explicit reviewed change) ---------------------------------
 # html mode, measured 2026-11-22 with the DOM-position filter (tasks.domblocks; trafilatura
@@ -39,8 +61,11 @@ TEXT_FLOORS: dict[str, float] = {
 }
 # Lower is better for these: share of "without" snippets (chrome) left in the output, and
 # metadata values given where the truth has none.
+# without_left: .031 with the DOM filter's WCXB-chosen cutoff; .046 since the filter drops a
+# paragraph only below a 0.2 article-text probability (2026-12-02; tasks.domblocks.CHROME_BELOW),
+# which keeps article text it dropped on the two other development sets.
 HTML_CEILINGS: dict[str, float] = {
-    "without_left": 0.045,
+    "without_left": 0.06,
     "author_false_values": 1,
     "date_false_values": 5,
 }
@@ -153,3 +178,34 @@ def test_gate_fails_when_metadata_is_dropped_or_chrome_kept(html_predictions: Pr
     assert {"shingle_precision", "without_left"} <= _broken(
         gate_failures(score(html_predictions, whole_page), HTML_FLOORS, HTML_CEILINGS)
     )
+
+
+# --- The two other development sets (pinned 30-page subsets, attribution in their READMEs) ---
+# html mode, measured 2026-12-02 (trafilatura 2.3.1): snippet F1 .946 (P .936, R .957) on
+# trafilatura-eval, shingle F1 .933 (P .974, R .895) on Readability; floors ~.02 below.
+OTHER_SET_FLOORS: dict[str, float] = {
+    TRAFILATURA_EVAL: 0.925,
+    READABILITY: 0.91,
+}
+OTHER_SUBSETS = {TRAFILATURA_EVAL: TRAFILATURA_SUBSET_DIR, READABILITY: READABILITY_SUBSET_DIR}
+
+
+def _other_set(name: str) -> SetResult:
+    from tasks.process import process_document
+
+    directory = OTHER_SUBSETS[name]
+    problems = verify_manifest(directory)
+    assert problems == [], f"pinned subset differs from its MANIFEST.json: {problems[:5]}"
+    system = newsclean_system(process_document, "html")
+    return run_set(name, "html", iter_set(name, directory), [system])[0]
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_SET_FLOORS))
+def test_other_sets_stay_above_their_floors(name: str) -> None:
+    result = _other_set(name)
+    assert result.pages == 30 and result.errors == []
+    f1 = corpus_prf(name, result.matrix()).f1
+    assert f1 >= OTHER_SET_FLOORS[name], f"{name}: F1 {f1:.3f} below {OTHER_SET_FLOORS[name]}"
+    if name == READABILITY:
+        # The subset's one page that is not an article is quarantined, not published.
+        assert result.non_articles == 1 and result.non_article_quarantined == 1

@@ -12,8 +12,6 @@ import trafilatura.settings
 from htmldate import find_date
 
 from tasks.extract import (
-    SECOND_OPINION_BELOW_WORDS,
-    _choose_text,
     _dom_text,
     _trafilatura_metadata,
     clean_authors,
@@ -27,7 +25,7 @@ from tasks.metadata import PageMetadata, clean_author_names, page_metadata, pars
 from tasks.models import Rejected
 
 from .conftest import DATA
-from .pages import PAGE, PROSE, SIDEBAR
+from .pages import PROSE
 
 
 def test_trafilatura_path_gives_text_and_metadata():
@@ -200,32 +198,6 @@ def test_json_ld_in_a_broken_block_is_ignored():
     )
 
 
-def test_baseline_replaces_an_extraction_that_is_a_fragment_of_the_page(monkeypatch):
-    html = NEWS_PAGE.replace("{published}", "2024-11-02")
-    long_text = "\n\n".join(
-        f"Paragraph {i} of the full story with several more words." for i in range(40)
-    )
-    monkeypatch.setattr("tasks.extract._baseline_text", lambda page: long_text)
-    result = extract_html(html)
-    assert result.extractor == "trafilatura_baseline" and result.text == long_text
-    assert result.site_name == "Harbour Times"  # metadata does not depend on the text path
-    monkeypatch.setattr("tasks.extract._baseline_text", lambda page: "Just a teaser.")
-    assert extract_html(html).extractor == "trafilatura"
-
-
-def test_a_short_extraction_of_the_wrong_block_is_replaced():
-    text, extractor = _choose_text(PAGE, SIDEBAR)
-    assert extractor in ("trafilatura_baseline", "page_text")
-    assert all(p in text for p in PROSE)
-
-
-def test_long_extractions_are_not_second_guessed():
-    """Only extractions under SECOND_OPINION_BELOW_WORDS words ask for other opinions."""
-    long_sidebar = "\n\n".join([SIDEBAR] * (SECOND_OPINION_BELOW_WORDS // 10 + 1))
-    assert len(long_sidebar.split()) >= SECOND_OPINION_BELOW_WORDS
-    assert _choose_text(PAGE, long_sidebar) == (long_sidebar, "trafilatura")
-
-
 SUBSET = DATA / "wcxb_subset" / "html"
 
 
@@ -279,3 +251,30 @@ def test_declared_dates_and_authors_skip_searches_without_changing_what_is_used(
             assert ours.author == theirs.author, name
         compared += declared.published_at is not None
     assert compared > 10  # pages whose date came from the markup-only search
+
+
+def test_a_page_with_15_mb_of_inline_script_json_gives_its_article():
+    """libxml2 stopped at the 15 MB text node without ``huge_tree``: only the menu before it
+    was in the tree, and it was published as the article."""
+    import json
+
+    menu = "".join(
+        f'<li><a href="/s{i}">Section number {i} of the site</a></li>' for i in range(40)
+    )
+    paragraph = (
+        "<p>The harbour council voted on Tuesday to rebuild the old pier after a winter of "
+        "storms left its eastern end unsafe for the ferries, officials said. Part {i} gives "
+        "the details of the funding, the engineers and the timetable for the work.</p>"
+    )
+    state = json.dumps({"items": [{"id": i, "name": "x" * 100} for i in range(130_000)]})
+    html = (
+        f"<html><head><title>Pier</title></head><body><nav><ul>{menu}</ul></nav>"
+        f"<script type='application/json'>{state}</script><article><h1>Council votes</h1>"
+        + "".join(paragraph.format(i=i) for i in range(25))
+        + "</article><footer>Copyright</footer></body></html>"
+    )
+    assert len(html) > 15_000_000
+    result = extract_html(html)
+    assert "Part 24 gives the details" in result.text
+    assert "Section number 3 of the site" not in result.text
+    assert '"items"' not in result.text

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from benchmarks import metrics
@@ -203,3 +204,39 @@ def test_verify_manifest_reports_changed_missing_and_extra_files(tmp_path: Path)
 
 def test_pinned_subset_matches_its_manifest() -> None:
     assert verify_manifest(SUBSET_DIR) == []
+
+
+# --- trafilatura's snippet scoring and the bootstrap --------------------------------------------
+
+
+def test_snippet_counts_collapse_whitespace_and_keep_case() -> None:
+    counts = metrics.snippet_counts(
+        "The  pier\nreopens today. Menu Home", ["The pier reopens", "the pier"], ["Menu", "Footer"]
+    )
+    # "the pier" is not found: trafilatura's evaluation is case-sensitive.
+    assert counts == metrics.SnippetCounts(1, 1, 1, 1)
+
+
+def test_corpus_snippets_sum_counts_before_dividing() -> None:
+    pages = [metrics.SnippetCounts(3, 1, 0, 2), metrics.SnippetCounts(0, 2, 2, 0)]
+    # TP 3, FN 3, FP 2: P = 3/5, R = 3/6, F1 = 2 * .6 * .5 / 1.1
+    assert_prf(metrics.corpus_snippets(pages), 0.6, 0.5, 0.6 / 1.1)
+
+
+def test_bootstrap_interval_holds_the_point_and_is_reproducible() -> None:
+    columns = [[0.9, 0.8], [0.5, 0.6], [1.0, 1.0], [0.7, 0.9]] * 5
+
+    matrix = np.array(columns)
+    low, high = metrics.bootstrap_f1(matrix, "mean")
+    point = metrics.corpus_shingles([PRF(p, r, 0) for p, r in columns]).f1
+    assert low < point < high
+    assert metrics.bootstrap_f1(matrix, "mean") == (low, high)
+
+
+def test_paired_difference_of_identical_systems_is_exactly_zero() -> None:
+
+    counts = np.array([[3, 0, 1], [1, 2, 0], [4, 1, 1]], dtype=float)
+    assert metrics.paired_difference(counts, counts, "sum") == (0.0, 0.0, 0.0)
+    better = counts + np.array([1, -0.0, -1])
+    point, low, high = metrics.paired_difference(better, counts, "sum")
+    assert point > 0 and low <= point <= high

@@ -92,3 +92,36 @@ def test_text_over_the_suite_bound_quarantines_the_input(tmp_path, table, stage,
     )
     loose = PipelineConfig(expectations_dir=_suites_with(tmp_path / "loose", table, "text", length))
     assert process_document(page, "a.txt", config=loose).text
+
+
+def _listing_page() -> bytes:
+    items = "".join(
+        f'<li><h3><a href="/news/{i}">Council story number {i} about the harbour pier</a></h3>'
+        f"<span>2 hours ago</span></li>"
+        for i in range(30)
+    )
+    return (
+        "<html><head><title>Latest news</title></head><body><nav><a href='/'>Home</a></nav>"
+        f"<main><h1>Latest news</h1><ul class='stories'>{items}</ul></main>"
+        "<footer>Copyright 2026 Harbour Times</footer></body></html>"
+    ).encode()
+
+
+def test_an_index_page_is_quarantined_as_not_an_article():
+    with pytest.raises(Rejected) as rejected:
+        process_document(_listing_page(), "latest.html")
+    assert rejected.value.stage == "clean"
+    assert rejected.value.reason.startswith("not an article")
+    assert "link text" in rejected.value.reason
+
+
+def test_a_short_brief_with_its_own_sentences_is_still_an_article():
+    brief = (
+        b"<html><head><title>Pier closed</title></head><body><article><h1>Pier closed</h1>"
+        b"<p>The harbour pier is closed until Friday after the storm.</p>"
+        b"<p>Ferries leave from the northern quay, the council said on Monday.</p>"
+        b"<p>Repairs to the railing start next week and take two days.</p>"
+        b"</article></body></html>"
+    )
+    article = process_document(brief, "brief.html")
+    assert "northern quay" in article.text

@@ -44,6 +44,13 @@ from tests.regex_samples import sample
         ("Election 2024:Who is ahead in the polls", "inline_related_link", "promo"),
         ("Sign up for our morning briefing newsletter", "newsletter_promo", "promo"),
         ("Follow us on Twitter for breaking news", "app_or_follow_promo", "promo"),
+        ("Related Articles:", "related_heading", "promo"),
+        ("You Might Also Like:", "related_heading", "promo"),
+        ("Das könnte Sie auch interessieren", "related_heading", "promo"),
+        ("À lire aussi", "related_heading", "promo"),
+        ("About the Author", "author_heading", "byline"),
+        ("Peter Hale says:", "comment_header", "boilerplate"),
+        ("Peter Hale says: January 5, 2024 at 3:12 pm", "comment_header", "boilerplate"),
     ],
 )
 def test_rule_matches_its_kind_of_chrome(text: str, rule: str, label: str):
@@ -63,6 +70,8 @@ def test_rule_matches_its_kind_of_chrome(text: str, rule: str, label: str):
         "He urged residents to stay indoors: the storm is expected to worsen overnight.",
         "WASHINGTON (AP) — Lawmakers returned to the capital on Tuesday.",
         "Tagged animals were released back into the wild after the study.",
+        "Missiles hit bases housing US forces, Iran says",
+        "The mayor says",
     ],
 )
 def test_rules_spare_article_prose(text: str):
