@@ -291,7 +291,7 @@ def extractor_text(
     if document is None or not (document.text or "").strip():
         return None
     title = _trafilatura_metadata(tree, url, page_metadata(tree)).title
-    return document.text, EXTRACTOR_TRAFILATURA, title
+    return document.text or "", EXTRACTOR_TRAFILATURA, title
 
 
 def dom_chrome(
@@ -335,7 +335,7 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
     document = _main_extraction(page, url)
     if document is not None and (document.text or "").strip():
         extractor = EXTRACTOR_TRAFILATURA
-        text = _SURROGATE.sub("\ufffd", document.text)
+        text = _SURROGATE.sub("\ufffd", document.text or "")
         lines = split_lines(text)
         removed = dom_chrome(tree, lines[0], extractor)
         readerable = tree is None or is_probably_readerable(tree)
