@@ -17,7 +17,7 @@ from tasks.classify import classify_columns
 from tasks.config import PipelineConfig, length_limits
 from tasks.corpus import find_repeats, short_body_lines
 from tasks.extract import extract_html
-from tasks.metadata import detect_language
+from tasks.metadata import detect_language, word_count
 from tasks.models import (
     BODY,
     Article,
@@ -160,7 +160,7 @@ def not_an_article(paragraphs: Sequence[Paragraph], links: frozenset[str]) -> st
     readerable, it quarantines 4 (one more has no text left; the other 3 keep 37-294 words).
     """
     body = " ".join(p.text for p in paragraphs if p.label == BODY)
-    words = len(body.split())
+    words = word_count(body)
     if words < NOT_ARTICLE_MAX_WORDS:
         return f"not an article: no block of prose on the page and {words} words of text"
     text = " ".join(body.split()).casefold()
