@@ -207,11 +207,21 @@ def _published_parts(output: Path, table: str) -> list[Path]:
 
 
 def read_published(output: Path, table: str, columns: str = "*") -> pa.Table | None:
-    """Read a published table with DuckDB (``None`` when nothing was published yet)."""
+    """Read a published table with DuckDB (``None`` when nothing was published yet).
+
+    Parts are matched by column name, and a named column that no part has yet reads as null:
+    parts published before the schema gained a column (``version``,
+    ``published_at_precision``, ...) must not fail every later run.
+    """
     files = _published_parts(output, table)
     if not files:
         return None
+    parts = f"read_parquet({[str(f) for f in files]!r}, union_by_name = true)"
     with duckdb.connect() as con:
-        return con.sql(
-            f"SELECT {columns} FROM read_parquet({[str(f) for f in files]!r})"
-        ).to_arrow_table()
+        if columns != "*":
+            present = {row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {parts}").fetchall()}
+            columns = ", ".join(
+                name if name in present else f"NULL AS {name}"
+                for name in (c.strip() for c in columns.split(","))
+            )
+        return con.sql(f"SELECT {columns} FROM {parts}").to_arrow_table()

@@ -316,3 +316,32 @@ def test_a_run_that_completes_an_interrupted_one_writes_its_report_too(tmp_path)
     assert report["started_at"] == started.isoformat()
     assert result.run_id in report["notes"][0]
     assert (output / "reports" / f"run-{interrupted}.html").is_file()
+
+
+# Columns the articles table gained on 2026-12-02 (versions, date precision): parts published
+# before that have none of them.
+NEW_ARTICLE_COLUMNS = ("supersedes", "version", "published_at_precision")
+
+
+@pytest.mark.slow
+def test_a_run_reads_parts_published_before_the_schema_gained_columns(tmp_path):
+    inputs, output = tmp_path / "in", tmp_path / "out"
+    inputs.mkdir()
+    first_seed, second_seed = sorted(SEEDS.iterdir())[:2]
+    shutil.copy(first_seed, inputs / "a.txt")
+    first = newsclean_flow(inputs=[str(inputs)], output=str(output))
+    (part,) = (output / "articles").glob("*.parquet")
+    old = pq.read_table(part)
+    pq.write_table(old.drop_columns(list(NEW_ARTICLE_COLUMNS)), part)  # as an older run wrote it
+    shutil.rmtree(output / DEDUP_STATE)
+
+    shutil.copy(second_seed, inputs / "b.txt")
+    second = newsclean_flow(inputs=[str(inputs)], output=str(output))
+
+    assert first.published and second.published
+    assert second.summary.inputs["published"] == 1
+    rows = duckdb.sql(
+        f"SELECT source, version FROM read_parquet('{output}/articles/*.parquet', "
+        "union_by_name = true) ORDER BY source"
+    ).fetchall()
+    assert rows == [(str(inputs / "a.txt"), None), (str(inputs / "b.txt"), 1)]
