@@ -334,6 +334,9 @@ def _run_flow(
     except OutputBusyError as error:
         return refuse(str(error), EXIT_BUSY)
     except Exception as error:
+        if state.signum is not None:  # a library turned the interrupt into an error of its own
+            state.farewell = None
+            return refuse(_stopped(state, output), state.exit_code)
         return _failed(error, output, args.verbose)
     counts = result.summary.inputs
     print(
@@ -387,9 +390,6 @@ def _serve(args: argparse.Namespace, state: StopState) -> int:
         )
     except ServeError as error:
         return refuse(str(error))
-    except KeyboardInterrupt:
-        state.farewell = None
-        return refuse(f"serve stopped by {_signal_name(state)}", state.exit_code)
     return EXIT_PUBLISHED
 
 
@@ -428,9 +428,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.command == "serve":
                 return _serve(args, state)
             return _run(args, state)
-        except KeyboardInterrupt:  # stopped outside the flow (imports, start-up)
-            state.farewell = None
-            return refuse(_stopped(state, Path(args.output)), state.exit_code)
+        except KeyboardInterrupt:  # stopped outside the flow (imports, start-up, serving)
+            return _stopped_command(args, state)
+        except Exception:
+            # A stop signal can reach the main thread inside a library that turns it into an
+            # error of its own: pydantic wraps it in PydanticSerializationError while Prefect
+            # imports its settings. After a signal, that is a stop, not a failure.
+            if state.signum is None:
+                raise
+            return _stopped_command(args, state)
+
+
+def _stopped_command(args: argparse.Namespace, state: StopState) -> int:
+    """Say that the command stopped, and why, in one line; the signal's exit code."""
+    state.farewell = None
+    if args.command == "serve":
+        return refuse(f"serve stopped by {_signal_name(state)}", state.exit_code)
+    return refuse(_stopped(state, Path(args.output)), state.exit_code)
 
 
 def entry() -> None:

@@ -173,3 +173,25 @@ def test_ctrl_c_after_the_commit_is_completed_by_the_next_run(published, tmp_pat
     rerun = newsclean_flow(inputs=[str(more)], output=str(output))
     assert rerun.summary.outputs["recovered_runs"]
     assert not any((output / STAGING).iterdir())
+
+
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_a_stop_that_a_library_turns_into_its_own_error_is_still_a_stop(
+    command, monkeypatch, tmp_path, capsys
+):
+    """Ctrl-C while ``serve`` imported Prefect's runner reached the main thread inside
+    pydantic, which raised PydanticSerializationError instead: exit 1 and a traceback."""
+    from flows import cli
+
+    def interrupted_inside_a_library(args, state):
+        state.grace = 3600  # the watchdog must not end the test process
+        state.arm(signal.SIGINT)
+        raise ValueError("Error calling function `_ser_model`: Interrupted: SIGINT")
+
+    monkeypatch.setattr(cli, f"_{command}", interrupted_inside_a_library)
+    args = [command, str(SEEDS), "--output", str(tmp_path / "out")]
+    code = cli.main([*args, "--cron", "* * * * *"] if command == "serve" else args)
+
+    assert code == 130
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert ("stopped by" in line and "Ctrl-C" in line) or "SIGINT" in line

@@ -6,6 +6,7 @@ executes them and runs triggered with ``run_deployment``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -13,13 +14,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from prefect import get_client
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.client.schemas.responses import DeploymentResponse
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -55,19 +59,17 @@ def _wait_for(check: Callable[[], T | None], timeout: float, what: str) -> T:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-@pytest.mark.server
-@pytest.mark.timeout(600)
-def test_serve_schedules_runs_and_a_triggered_run_publishes(api_url, tmp_path):
-    inputs = tmp_path / "in"
-    inputs.mkdir()
-    for seed in sorted(SEEDS.iterdir())[:2]:
-        shutil.copy(seed, inputs / seed.name)
-    output = tmp_path / "out"
+@contextlib.contextmanager
+def _serving(
+    api_url: str, tmp_path: Path, args: list[str], name: str
+) -> Iterator[tuple[subprocess.Popen[bytes], SyncPrefectClient, Path, DeploymentResponse]]:
+    """``newsclean serve ARGS`` started from an unrelated directory (parameters are absolute,
+    the entrypoint a module) until its deployment ``name`` is registered; killed on the way out.
+    """
     serve_log = tmp_path / "serve.log"
-    # Started from an unrelated directory: parameters are absolute, the entrypoint a module.
     with open(serve_log, "wb") as log:
         server = subprocess.Popen(
-            [*SERVE_CLI, str(inputs), "--output", str(output), "--cron", CRON, "--name", NAME],
+            [*SERVE_CLI, *args, "--name", name],
             cwd=tmp_path,
             env=client_env(api_url, tmp_path / "serve-home", PYTHONPATH=str(REPO)),
             stdout=log,
@@ -80,37 +82,51 @@ def test_serve_schedules_runs_and_a_triggered_run_publishes(api_url, tmp_path):
             get_client(sync_client=True) as client,
         ):
 
-            def deployment():
+            def deployment() -> DeploymentResponse | None:
                 assert server.poll() is None, serve_log.read_text()
                 try:
-                    return client.read_deployment_by_name(f"newsclean/{NAME}")
+                    return client.read_deployment_by_name(f"newsclean/{name}")
                 except ObjectNotFound:
                     return None
 
             found = _wait_for(deployment, 180, "the deployment to be registered")
-            assert [s.schedule.cron for s in found.schedules] == [CRON]
-            assert found.parameters == {"inputs": [str(inputs)], "output": str(output)}
-
-            def scheduled_runs():
-                runs = client.read_flow_runs(
-                    deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[found.id]))
-                )
-                auto = [r for r in runs if r.auto_scheduled and r.state_type == StateType.SCHEDULED]
-                return auto or None
-
-            runs = _wait_for(scheduled_runs, 60, "the scheduler to create runs")
-            assert all(r.expected_start_time.second == 0 for r in runs)  # on the minute
-
-            triggered = run_deployment(found.id, timeout=420, poll_interval=2, as_subflow=False)
-            assert triggered.state_type == StateType.COMPLETED, (
-                triggered.state,
-                serve_log.read_text()[-3000:],
-            )
-        assert sorted(p.suffix for p in (output / "articles").iterdir()) == [".parquet"]
-        assert (output / "reports" / "latest.json").is_file()
+            yield server, client, serve_log, found
     finally:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=30)
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
+
+
+@pytest.mark.server
+@pytest.mark.timeout(600)
+def test_serve_schedules_runs_and_a_triggered_run_publishes(api_url, tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for seed in sorted(SEEDS.iterdir())[:2]:
+        shutil.copy(seed, inputs / seed.name)
+    output = tmp_path / "out"
+    args = [str(inputs), "--output", str(output), "--cron", CRON]
+    with _serving(api_url, tmp_path, args, NAME) as (_, client, serve_log, found):
+        assert [s.schedule.cron for s in found.schedules] == [CRON]
+        assert found.parameters == {"inputs": [str(inputs)], "output": str(output)}
+
+        def scheduled_runs() -> list[FlowRun] | None:
+            runs = client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[found.id]))
+            )
+            auto = [r for r in runs if r.auto_scheduled and r.state_type == StateType.SCHEDULED]
+            return auto or None
+
+        runs = _wait_for(scheduled_runs, 60, "the scheduler to create runs")
+        assert all(r.expected_start_time.second == 0 for r in runs)  # on the minute
+
+        triggered = run_deployment(found.id, timeout=420, poll_interval=2, as_subflow=False)
+        assert triggered.state_type == StateType.COMPLETED, (
+            triggered.state,
+            serve_log.read_text()[-3000:],
+        )
+    assert sorted(p.suffix for p in (output / "articles").iterdir()) == [".parquet"]
+    assert (output / "reports" / "latest.json").is_file()
 
 
 @pytest.mark.server
@@ -168,6 +184,7 @@ def test_bad_schedules_and_inputs_are_rejected_before_registering(inputs, cron, 
         build_deployment(inputs, str(tmp_path), cron)
 
 
+@pytest.mark.server
 @pytest.mark.parametrize(
     ("sig", "to_group", "code"),
     [(signal.SIGTERM, False, 143), (signal.SIGINT, True, 130)],
@@ -176,38 +193,11 @@ def test_bad_schedules_and_inputs_are_rejected_before_registering(inputs, cron, 
 def test_serve_stops_on_sigterm_and_ctrl_c(api_url, sig, to_group, code, tmp_path):
     """Before: SIGTERM ran Prefect's runner handler, whose stop() was never awaited
     ("coroutine 'Runner.astop' was never awaited"), and serve went on until SIGKILL."""
-    serve_log = tmp_path / "serve.log"
-    stop_args = ["--cron", "0 0 1 1 *", "--name", f"{NAME}-stop"]
-    with open(serve_log, "wb") as log:
-        server = subprocess.Popen(
-            [*SERVE_CLI, str(SEEDS), "--output", str(tmp_path / "out"), *stop_args],
-            cwd=tmp_path,
-            env=client_env(api_url, tmp_path / "serve-home", PYTHONPATH=str(REPO)),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        with (
-            temporary_settings(updates={PREFECT_API_URL: api_url}),
-            get_client(sync_client=True) as client,
-        ):
-
-            def registered():
-                assert server.poll() is None, serve_log.read_text()
-                try:
-                    return client.read_deployment_by_name(f"newsclean/{NAME}-stop")
-                except ObjectNotFound:
-                    return None
-
-            _wait_for(registered, 180, "the deployment to be registered")
+    args = [str(SEEDS), "--output", str(tmp_path / "out"), "--cron", "0 0 1 1 *"]
+    with _serving(api_url, tmp_path, args, f"{NAME}-stop") as (server, _, serve_log, _):
         time.sleep(2)  # the runner's loop is running
         (os.killpg if to_group else os.kill)(server.pid, sig)
         assert server.wait(timeout=30) == code, serve_log.read_text()[-3000:]
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
     text = serve_log.read_text()
     assert "never awaited" not in text
     assert "serve stopped by" in text
