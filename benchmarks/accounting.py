@@ -59,7 +59,9 @@ def gaps(output: Path) -> list[tuple[object, ...]]:
     from tasks.tables import REMOVED_COUNT_COLUMNS
 
     removed = " + ".join(f"a.{column}" for column in REMOVED_COUNT_COLUMNS)
-    return duckdb.sql(GAPS_QUERY.format(out=output, removed=removed)).fetchall()
+    relation = duckdb.sql(GAPS_QUERY.format(out=output, removed=removed))
+    assert relation is not None
+    return relation.fetchall()
 
 
 def main(argv: list[str] | None = None) -> int:
