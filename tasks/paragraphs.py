@@ -23,6 +23,8 @@ Every line is a paragraph except where a line break is a soft wrap. Two kinds of
   probability ~(next word length + 1)/W (~10 % at 70 columns), while a wrap falls at a
   sentence end as often as a word inside the lines ends one (~5 %), and a paragraph of
   several lines has several wraps; in a text of short paragraphs the ends outnumber the wraps.
+  Nor is a full line joined to a last line that starts with a capital after a sentence end
+  and ends no sentence: that is a heading (a prose paragraph's last line ends a sentence).
 * **Sentence flow**, for ragged wraps without one width: a block of three or more lines
   where most line breaks fall mid-sentence (the line does not end a sentence and the next
   one starts in lower case, with a digit or an opening quote) is one paragraph, and so is a
@@ -159,6 +161,7 @@ def _soft_breaks(texts: list[str], adjacent: np.ndarray) -> np.ndarray:
         if continued >= WRAP_MIN_CONTINUED * len(full_pairs):
             join[full_pairs] = True
             join[_full_paragraph_ends(texts, open_pairs, is_full, first_words, width)] = False
+            join[_headings_after_full_lines(texts, join)] = False
             # A ragged line that fills most of the width still continues mid-sentence into a
             # lower-case line (a list item without a full stop is usually shorter).
             join[
@@ -236,6 +239,18 @@ def _full_paragraph_ends(
         for n in candidates
         if paragraph_ends * (first_words[n] + 1) / width * end_sentence_end
         > wraps * wrap_sentence_end
+    ]
+
+
+def _headings_after_full_lines(texts: list[str], join: np.ndarray) -> list[int]:
+    """Joined breaks into a paragraph's last line that is a heading: the line before ends a
+    sentence, the last line starts with a capital and ends none (a prose paragraph ends
+    with one)."""
+    last = np.append(~join[1:], True)
+    return [
+        i
+        for i in np.flatnonzero(join & last).tolist()
+        if _starts_sentence(texts[i], texts[i + 1]) and not _ends_sentence(texts[i + 1])
     ]
 
 

@@ -220,3 +220,22 @@ def test_full_last_line_before_a_new_sentence_ends_the_paragraph_in_short_paragr
     The old rule joined every full break, so the fourth and fifth paragraphs became one."""
     text = "\n".join("\n".join(textwrap.wrap(p, 50)) for p in SHORT_PARAGRAPHS)
     assert [s.text for s in split_paragraphs(text)] == SHORT_PARAGRAPHS
+
+
+HEADED = [
+    "Retailers now change their prices several times a day, following demand, stock and what "
+    "competitors charge for the same goods.",
+    "Dynamic Pricing",
+    "Models trained on past sales predict how many units will sell at each price and pick the "
+    "one that earns the most over the week.",
+]
+
+
+@pytest.mark.parametrize("width", [50, 66, 100])
+def test_heading_after_a_full_line_is_not_joined(width: int):
+    """One paragraph per line, wrapped: at 64-68 columns the line before the heading is full
+    by chance and the old rule joined the heading to it. A prose paragraph's last line ends a
+    sentence; a line that ends none after one that does, starting with a capital, is a
+    heading."""
+    text = "\n".join("\n".join(textwrap.wrap(p, width)) for p in HEADED)
+    assert [s.text for s in split_paragraphs(text)] == HEADED
