@@ -18,10 +18,13 @@ Every line is a paragraph except where a line break is a soft wrap. Two kinds of
   and ``WRAP_MIN_SHARE`` of all its breaks are full at that width. Then every full break is
   joined, whatever the number of lines of the paragraph, and every other break is kept: the
   short last line of a paragraph, a heading, an address or a verse line is not full. A full
-  line ending a sentence before a capitalised line is still joined: a paragraph's last line
-  is full only with probability ~(next word length + 1)/W (~10 % at 70 columns), while each
-  wrapped line ends a sentence with roughly the chance of a word ending one (~5 %), and a
-  paragraph has several.
+  line ending a sentence before a capitalised line is joined unless the text's own odds say
+  it is a paragraph end (``_full_paragraph_ends``): a paragraph's last line is full only with
+  probability ~(next word length + 1)/W (~10 % at 70 columns), while a wrap falls at a
+  sentence end as often as a word inside the lines ends one (~5 %), and a paragraph of
+  several lines has several wraps; in a text of short paragraphs the ends outnumber the wraps.
+  Nor is a full line joined to a last line that starts with a capital after a sentence end
+  and ends no sentence: that is a heading (a prose paragraph's last line ends a sentence).
 * **Sentence flow**, for ragged wraps without one width: a block of three or more lines
   where most line breaks fall mid-sentence (the line does not end a sentence and the next
   one starts in lower case, with a digit or an opening quote) is one paragraph, and so is a
@@ -55,6 +58,8 @@ RAGGED_MIN_CHARS = 40
 RAGGED_MIN_FILL = 0.75
 WRAP_MIN_CONTINUED = 0.5
 # A line that starts a list item or is a table row is never the continuation of a wrap.
+# A sentence end before a capitalised word inside a line (the chance that a wrap falls there).
+_SENTENCE_GAP = re.compile(r"[.!?:;…][\"'”’)\]]* (\w)")
 _HEADING = re.compile(r"#+\s")  # a Markdown heading is one line
 _STRUCTURAL = re.compile(r"(?:[-*•·▪►‣◦+]\s|\d{1,2}[.)]\s|[a-zA-Z][.)]\s|#+\s)")
 # Whitespace other than space and line feed (str.isspace; all of it is in the BMP): per UTF-16
@@ -155,6 +160,8 @@ def _soft_breaks(texts: list[str], adjacent: np.ndarray) -> np.ndarray:
         continued = sum(texts[i + 1][0] in _CONTINUATION_START for i in full_pairs.tolist())
         if continued >= WRAP_MIN_CONTINUED * len(full_pairs):
             join[full_pairs] = True
+            join[_full_paragraph_ends(texts, open_pairs, is_full, first_words, width)] = False
+            join[_headings_after_full_lines(texts, join)] = False
             # A ragged line that fills most of the width still continues mid-sentence into a
             # lower-case line (a list item without a full stop is usually shorter).
             join[
@@ -181,6 +188,70 @@ def _soft_breaks(texts: list[str], adjacent: np.ndarray) -> np.ndarray:
         elif is_open[start] and _mid_sentence(block[0], block[1]):
             join[start] = True
     return join
+
+
+def _starts_sentence(line: str, following: str) -> bool:
+    return _ends_sentence(line) and following[0].isupper()
+
+
+def _full_paragraph_ends(
+    texts: list[str],
+    open_pairs: list[int],
+    is_full: np.ndarray,
+    first_words: np.ndarray,
+    width: int,
+) -> list[int]:
+    """The full breaks of a wrapped text that more likely end a paragraph than wrap one.
+
+    A full break where a sentence ends and the next line starts with a capital is either a
+    wrap that fell at a sentence end or a paragraph whose last line happened to be full. The
+    odds come from the text itself: a paragraph's last line is full with probability
+    ``(k + 1) / W`` (``k`` the next line's first word); a wrap falls at a sentence end as
+    often as a space inside the text's lines follows one (``_SENTENCE_GAP``); the number of
+    paragraph ends and wraps among adjacent breaks, and how often a paragraph end is a
+    sentence end before a capital, from the breaks that are not full (paragraph ends whose
+    last line was not full). The break ends a paragraph when that is the likelier reading.
+    """
+    pairs = np.asarray(open_pairs)
+    candidates = [
+        n
+        for n, i in enumerate(open_pairs)
+        if is_full[n] and _starts_sentence(texts[i], texts[i + 1])
+    ]
+    if not candidates:
+        return []
+    lines = [texts[i] for i in open_pairs]
+    spaces = sum(line.count(" ") for line in lines)
+    sentence_gaps = sum(c.isupper() for line in lines for c in _SENTENCE_GAP.findall(line))
+    wrap_sentence_end = (sentence_gaps + 1) / (spaces + 2)
+    full_set = set(pairs[is_full].tolist())
+    hard = [i for n, i in enumerate(open_pairs) if not is_full[n] and i - 1 in full_set]
+    if len(hard) < WRAP_MIN_BREAKS:
+        return []
+    mean_full_chance = float(np.mean((first_words + 1) / width))
+    paragraph_ends = len(hard) / (1 - mean_full_chance)
+    wraps = max(1.0, int(is_full.sum()) - paragraph_ends * mean_full_chance)
+    end_sentence_end = (sum(_starts_sentence(texts[i], texts[i + 1]) for i in hard) + 1) / (
+        len(hard) + 2
+    )
+    return [
+        int(pairs[n])
+        for n in candidates
+        if paragraph_ends * (first_words[n] + 1) / width * end_sentence_end
+        > wraps * wrap_sentence_end
+    ]
+
+
+def _headings_after_full_lines(texts: list[str], join: np.ndarray) -> list[int]:
+    """Joined breaks into a paragraph's last line that is a heading: the line before ends a
+    sentence, the last line starts with a capital and ends none (a prose paragraph ends
+    with one)."""
+    last = np.append(~join[1:], True)
+    return [
+        i
+        for i in np.flatnonzero(join & last).tolist()
+        if _starts_sentence(texts[i], texts[i + 1]) and not _ends_sentence(texts[i + 1])
+    ]
 
 
 def _is_normalised(text: str) -> bool:

@@ -200,3 +200,42 @@ def test_unwrapped_lines_of_similar_length_are_not_taken_for_a_wrap():
         "Samsung Electronics Home Appliances, Newberry, SC, 1,000",
     ]
     assert len(split_paragraphs("\n".join(lines))) == 4
+
+
+# Short paragraphs one per line, wrapped at 50: the fourth one's last line (39 characters)
+# is full by chance before "Nevertheless," (13), and ends a sentence before a capital.
+SHORT_PARAGRAPHS = [
+    "The council met on Tuesday evening to discuss the new budget for the town.",
+    "Residents asked about the cost of repairing the old bridge over the river.",
+    "Officials said the work would begin in spring and last for several months.",
+    "Everyone agreed that the library should stay open on Sunday afternoons, and the pool too.",
+    "Nevertheless, the vote on the budget itself was postponed until next week.",
+    "The mayor thanked the volunteers who had organised the summer festival.",
+]
+
+
+def test_full_last_line_before_a_new_sentence_ends_the_paragraph_in_short_paragraphs():
+    """A full break at a sentence end before a capital is a paragraph end when the text's own
+    odds say so: short paragraphs (many ends, few wraps) and few sentence ends inside lines.
+    The old rule joined every full break, so the fourth and fifth paragraphs became one."""
+    text = "\n".join("\n".join(textwrap.wrap(p, 50)) for p in SHORT_PARAGRAPHS)
+    assert [s.text for s in split_paragraphs(text)] == SHORT_PARAGRAPHS
+
+
+HEADED = [
+    "Retailers now change their prices several times a day, following demand, stock and what "
+    "competitors charge for the same goods.",
+    "Dynamic Pricing",
+    "Models trained on past sales predict how many units will sell at each price and pick the "
+    "one that earns the most over the week.",
+]
+
+
+@pytest.mark.parametrize("width", [50, 66, 100])
+def test_heading_after_a_full_line_is_not_joined(width: int):
+    """One paragraph per line, wrapped: at 64-68 columns the line before the heading is full
+    by chance and the old rule joined the heading to it. A prose paragraph's last line ends a
+    sentence; a line that ends none after one that does, starting with a capital, is a
+    heading."""
+    text = "\n".join("\n".join(textwrap.wrap(p, width)) for p in HEADED)
+    assert [s.text for s in split_paragraphs(text)] == HEADED
