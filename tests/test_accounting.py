@@ -66,6 +66,7 @@ def _validate(article: Article, tmp_path: Path):
     return run_checkpoints(tables, published, EXPECTATIONS_DIR, tmp_path / "docs")
 
 
+@pytest.mark.slow
 def test_the_suite_fails_an_article_whose_removed_paragraphs_have_no_row(
     article: Article, tmp_path: Path
 ) -> None:

@@ -58,6 +58,7 @@ def _sources(output: Path) -> list[str]:
 # --- finding 1: the run reads its own output ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_run_never_reads_its_own_output_and_prefect_stays_out_of_the_cwd(tmp_path):
     """``newsclean run in/ --output in/out`` twice: the second run finds the two inputs and
     nothing of its own reports, Data Docs or vendored licences (finding 1); and Prefect's
@@ -222,6 +223,7 @@ def test_an_unreachable_dask_scheduler_is_one_line(tmp_path, capsys):
     assert len(messages) == 1 and "cannot reach the Dask scheduler" in messages[0], messages
 
 
+@pytest.mark.slow
 def test_a_full_disk_while_the_index_updates_is_exit_4_with_a_report(tmp_path, capsys, monkeypatch):
     """After the renames the articles are visible: the run says so, writes its report, and
     the next run rebuilds the dedup index from the published Parquet."""
@@ -251,6 +253,7 @@ def test_a_full_disk_while_the_index_updates_is_exit_4_with_a_report(tmp_path, c
     assert rerun.summary.inputs["published"] == 0
 
 
+@pytest.mark.slow
 def test_a_failure_before_publishing_says_nothing_was_published(tmp_path, capsys, monkeypatch):
     inputs = _two_seeds(tmp_path / "in")
     output = tmp_path / "out"
@@ -269,6 +272,7 @@ def test_a_failure_before_publishing_says_nothing_was_published(tmp_path, capsys
     assert not (output / "articles").exists()
 
 
+@pytest.mark.slow
 def test_a_commit_that_fails_midway_is_described_and_reported(tmp_path, monkeypatch):
     inputs = _two_seeds(tmp_path / "in")
     output = tmp_path / "out"
@@ -420,6 +424,7 @@ def test_extra_expectations_are_added_to_the_built_in_suites(tmp_path):
         merge_expectations(extra, tmp_path / "again")
 
 
+@pytest.mark.slow
 def test_a_users_extra_expectation_gates_publishing(tmp_path, capsys):
     """``--expectations DIR``: a check of the user's own, no edit to the package."""
     inputs = _two_seeds(tmp_path / "in")
@@ -484,6 +489,7 @@ def _immutable(folder: Path, on: bool) -> bool:
     return done.returncode == 0
 
 
+@pytest.mark.slow
 def test_a_real_index_write_failure_is_one_line_without_prefect_noise(tmp_path):
     """The dedup index folder unwritable (as a full disk makes it) in a real ``newsclean``
     process: exit 4, one line, no traceback or 'Error logging to API' on the console."""

@@ -124,6 +124,7 @@ def _messages(log: Path) -> list[str]:
     [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)],
     ids=["ctrl-c-to-the-foreground-group", "sigterm-to-the-run"],
 )
+@pytest.mark.slow
 def test_a_signal_mid_shard_stops_the_run_and_leaves_the_dataset(
     published, sig, to_group, code, tmp_path
 ):
@@ -151,6 +152,7 @@ def test_a_signal_mid_shard_stops_the_run_and_leaves_the_dataset(
     assert _gone_within(servers, 10), "the run's API server outlived it"
 
 
+@pytest.mark.slow
 def test_ctrl_c_after_the_commit_is_completed_by_the_next_run(published, tmp_path):
     base, more = published
     output = tmp_path / "out"

@@ -327,6 +327,7 @@ def _page_html(url: str, paragraphs: list[str]) -> str:
     )
 
 
+@pytest.mark.slow
 def test_a_corrected_version_is_published_whole_and_linked_to_the_first(tmp_path):
     """Run 1 publishes a page; run 2 the same URL with a sentence added to each paragraph.
     The correction is version 2, superseding version 1, no paragraph removed as a copy of
@@ -360,6 +361,7 @@ def test_a_corrected_version_is_published_whole_and_linked_to_the_first(tmp_path
     assert latest == [(rows[1][0],)]
 
 
+@pytest.mark.slow
 def test_reprints_on_one_site_keep_their_shared_sentence_through_the_flow(tmp_path):
     """Through the flow: one article and three reprints in one site's folder. The old flow
     labelled the shared short sentence site_repeat on all four pages, the kept copy's too."""

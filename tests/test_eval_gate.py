@@ -200,6 +200,7 @@ def _other_set(name: str) -> SetResult:
     return run_set(name, "html", iter_set(name, directory), [system])[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(OTHER_SET_FLOORS))
 def test_other_sets_stay_above_their_floors(name: str) -> None:
     result = _other_set(name)

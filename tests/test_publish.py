@@ -253,6 +253,7 @@ def test_write_atomically_replaces_the_whole_file(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["latest.json"]  # no temporary left
 
 
+@pytest.mark.slow
 def test_all_three_tables_exist_after_a_run_with_nothing_quarantined(tmp_path):
     """The README's reads work on every table, also on one that has no rows yet."""
     inputs, output = tmp_path / "in", tmp_path / "out"
@@ -277,6 +278,7 @@ def test_all_three_tables_exist_after_a_run_with_nothing_quarantined(tmp_path):
     assert parts == [f"part-{first.run_id}.parquet"] * 3
 
 
+@pytest.mark.slow
 def test_a_run_that_completes_an_interrupted_one_writes_its_report_too(tmp_path):
     """The interrupted run gets a report from its published tables; the completing run's
     report says what it did."""

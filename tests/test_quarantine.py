@@ -151,6 +151,7 @@ def test_a_file_that_vanishes_after_discovery_is_quarantined(name, tmp_path):
     assert [a.source for a in result.articles] == [str(good)]
 
 
+@pytest.mark.slow
 def test_every_file_of_a_folder_appears_in_the_report_with_its_outcome(tmp_path):
     """Published, skipped or quarantined, with a reason that says what is wrong."""
     import gzip

@@ -777,6 +777,7 @@ XSS_CHECKS = """() => {
 }"""
 
 
+@pytest.mark.browser
 def test_data_docs_show_markup_in_failed_values_as_text_in_chromium(
     browser: Chromium, tmp_path: Path
 ):

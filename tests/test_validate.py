@@ -151,6 +151,7 @@ def test_derived_columns_line_up_with_their_rows():
     assert frame.select(["id", "v"]).equals(tables["t"])  # its own columns, as they were
 
 
+@pytest.mark.slow
 def test_data_docs_keep_every_run_under_its_own_name(tmp_path):
     """Each run's validation pages stay, named by the run id, and the index lists them all."""
     tables, suite = _tables_and_suite("good")

@@ -251,6 +251,7 @@ def test_cli_runs_html_and_warc_inputs_together(tmp_path, capsys):
     assert report["inputs"]["published"] == 3
 
 
+@pytest.mark.slow
 def test_every_skipped_record_is_listed_with_its_offset_url_and_reason(tmp_path):
     path = tmp_path / "mixed.warc.gz"
     offsets: list[int] = []
