@@ -43,6 +43,11 @@ def _fresh_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _disk_full(*_args: object) -> None:
+    """Stands in for a step that writes to a disk that filled up."""
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
 def _two_seeds(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for seed in sorted(SEEDS.iterdir())[:2]:
@@ -230,10 +235,7 @@ def test_a_full_disk_while_the_index_updates_is_exit_4_with_a_report(tmp_path, c
     inputs = _two_seeds(tmp_path / "in")
     output = tmp_path / "out"
 
-    def disk_full(*_args: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr("flows.pipeline.record_published_run", disk_full)
+    monkeypatch.setattr("flows.pipeline.record_published_run", _disk_full)
     code = main(["run", str(inputs), "--output", str(output)])
     messages = _messages(capsys.readouterr().err)
     assert code == 4
@@ -258,10 +260,7 @@ def test_a_failure_before_publishing_says_nothing_was_published(tmp_path, capsys
     inputs = _two_seeds(tmp_path / "in")
     output = tmp_path / "out"
 
-    def disk_full(*_args: object) -> None:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr("flows.pipeline.write_staged", disk_full)
+    monkeypatch.setattr("flows.pipeline.write_staged", _disk_full)
     code = main(["run", str(inputs), "--output", str(output)])
     stderr = capsys.readouterr().err
     messages = _messages(stderr)
