@@ -204,6 +204,16 @@ def _checked_fields(cls: type, values: dict[str, Any], base: Path, label: str, p
         values[key] = _typed(hints[key], values[key], f"{prefix}{key}", base, label)
 
 
+# The scalar field types a file may set: the TOML types each accepts, and how to name them.
+_SCALARS: dict[Any, tuple[type | tuple[type, ...], str]] = {
+    bool: (bool, "true or false"),
+    int: (int, "an integer"),
+    float: ((int, float), "a number"),
+    str: (str, "a string"),
+    Path: (str, "a path (a string)"),
+}
+
+
 def _typed(hint: Any, value: object, key: str, base: Path, label: str) -> object:
     """``value`` as the field type ``hint`` wants it; a :class:`SettingsError` if it is not."""
     if dataclasses.is_dataclass(hint):
@@ -227,26 +237,14 @@ def _typed(hint: Any, value: object, key: str, base: Path, label: str) -> object
             raise SettingsError(f"{label}: {key} must be a list")
         items = [_typed(item_hint, item, key, base, label) for item in value]
         return origin(items)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise SettingsError(f"{label}: {key} must be true or false, not {value!r}")
-        return value
-    if hint is int:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise SettingsError(f"{label}: {key} must be an integer, not {value!r}")
-        return value
-    if hint is float:
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            raise SettingsError(f"{label}: {key} must be a number, not {value!r}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise SettingsError(f"{label}: {key} must be a string, not {value!r}")
-        return value
-    if hint is Path:
-        if not isinstance(value, str):
-            raise SettingsError(f"{label}: {key} must be a path (a string), not {value!r}")
-        return base / value
+    if hint in _SCALARS:
+        accepted, wanted = _SCALARS[hint]
+        # bool is an int subclass, but `workers = true` is no number.
+        if not isinstance(value, accepted) or (hint is not bool and isinstance(value, bool)):
+            raise SettingsError(f"{label}: {key} must be {wanted}, not {value!r}")
+        if hint is float:
+            return float(value)  # type: ignore[arg-type]
+        return base / value if hint is Path else value  # type: ignore[operator]
     if hint is object or hint is Any:
         return value
     raise SettingsError(f"{label}: {key} cannot be set in a config file")

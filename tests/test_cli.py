@@ -393,6 +393,8 @@ def test_every_pipeline_option_is_a_config_key():
         ("[dedup]\nthreshold = 2.0\n", "threshold must be in (0, 1)"),
         ("dedup = 3\n", "dedup must be a table"),
         ("select_main_content = 1\n", "true or false"),
+        ("max_input_bytes = true\n", "max_input_bytes must be an integer, not True"),
+        ('[dedup]\nthreshold = "high"\n', "dedup.threshold must be a number, not 'high'"),
         ("inputs = 'seeds'\n", "inputs must be a list"),
         ("not toml =\n", "not valid TOML"),
     ],
