@@ -14,27 +14,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from prefect import flow, unmapped
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
-from prefect.utilities.annotations import quote
 
 from flows.preflight import check_inputs
 from flows.settings import run_config
 from flows.sharding import parallelism, shard_size_for
 from tasks.config import PipelineConfig
-from tasks.corpus import (
-    assign_versions,
-    drop_repeated_inputs,
-    link_articles,
-    record_published_run,
-    sync_dedup_index,
-)
+from tasks.corpus import record_published_run, sync_dedup_index
 from tasks.docs_offline import make_docs_offline
-from tasks.models import Article, QuarantineRecord, SkippedInput
+from tasks.models import QuarantineRecord, SkippedInput
 from tasks.prefect_tasks import clean_shard, deduplicate, validate
-from tasks.process import PublishedIds
+from tasks.process import PublishedIds, ShardSummary
 from tasks.publish import (
     COMMIT_MARKER,
     PUBLISHED_TABLES,
@@ -44,7 +38,6 @@ from tasks.publish import (
     read_published,
     recover,
     staging_dir,
-    write_staged,
 )
 from tasks.read import UNSUPPORTED_TYPE, find_inputs
 from tasks.report import (
@@ -59,8 +52,9 @@ from tasks.report import (
     write_recovered_reports,
     write_report,
 )
+from tasks.runwide import SHARDS
 from tasks.stats import StepStats, merge_stats
-from tasks.tables import articles_table, paragraphs_table, quarantine_table
+from tasks.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
 
 DEDUP_STATE = "_dedup"
 progress = logging.getLogger("newsclean.progress")
@@ -171,12 +165,7 @@ def newsclean_flow(
         return _run(inputs, out, options)
 
 
-def _accounting(
-    read: StepStats,
-    articles: list[Article],
-    skipped: list[SkippedInput],
-    quarantined: list[QuarantineRecord],
-) -> dict[str, int]:
+def _accounting(read: StepStats, articles: int, skipped: int, quarantined: int) -> dict[str, int]:
     """Every document found is published, skipped or quarantined; the suite checks the sum.
 
     ``total`` is what the read step saw: one per file (unsupported ones included), one per
@@ -185,10 +174,19 @@ def _accounting(
     """
     return {
         "total": read.total,
-        "published": len(articles),
-        "skipped": len(skipped),
-        "quarantined": len(quarantined),
+        "published": articles,
+        "skipped": skipped,
+        "quarantined": quarantined,
     }
+
+
+_SCHEMAS = {"articles": ARTICLES_SCHEMA, "paragraphs": PARAGRAPHS_SCHEMA}
+
+
+def _staged_source(staged: Path, name: str) -> str | pa.Table:
+    """A staged table's file, or an empty table when the run staged none (no new rows)."""
+    path = staged / f"{name}.parquet"
+    return str(path) if path.exists() else _SCHEMAS[name].empty_table()
 
 
 def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
@@ -209,54 +207,44 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     context = FlowRunContext.get()
     workers = parallelism(context.task_runner) if context else 1
     shards = _shards(refs, shard_size_for(len(refs), config.shard_size, workers))
+    shards_dir = staging_dir(out, run_id) / SHARDS
+    folders = [str(shards_dir / f"{n:05d}") for n in range(len(shards))]
     progress.info("run %s: %d input files in %d shards", run_id, len(refs), len(shards))
-    futures = clean_shard.map(shards, unmapped(config), unmapped(published_ids))
-    shard_results = []
+    futures = clean_shard.map(shards, folders, unmapped(config), unmapped(published_ids))
+    summaries: list[ShardSummary] = []
     for done, future in enumerate(as_completed(futures), start=1):
-        shard_results.append(future.result())
+        summaries.append(future.result())
         release_result(future)
         progress.info(
             "shard %d/%d: %d read, %d articles cleaned, %d skipped, %d quarantined (total)",
             done,
             len(shards),
-            sum(s.total for r in shard_results for s in r.stats if s.name == "read"),
-            sum(len(r.articles) for r in shard_results),
-            sum(len(r.skipped) for r in shard_results),
-            sum(len(r.quarantined) for r in shard_results),
+            sum(s.total for r in summaries for s in r.stats if s.name == "read"),
+            sum(r.articles for r in summaries),
+            sum(r.skipped for r in summaries),
+            sum(r.quarantined for r in summaries),
         )
 
-    quarantined = sorted((q for r in shard_results for q in r.quarantined), key=_by_source)
-    articles, repeated = drop_repeated_inputs(a for r in shard_results for a in r.articles)
-    skipped = sorted(
-        [s for r in shard_results for s in r.skipped] + repeated + unsupported, key=_by_source
+    progress.info("deduplicating %d articles", sum(r.articles for r in summaries))
+    wide = deduplicate(
+        out, run_id, config, dedup_state / "index", published["published_articles"], started
     )
-    assign_versions(articles, published["published_articles"])
-    progress.info("deduplicating %d articles", len(articles))
-    dedup_stats = StepStats("deduplicate")
-    with dedup_stats.timed():
-        # quote(): Prefect would otherwise walk every article and paragraph looking for
-        # futures to resolve (~2 s per walk per 1,000 articles).
-        # (The task's signature says list[Article]; Prefect unwraps the quote before the call.)
-        n_duplicates = deduplicate(quote(articles), config, dedup_state / "index")  # type: ignore[call-overload]
-        earlier = published["published_articles"].to_pylist()
-        link_articles(articles, {row["article_id"]: row["credits"] for row in earlier})
-    paragraph_count = sum(len(a.paragraphs) for a in articles)
-    dedup_stats.keep(paragraph_count - n_duplicates)
-    dedup_stats.drop("duplicate", n_duplicates)
-
-    tables = {
-        "articles": articles_table(articles, run_id, started),
-        "paragraphs": paragraphs_table(articles, run_id),
-    }
-    shard_stats = merge_stats([r.stats for r in shard_results])
+    skipped = sorted([*wide.skipped, *unsupported], key=_by_source)
+    quarantined = wide.quarantined
+    shard_stats = merge_stats([r.stats for r in summaries])
     read_stats = next((s for s in shard_stats if s.name == "read"), None)
     if read_stats is None:
         read_stats = StepStats("read")
         shard_stats.insert(0, read_stats)
     if unsupported:
         read_stats.drop(UNSUPPORTED_TYPE.replace(" ", "_"), len(unsupported))
-    counts = _accounting(read_stats, articles, skipped, quarantined)
-    write_staged(out, run_id, {**tables, "quarantine": quarantine_table(quarantined, run_id)})
+    counts = _accounting(read_stats, wide.articles, len(skipped), len(quarantined))
+    staged = staging_dir(out, run_id)
+    sources = {name: _staged_source(staged, name) for name in ("articles", "paragraphs")}
+    tables = {
+        name: source if isinstance(source, pa.Table) else pq.read_table(source)
+        for name, source in sources.items()
+    }
     progress.info("validating")
     validate_stats = StepStats("validate")
     docs_dir = out / "reports" / "data_docs"
@@ -266,6 +254,11 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         if report.data_docs_index:
             make_docs_offline(docs_dir)
     validate_stats.keep(tables["articles"].num_rows)
+    del tables, checked
+    # The report's tallies, read from the staged tables before publishing moves them.
+    by_label, by_rule = removal_counts(sources["paragraphs"])
+    clusters = duplicate_clusters(sources["paragraphs"], sources["articles"], output=out)
+    examples = removal_examples(sources["paragraphs"], sources["articles"])
 
     published_files: list[str] = []
     failure: PublishFailed | None = None
@@ -277,7 +270,14 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
             published_files = [str(p) for p in _visible_parts(out, run_id)]
         else:
             try:
-                record_published_run(dedup_state, run_id, tables, config.dedup)
+                if (out / "paragraphs" / f"part-{run_id}.parquet").exists():
+                    record_published_run(
+                        dedup_state,
+                        run_id,
+                        str(out / "paragraphs" / f"part-{run_id}.parquet"),
+                        str(out / "articles" / f"part-{run_id}.parquet"),
+                        config.dedup,
+                    )
             except Exception as error:
                 # The renames are done: the articles are visible. The index is only a cache
                 # of the published Parquet, which sync_dedup_index rebuilds when stale.
@@ -293,8 +293,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         discard(out, run_id)
 
     progress.info("%s", "published" if report.success else "validation failed: not published")
-    by_label, by_rule = removal_counts(articles)
-    stages = [*shard_stats, dedup_stats, validate_stats]
+    stages = [*shard_stats, *wide.stats, validate_stats]
     summary = RunSummary(
         run_id=run_id,
         started_at=started.isoformat(),
@@ -302,13 +301,13 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         inputs={
             "files": len(refs),
             **counts,
-            "published": len(articles) if report.success else 0,
-            "not_published_validation_failed": 0 if report.success else len(articles),
+            "published": wide.articles if report.success else 0,
+            "not_published_validation_failed": 0 if report.success else wide.articles,
         },
         stages=stage_rows(stages),
         removed_by_label=by_label,
         removed_by_rule=by_rule,
-        duplicate_clusters=duplicate_clusters(articles, output=out),
+        duplicate_clusters=clusters,
         quarantine=quarantine_rows(quarantined),
         skipped=[{"source": s.source, "reason": s.reason, "url": s.url} for s in skipped],
         validation=report.as_dict(),
@@ -324,7 +323,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         },
         config=config.fingerprint(),
         dedup_index=index_status,
-        removed_examples=removal_examples(articles),
+        removed_examples=examples,
         notes=[completed_note(r) for r in recovered],
     )
     try:

@@ -723,7 +723,10 @@ def _eligible_mask(paragraphs: pa.Table) -> np.ndarray:
 
 
 def find_duplicates(
-    paragraphs: pa.Table, config: DedupConfig | None = None, index_dir: Path | None = None
+    paragraphs: pa.Table,
+    config: DedupConfig | None = None,
+    index_dir: Path | None = None,
+    texts: Iterable[pa.Array | pa.ChunkedArray] | None = None,
 ) -> pa.Table:
     """Mark duplicate paragraphs; one output row per input row, in input order.
 
@@ -739,6 +742,10 @@ def find_duplicates(
     ``cluster_id`` (the kept copy's paragraph_id for every member of a cluster of two or more,
     the kept copy included), ``similarity`` (float32 Jaccard of the shingle sets with the kept
     copy, 1.0 for an identical normalised text, null unless a duplicate).
+
+    ``texts``, when given, replaces the ``text`` column: the texts of every row in row order,
+    in slices of any size (read from a file a batch at a time, so the run's texts are never
+    in memory at once).
     """
     config = config or DedupConfig()
     n = paragraphs.num_rows
@@ -748,14 +755,8 @@ def find_duplicates(
     rank = _canonical_rank(paragraphs)
     eligible = _eligible_mask(paragraphs)
     rows = np.flatnonzero(eligible)
-    texts = paragraphs.column("text")
-    batches = (
-        texts.slice(start, config.batch_size)
-        .filter(pa.array(eligible[start : start + config.batch_size]))
-        .to_pylist()
-        for start in range(0, n, config.batch_size)
-    )
-    prep = _prepare(batches, config)
+    slices = texts if texts is not None else _slices(paragraphs.column("text"), config.batch_size)
+    prep = _prepare(_eligible_texts(slices, eligible), config)
 
     # Exact groups = distinct normalised texts; a group's rank is its earliest member's.
     valid = prep.row_uid >= 0
@@ -788,6 +789,24 @@ def find_duplicates(
         row_sim,
     )
     return _assemble(ids, kept_row, kept_index, row_sim, index)
+
+
+def _slices(column: pa.ChunkedArray, size: int) -> Iterator[pa.ChunkedArray]:
+    for start in range(0, len(column), size):
+        yield column.slice(start, size)
+
+
+def _eligible_texts(
+    slices: Iterable[pa.Array | pa.ChunkedArray], eligible: np.ndarray
+) -> Iterator[list[str | None]]:
+    """The eligible rows' texts of each slice, as Python strings (one slice at a time)."""
+    start = 0
+    for texts in slices:
+        mask = eligible[start : start + len(texts)]
+        start += len(texts)
+        yield texts.filter(pa.array(mask)).to_pylist()
+    if start != len(eligible):
+        raise ValueError(f"texts has {start} rows, the table {len(eligible)}")
 
 
 def _row_leaders(

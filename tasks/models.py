@@ -101,21 +101,14 @@ class Article:
     description: str | None = None
     duplicate_of_article: str | None = None
     syndication_source: str | None = None
-    # Versions of one URL (tasks.corpus.assign_versions): the article this one replaces, its
-    # number (1 for the first) and every earlier version's id (not published).
+    # Versions of one URL (tasks.runwide, step 2): the article this one replaces and its
+    # number (1 for the first).
     supersedes: str | None = None
     version: int = 1
-    earlier_versions: frozenset[str] = frozenset()
     # Paragraphs the extractor's text split into, counted before any filter or label: the
     # articles suite checks that every one of them is a row (kept or removed, with a reason).
     # None for articles built without ``process_document`` (then the rows are counted).
     paragraphs_in: int | None = None
-    # Paragraph position -> earlier positions it repeats within the article: found in the
-    # clean shard, marked after the run-wide dedup (tasks.corpus.find_repeats). Not published.
-    repeats: dict[int, tuple[int, ...]] = field(default_factory=dict)
-    # Paragraph position -> normalised words of each short body line: found in the clean
-    # shard, counted across the site's pages after it (tasks.corpus.short_body_lines).
-    short_lines: dict[int, str] = field(default_factory=dict)
 
     def paragraph_id(self, position: int) -> str:
         return f"{self.article_id}-{position:05d}"

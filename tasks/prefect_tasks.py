@@ -2,7 +2,8 @@
 
 Never one per article or paragraph: a Prefect task costs tens of milliseconds of
 orchestration, an article a few. Caching is off: steps are cheap to redo and their inputs
-(lists of articles) are not worth hashing.
+are not worth hashing. A shard task writes its rows to the staging folder and returns a
+small summary; the run-wide task reads them back from there.
 """
 
 from __future__ import annotations
@@ -15,22 +16,29 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from tasks.config import PipelineConfig
-from tasks.corpus import mark_duplicates
-from tasks.models import Article, InputRef
-from tasks.process import PublishedIds, ShardResult, process_shard
+from tasks.models import InputRef
+from tasks.process import PublishedIds, ShardSummary, stage_shard
+from tasks.runwide import RunWideResult, run_wide
 from tasks.validate import ValidationReport, run_checkpoints
 
 
 @task(name="clean-shard", cache_policy=NO_CACHE, retries=0)
 def clean_shard(
-    refs: list[InputRef], config: PipelineConfig, published_ids: PublishedIds
-) -> ShardResult:
-    return process_shard(refs, config, published_ids)
+    refs: list[InputRef], folder: str, config: PipelineConfig, published_ids: PublishedIds
+) -> ShardSummary:
+    return stage_shard(refs, Path(folder), config, published_ids)
 
 
-@task(name="deduplicate", cache_policy=NO_CACHE)
-def deduplicate(articles: list[Article], config: PipelineConfig, index_dir: Path | None) -> int:
-    return mark_duplicates(articles, config.dedup, index_dir)
+@task(name="run-wide", cache_policy=NO_CACHE)
+def deduplicate(
+    output: Path,
+    run_id: str,
+    config: PipelineConfig,
+    index_dir: Path | None,
+    published_articles: pa.Table | None,
+    processed_at: datetime,
+) -> RunWideResult:
+    return run_wide(output, run_id, config, index_dir, published_articles, processed_at)
 
 
 @task(name="validate", cache_policy=NO_CACHE)

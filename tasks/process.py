@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from tasks.classify import classify_columns
 from tasks.config import PipelineConfig, length_limits
-from tasks.corpus import find_repeats, short_body_lines
 from tasks.extract import extract_html
 from tasks.metadata import detect_language, word_count
 from tasks.models import (
@@ -30,6 +30,7 @@ from tasks.models import (
 )
 from tasks.paragraphs import split_lines
 from tasks.read import decode, input_format, read_input
+from tasks.staging import write_shard
 from tasks.stats import StepStats
 
 ARTICLE_ID_HEX = 16
@@ -224,6 +225,38 @@ class ShardResult:
     stats: list[StepStats] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class ShardSummary:
+    """What a shard task returns to the flow: counts and step stats; its rows are on disk."""
+
+    folder: str
+    articles: int
+    skipped: int
+    quarantined: int
+    stats: list[StepStats]
+
+
+def stage_shard(
+    refs: Sequence[InputRef],
+    folder: Path,
+    config: PipelineConfig,
+    published_ids: PublishedIds = NOTHING_PUBLISHED,
+) -> ShardSummary:
+    """Clean a shard of inputs and write its rows to ``folder`` (:mod:`tasks.staging`)."""
+    result = process_shard(refs, config, published_ids)
+    stage = StepStats("stage_shard")
+    with stage.timed():
+        write_shard(folder, result.articles, result.quarantined, result.skipped, config.dedup)
+    stage.keep(len(result.articles))
+    return ShardSummary(
+        folder=str(folder),
+        articles=len(result.articles),
+        skipped=len(result.skipped),
+        quarantined=len(result.quarantined),
+        stats=[*result.stats, stage],
+    )
+
+
 def process_shard(
     refs: Sequence[InputRef],
     config: PipelineConfig,
@@ -285,8 +318,6 @@ def _clean_document(
                 fmt=document.input_format,
                 config=config,
             )
-            article.repeats = find_repeats(article.paragraphs, config.dedup.shingle_words)
-            article.short_lines = short_body_lines(article.paragraphs)
     except Rejected as rejection:
         stats.drop(rejection.stage)
         result.quarantined.append(

@@ -32,7 +32,7 @@ import fcntl
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -111,6 +111,39 @@ def write_staged(output: Path, run_id: str, tables: dict[str, pa.Table]) -> Path
             _write_parquet(folder / f"{name}.parquet", table)
     _fsync(folder)
     return folder
+
+
+def write_staged_stream(
+    output: Path, run_id: str, name: str, schema: pa.Schema, batches: Iterable[pa.RecordBatch]
+) -> int:
+    """Write a table given as a stream of batches to the staging folder; returns its rows.
+
+    Same rule for empty tables as :func:`write_staged`.
+    """
+    folder = staging_dir(output, run_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.parquet"
+    rows = 0
+    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+        pending: list[pa.RecordBatch] = []
+        pending_rows = 0
+        for batch in batches:
+            pending.append(batch)
+            pending_rows += batch.num_rows
+            if pending_rows >= ROW_GROUP_ROWS:
+                writer.write_table(pa.Table.from_batches(pending, schema), ROW_GROUP_ROWS)
+                rows += pending_rows
+                pending, pending_rows = [], 0
+                _test_pause("staging")
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending, schema), ROW_GROUP_ROWS)
+            rows += pending_rows
+    if rows == 0 and _published_parts(output, name):
+        path.unlink()
+    else:
+        _fsync(path)
+    _fsync(folder)
+    return rows
 
 
 def _write_parquet(path: Path, table: pa.Table) -> None:

@@ -6,24 +6,25 @@ Written as JSON (for machines) and as one self-contained HTML page (for people) 
 
 from __future__ import annotations
 
-import heapq
 import html
 import json
 import os
-from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import quote
 
 # typing_extensions': pydantic, which builds Prefect's parameter schemas (a flow taking a
 # RunSummary), refuses typing.TypedDict before Python 3.12.
+import duckdb
+import pyarrow as pa
 from typing_extensions import TypedDict
 
 from tasks.files import write_atomically
-from tasks.models import Article, QuarantineRecord, article_of
+from tasks.models import QuarantineRecord, article_of
 from tasks.stats import StageRow, StepStats
 
 if TYPE_CHECKING:  # for annotations only: the clean shards never import tasks.validate
@@ -80,121 +81,148 @@ class RunSummary:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-def removal_counts(articles: Sequence[Article]) -> tuple[dict[str, int], dict[str, int]]:
-    """Removed paragraphs counted by label and by rule, largest first."""
-    by_label: Counter[str] = Counter()
-    by_rule: Counter[str] = Counter()
-    for article in articles:
-        for paragraph in article.paragraphs:
-            if not paragraph.kept:
-                by_label[paragraph.label] += 1
-                by_rule[paragraph.reason] += 1
-    return dict(by_label.most_common()), dict(by_rule.most_common())
+Source: TypeAlias = pa.Table | str
+
+
+@contextmanager
+def _tables(**sources: Source) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection with a view per source (an Arrow table or a Parquet glob)."""
+    with duckdb.connect() as con:
+        for name, source in sources.items():
+            if isinstance(source, str):
+                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{source}')")
+            else:
+                con.register(name, source)
+        yield con
+
+
+_REMOVED = "label NOT IN ('title', 'body')"
+
+
+def removal_counts(paragraphs: Source) -> tuple[dict[str, int], dict[str, int]]:
+    """Removed paragraphs counted by label and by rule, largest first (ties: first seen)."""
+    counts = []
+    with _tables(paragraphs=paragraphs) as con:
+        for column in ("label", "reason"):
+            rows = con.execute(
+                f"SELECT {column}, count(*) AS n FROM paragraphs WHERE {_REMOVED} "
+                f"GROUP BY {column} ORDER BY n DESC, min(paragraph_id)"
+            ).fetchall()
+            counts.append({key: int(n) for key, n in rows})
+    return counts[0], counts[1]
 
 
 EXAMPLES_PER_RULE = 3
 EXAMPLE_CHARS = 240
+# Distinct texts per rule looked at for the examples (a few more than shown: two texts can
+# clip to the same example).
+_EXAMPLE_CANDIDATES = 20
 
 
 def removal_examples(
-    articles: Sequence[Article], per_rule: int = EXAMPLES_PER_RULE
+    paragraphs: Source, articles: Source, per_rule: int = EXAMPLES_PER_RULE
 ) -> dict[str, list[dict[str, str]]]:
     """Up to ``per_rule`` distinct removed paragraphs per rule, clipped, with where they were.
 
-    Taken in article order (``articles`` are sorted by id), so a run's examples do not depend
-    on sharding; clipped so that a 200,000-character paragraph does not become the report.
+    Taken in paragraph id order, so a run's examples do not depend on sharding; clipped so
+    that a 200,000-character paragraph does not become the report. The first few distinct
+    texts per rule are chosen in DuckDB: the run's removed paragraphs are never loaded.
     """
+    with _tables(paragraphs=paragraphs, articles=articles) as con:
+        rows = con.execute(
+            f"""
+            WITH firsts AS (
+                SELECT reason, label, text, paragraph_id, article_id, row_number() OVER
+                    (PARTITION BY reason, md5(text) ORDER BY paragraph_id) AS copy
+                FROM paragraphs WHERE {_REMOVED}),
+            candidates AS (
+                SELECT *, row_number() OVER (PARTITION BY reason ORDER BY paragraph_id) AS n
+                FROM firsts WHERE copy = 1)
+            SELECT c.reason, c.label, c.text, c.paragraph_id, a.source
+            FROM candidates c JOIN articles a USING (article_id)
+            WHERE c.n <= {_EXAMPLE_CANDIDATES} ORDER BY c.paragraph_id
+            """
+        ).fetchall()
     examples: dict[str, list[dict[str, str]]] = {}
-    for article in articles:
-        for paragraph in article.paragraphs:
-            if paragraph.kept:
-                continue
-            found = examples.setdefault(paragraph.reason, [])
-            text = _clip(paragraph.text, EXAMPLE_CHARS)
-            if len(found) < per_rule and all(e["text"] != text for e in found):
-                found.append(
-                    {
-                        "label": paragraph.label,
-                        "text": text,
-                        "paragraph_id": article.paragraph_id(paragraph.position),
-                        "source": article.source,
-                    }
-                )
+    for reason, label, text, paragraph_id, source in rows:
+        found = examples.setdefault(reason, [])
+        clipped = _clip(text, EXAMPLE_CHARS)
+        if len(found) < per_rule and all(e["text"] != clipped for e in found):
+            found.append(
+                {"label": label, "text": clipped, "paragraph_id": paragraph_id, "source": source}
+            )
     return examples
 
 
 CLUSTER_ARTICLES = 10
 
 
-def _articles_info(
-    articles: Sequence[Article], wanted: set[str], output: Path | None
-) -> dict[str, dict[str, str | None]]:
-    """Title and source of each wanted article: from this run, else from the published table."""
-    info: dict[str, dict[str, str | None]] = {
-        a.article_id: {"article_id": a.article_id, "title": a.title, "source": a.source}
-        for a in articles
-        if a.article_id in wanted
-    }
-    missing = sorted(wanted - info.keys())
-    files = sorted((output / "articles").glob("*.parquet")) if output and missing else []
-    if files:
-        import duckdb
-        import pyarrow as pa
-
-        with duckdb.connect() as con:
-            con.register("wanted", pa.table({"article_id": pa.array(missing, pa.string())}))
-            rows = con.sql(
-                f"SELECT article_id, title, source FROM read_parquet({[str(f) for f in files]!r}) "
-                "WHERE article_id IN (SELECT article_id FROM wanted)"
-            ).fetchall()
-        for article_id, title, source in rows:
-            info.setdefault(
-                article_id, {"article_id": article_id, "title": title, "source": source}
-            )
-    return info
-
-
 def duplicate_clusters(
-    articles: Sequence[Article], limit: int = 50, output: Path | None = None
+    paragraphs: Source, articles: Source, limit: int = 50, output: Path | None = None
 ) -> list[ClusterRow]:
     """The largest duplicate clusters: kept paragraph (its text), size, where the copies are.
 
-    A kept copy published by an earlier run is not in ``articles``: its first copy's text
-    stands in for it, and its article's title and source are looked up in ``output``'s
-    published articles. Sizes are counted first and ids and texts gathered for the
-    ``limit`` largest clusters only (a map of every paragraph's text cost ~1 GB at 100,000
-    pages). Each cluster names its articles (kept copy's first, at most ten).
+    A kept copy published by an earlier run is not in this run's paragraphs: its first copy's
+    text stands in for it, and its article's title and source are looked up in ``output``'s
+    published articles. Sizes are counted in DuckDB and ids and texts gathered for the
+    ``limit`` largest clusters only. Each cluster names its articles (kept copy's first, at
+    most ten).
     """
-    sizes = Counter(
-        p.duplicate_of for a in articles for p in a.paragraphs if p.duplicate_of is not None
-    )
-    largest = heapq.nsmallest(limit, sizes, key=lambda kept: (-sizes[kept], kept))
-    copies: dict[str, list[str]] = {kept: [] for kept in largest}
-    texts: dict[str, str] = {}
-    for article in articles:
-        for paragraph in article.paragraphs:
-            if paragraph.duplicate_of not in copies and paragraph.cluster_id not in copies:
-                continue  # not in one of the largest clusters
-            paragraph_id = article.paragraph_id(paragraph.position)
-            if paragraph.duplicate_of in copies:
-                copies[paragraph.duplicate_of].append(paragraph_id)
-                texts.setdefault(paragraph.duplicate_of, paragraph.text)  # until the kept copy
+    published = sorted((output / "articles").glob("*.parquet")) if output else []
+    with _tables(paragraphs=paragraphs, articles=articles) as con:
+        largest = con.execute(
+            "SELECT duplicate_of, count(*) AS n FROM paragraphs WHERE duplicate_of IS NOT NULL "
+            "GROUP BY duplicate_of ORDER BY n DESC, duplicate_of LIMIT ?",
+            [limit],
+        ).fetchall()
+        sizes = {kept: int(n) for kept, n in largest}
+        con.register("largest", pa.table({"kept": pa.array(list(sizes), pa.string())}))
+        members = con.execute(
+            "SELECT paragraph_id, duplicate_of, text FROM paragraphs "
+            "WHERE duplicate_of IN (SELECT kept FROM largest) "
+            "OR paragraph_id IN (SELECT kept FROM largest) ORDER BY paragraph_id"
+        ).fetchall()
+        copies: dict[str, list[str]] = {kept: [] for kept in sizes}
+        texts: dict[str, str] = {}
+        kept_texts: dict[str, str] = {}
+        for paragraph_id, duplicate_of, text in members:
+            if duplicate_of in copies:
+                copies[duplicate_of].append(paragraph_id)
+                texts.setdefault(duplicate_of, text)  # until the kept copy
             if paragraph_id in copies:  # a kept copy of this run
-                texts[paragraph_id] = paragraph.text
-    cluster_articles = {
-        kept: list(dict.fromkeys(article_of(p) for p in [kept, *sorted(copies[kept])]))[
-            :CLUSTER_ARTICLES
-        ]
-        for kept in largest
-    }
-    info = _articles_info(articles, {a for ids in cluster_articles.values() for a in ids}, output)
+                kept_texts[paragraph_id] = text
+        texts.update(kept_texts)
+        cluster_articles = {
+            kept: list(dict.fromkeys(article_of(p) for p in [kept, *sorted(copies[kept])]))[
+                :CLUSTER_ARTICLES
+            ]
+            for kept in sizes
+        }
+        wanted = sorted({a for ids in cluster_articles.values() for a in ids})
+        con.register("wanted", pa.table({"article_id": pa.array(wanted, pa.string())}))
+        info: dict[str, tuple[str | None, str | None]] = {
+            article_id: (title, source)
+            for article_id, title, source in con.execute(
+                "SELECT article_id, title, source FROM articles "
+                "WHERE article_id IN (SELECT article_id FROM wanted)"
+            ).fetchall()
+        }
+        missing = [a for a in wanted if a not in info]
+        if missing and published:
+            con.register("missing", pa.table({"article_id": pa.array(missing, pa.string())}))
+            for article_id, title, source in con.execute(
+                f"SELECT article_id, title, source FROM read_parquet("
+                f"{[str(f) for f in published]!r}, union_by_name = true) "
+                "WHERE article_id IN (SELECT article_id FROM missing)"
+            ).fetchall():
+                info.setdefault(article_id, (title, source))
 
     def named(article_id: str, kept: str) -> ClusterArticle:
-        found = info.get(article_id, {})
+        title, source = info.get(article_id, (None, None))
         return {
             "article_id": article_id,
-            "title": found.get("title"),
-            "source": found.get("source"),
+            "title": title,
+            "source": source,
             "kept": article_id == article_of(kept),
         }
 
@@ -206,7 +234,7 @@ def duplicate_clusters(
             "text": texts[kept],
             "articles": [named(a, kept) for a in cluster_articles[kept]],
         }
-        for kept in largest
+        for kept in sizes
     ]
 
 

@@ -13,16 +13,11 @@ import pytest
 
 from flows.pipeline import DEDUP_STATE, newsclean_flow
 from tasks.config import PipelineConfig
-from tasks.corpus import (
-    assign_versions,
-    find_repeats,
-    mark_duplicates,
-    mark_site_chrome,
-    short_body_lines,
-)
+from tasks.corpus import label_articles
 from tasks.dedup import DedupConfig
 from tasks.models import Article, Paragraph
 from tasks.paragraphs import split_paragraphs
+from tasks.staging import find_repeats, short_body_lines
 
 from .conftest import SEEDS
 
@@ -191,20 +186,18 @@ def _page(article_id: str, lines: list[str]) -> Article:
     article = Article(
         article_id, f"site/{article_id}.txt", article_id, "text", "utf-8", "text", paragraphs
     )
-    article.short_lines = short_body_lines(paragraphs)
     return article
 
 
 def test_site_chrome_marks_short_repeats_but_leaves_a_wholly_repeated_page_to_dedup():
-    story = "A long sentence of the story itself, different on every page of the site: {}."
+    stories = [LEDE, LATER, REPRINTED[0]]  # three unrelated stories of one site
     slogan = "Sign in to read more"
-    pages = [_page(f"a{n}", [story.format(n), slogan]) for n in range(3)]
+    pages = [_page(f"a{n}", [story, slogan]) for n, story in enumerate(stories)]
     pages.append(_page("a3", [slogan]))  # only the slogan: a page left to deduplication
-    assert mark_site_chrome(pages) == 3
+    label_articles(pages)
     assert [p.paragraphs[1].reason for p in pages[:3]] == ["site_repeat"] * 3
     assert pages[3].paragraphs[0].label == "body"
     assert all(p.paragraphs[0].label == "body" for p in pages[:3])
-    assert not any(p.short_lines for p in pages)  # counted, then released
 
 
 def test_short_body_lines_are_normalised_short_body_paragraphs_by_position():
@@ -225,14 +218,13 @@ LATER = "Officials said repairs would take two years and cost more than the orig
 def _story(article_id: str, lines: list[str]) -> Article:
     article = _page(article_id, lines)
     article.paragraphs[0].label = "title"
-    article.repeats = find_repeats(article.paragraphs, DedupConfig().shingle_words)
     return article
 
 
 def test_a_lede_repeated_inside_a_later_paragraph_points_at_the_lede():
     story = _story("s1", ["Bridge to close", LEDE, LATER, EXPANDED])
-    assert story.repeats == {3: (1,)}
-    assert mark_duplicates([story], DedupConfig(), None) == 1
+    assert find_repeats(story.paragraphs, DedupConfig().shingle_words) == {3: (1,)}
+    assert label_articles([story], DedupConfig(), None) == 1
     repeat, lede = story.paragraphs[3], story.paragraphs[1]
     assert (repeat.label, repeat.reason) == ("duplicate", "repeated_in_article")
     assert repeat.duplicate_of == lede.cluster_id == story.paragraph_id(1)
@@ -241,7 +233,7 @@ def test_a_lede_repeated_inside_a_later_paragraph_points_at_the_lede():
 def test_a_repeat_of_a_syndicated_paragraph_points_at_the_first_publication():
     first = _story("a1", ["Bridge to close", LEDE, LATER])
     reprint = _story("b2", ["Harbour bridge shuts", LEDE, EXPANDED])
-    mark_duplicates([first, reprint], DedupConfig(), None)
+    label_articles([first, reprint], DedupConfig(), None)
     assert reprint.paragraphs[1].duplicate_of == first.paragraph_id(1)
     assert reprint.paragraphs[2].reason == "repeated_in_article"
     assert reprint.paragraphs[2].duplicate_of == first.paragraph_id(1)
@@ -268,7 +260,7 @@ def test_a_sentence_shared_by_reprints_on_one_site_is_not_chrome():
     reprints = [
         _story(f"a{n}", [f"Reprint {n}: tech leaders tune in", *REPRINTED]) for n in (1, 2, 3)
     ]
-    mark_duplicates([original, *reprints], DedupConfig(), None)
+    label_articles([original, *reprints], DedupConfig(), None)
     assert all(p.label in ("title", "body") for p in original.paragraphs)
     for reprint in reprints:
         body = reprint.paragraphs[1:]
@@ -284,7 +276,7 @@ def test_a_line_on_three_unrelated_stories_of_a_site_is_still_chrome():
     ]
     stories[1].paragraphs[1].text = LATER
     stories[2].paragraphs[1].text = EXPANDED.replace(LEDE, "Residents rejoiced")
-    mark_duplicates(stories, DedupConfig(), None)
+    label_articles(stories, DedupConfig(), None)
     assert [s.paragraphs[2].reason for s in stories] == ["site_repeat"] * 3
     assert all(s.paragraphs[2].duplicate_of is None for s in stories)
 
@@ -302,6 +294,7 @@ def test_versions_of_a_url_are_numbered_in_canonical_order_whatever_the_input_or
             "article_id": ["old1", "old2", "other"],
             "url": ["https://news.example/a/", "http://www.news.example/a", "https://x.example/a"],
             "version": pa.array([1, 2, 1], pa.int32()),
+            "credits": pa.array([[], [], []], pa.list_(pa.string())),
         }
     )
     for order in ([0, 1, 2], [2, 1, 0]):
@@ -310,13 +303,9 @@ def test_versions_of_a_url_are_numbered_in_canonical_order_whatever_the_input_or
             _versioned("a", "https://NEWS.example/a", t0),
             _versioned("c", "https://news.example/c", None),
         ]
-        assign_versions([run[i] for i in order], published)
-        got = {a.article_id: (a.version, a.supersedes, sorted(a.earlier_versions)) for a in run}
-        assert got == {
-            "a": (3, "old2", ["old1", "old2"]),
-            "b": (4, "a", ["a", "old1", "old2"]),
-            "c": (1, None, []),
-        }
+        label_articles([run[i] for i in order], published_articles=published)
+        got = {a.article_id: (a.version, a.supersedes) for a in run}
+        assert got == {"a": (3, "old2"), "b": (4, "a"), "c": (1, None)}
 
 
 def _page_html(url: str, paragraphs: list[str]) -> str:
