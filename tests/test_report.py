@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -46,6 +47,7 @@ from tasks.report import (
     render_html,
 )
 from tasks.report import write_report as write_run_report
+from tasks.tables import articles_table, paragraphs_table
 from tasks.validate import ValidationReport, run_checkpoints
 
 LOCAL_SCHEMES = {"file", "data", "blob", "about"}
@@ -717,6 +719,13 @@ def test_summary_is_published_as_a_prefect_artifact(tmp_path: Path):
     assert str(tmp_path / "latest.html") in markdown
 
 
+def _tables_of(pages: list[Article]) -> tuple[pa.Table, pa.Table]:
+    """The paragraphs and articles tables of ``pages``, as the report's tallies read them."""
+    return paragraphs_table(pages, "r"), articles_table(
+        pages, "r", datetime(2026, 1, 1, tzinfo=UTC)
+    )
+
+
 def _cluster_page(article_id: str, texts: list[str], duplicate_of: list[str | None]) -> Article:
     paragraphs = []
     for position, (text, kept) in enumerate(zip(texts, duplicate_of, strict=True)):
@@ -735,7 +744,10 @@ def test_duplicate_clusters_give_the_kept_text_largest_first():
         _cluster_page("c1", ["Reprint, third.", "Copy of b, again."], ["old-00003", "b1-00000"]),
     ]
     pages[1].paragraphs[0].cluster_id = "b1-00000"
-    clusters = [{k: v for k, v in c.items() if k != "articles"} for c in duplicate_clusters(pages)]
+    clusters = [
+        {k: v for k, v in c.items() if k != "articles"}
+        for c in duplicate_clusters(*_tables_of(pages))
+    ]
     assert clusters == [
         {
             "kept": "old-00003",
@@ -745,7 +757,7 @@ def test_duplicate_clusters_give_the_kept_text_largest_first():
         },
         {"kept": "b1-00000", "copies": ["a1-00000", "c1-00001"], "size": 3, "text": "Kept b."},
     ]
-    assert [c["kept"] for c in duplicate_clusters(pages, limit=1)] == ["old-00003"]
+    assert [c["kept"] for c in duplicate_clusters(*_tables_of(pages), limit=1)] == ["old-00003"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -836,7 +848,7 @@ def test_duplicate_clusters_name_their_articles_earlier_runs_included(tmp_path: 
         ),
         tmp_path / "articles" / "part-run0.parquet",
     )
-    (cluster,) = duplicate_clusters(pages, output=tmp_path)
+    (cluster,) = duplicate_clusters(*_tables_of(pages), output=tmp_path)
     assert cluster["articles"] == [
         {"article_id": "0ld", "title": "Original", "source": "o.txt", "kept": True},
         {
@@ -902,7 +914,7 @@ def test_removal_examples_are_distinct_clipped_and_a_few_per_rule():
         [Paragraph(i, t, "ad", "ad_marker", i, i) for i, t in enumerate(texts[:5])]
         + [Paragraph(5, texts[5], "boilerplate", "template_residue", 5, 5)],
     )
-    examples = removal_examples([page])
+    examples = removal_examples(*_tables_of([page]))
     assert [e["text"] for e in examples["ad_marker"]] == ["Advertisement", "Ad one", "Ad two"]
     (long,) = examples["template_residue"]
     assert len(long["text"]) < EXAMPLE_CHARS + 40 and long["source"] == "p1.txt"

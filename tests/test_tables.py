@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from tasks.corpus import dedup_input_table
+from tasks.dedup import DedupConfig
 from tasks.models import Article, Paragraph
+from tasks.staging import shard_tables
 from tasks.tables import PARAGRAPHS_SCHEMA, articles_table, paragraph_ids, paragraphs_table
 
 
@@ -63,12 +64,25 @@ def test_paragraphs_table_has_a_row_per_paragraph_with_its_values():
     assert paragraphs_table([], "run-1").num_rows == 0
 
 
-def test_dedup_input_repeats_article_values_on_each_paragraph():
-    table = dedup_input_table(ARTICLES)
-    assert table.column("article_id").to_pylist() == ["00aa"] * 3 + ["11bb"] * 4
-    assert table.column("published_at").to_pylist() == [ARTICLES[0].published_at] * 3 + [None] * 4
-    assert table.column("eligible").to_pylist() == [True, False, True, True, False, True, True]
-    assert table.column("paragraph_id").to_pylist()[-1] == "11bb-123456"
+def test_shard_tables_hold_every_paragraph_with_the_run_wide_columns():
+    articles, paragraphs = shard_tables(ARTICLES, DedupConfig())
+    assert articles.column("article_id").to_pylist() == ["00aa", "11bb"]
+    assert articles.column("has_paragraphs").to_pylist() == [True, True]
+    assert paragraphs.column("article_id").to_pylist() == ["00aa"] * 3 + ["11bb"] * 4
+    assert paragraphs.column("paragraph_id").to_pylist()[-1] == "11bb-123456"
+    assert paragraphs.column("words").to_pylist() == [3] * 7
+    # short body lines, normalised; the ad is no body line
+    assert paragraphs.column("short_line").to_pylist()[:3] == ["text 00aa 0", None, "text 00aa 2"]
+
+
+def test_a_repeated_input_in_a_shard_writes_its_paragraphs_once():
+    copy = _article("00aa", [0, 1, 2], None)
+    copy.source = "0-first.txt"  # sorts before 00aa.txt: its paragraphs are the ones written
+    articles, paragraphs = shard_tables([ARTICLES[0], copy], DedupConfig())
+    assert articles.column("source").to_pylist() == ["0-first.txt", "00aa.txt"]
+    assert articles.column("has_paragraphs").to_pylist() == [True, False]
+    assert paragraphs.num_rows == 3
+    assert paragraphs.column("label").to_pylist() == ["body"] * 3  # the copy's labels
 
 
 def test_articles_table_carries_the_version_columns():
