@@ -51,7 +51,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.corpus import assign_versions, find_repeats, mark_duplicates, short_body_lines
+from tasks.corpus import label_articles
 from tasks.dedup import DedupConfig, find_duplicates, normalise_words, update_index
 from tasks.models import Article, Paragraph, article_of
 from tasks.paragraphs import split_lines
@@ -419,8 +419,8 @@ def score(docs: list[Doc], out: pa.Table) -> dict[str, object]:
 #
 # The cases of issue #18, through the run-wide steps as the flow runs them: each text is
 # split by tasks.paragraphs (so re-wrapped reprints must be re-flowed first), its first
-# paragraph is the title, the rest body; then mark_duplicates (dedup, repeats, site chrome)
-# and assign_versions. Truth comes from how each text was made, per intended paragraph; a
+# paragraph is the title, the rest body; then the run-wide steps (tasks.corpus.label_articles:
+# versions, dedup, repeats, site chrome). Truth comes from how each text was made, per intended paragraph; a
 # split paragraph is scored as the intended paragraph its first line belongs to.
 
 CASES = ("reprints", "short_sentences", "structure", "site_chrome", "versions")
@@ -474,8 +474,6 @@ def _case_articles(docs: list[CaseDoc]) -> tuple[list[Article], dict[str, tuple[
             published_at=doc.published,
             url=doc.url,
         )
-        article.repeats = find_repeats(paragraphs, DedupConfig().shingle_words)
-        article.short_lines = short_body_lines(paragraphs)
         articles.append(article)
         for p in paragraphs:
             where[article.paragraph_id(p.position)] = (d, owner[p.line_start - 1])
@@ -640,8 +638,7 @@ def score_case(name: str, docs: list[CaseDoc]) -> dict[str, float]:
     """Paragraph precision/recall of duplicate labels, and what the case is about."""
     _case_truth(docs, DedupConfig().scope_max_words)
     articles, where = _case_articles(docs)
-    assign_versions(articles, None)
-    mark_duplicates(articles, DedupConfig(), None)
+    label_articles(articles, DedupConfig(), None)
     tally: Counter[str] = Counter()
     for article in articles:
         for p in article.paragraphs:
