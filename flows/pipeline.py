@@ -43,6 +43,7 @@ from tasks.publish import (
     publish,
     read_published,
     recover,
+    run_parts,
     staging_dir,
     write_staged,
 )
@@ -357,9 +358,8 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
 
 
 def _visible_parts(out: Path, run_id: str) -> list[Path]:
-    """The run's files that readers can see now."""
-    parts = (out / table / f"part-{run_id}.parquet" for table in PUBLISHED_TABLES)
-    return [part for part in parts if part.exists()]
+    """The run's files that readers can see now (all parts of each table)."""
+    return [part for table in PUBLISHED_TABLES for part in run_parts(out, table, run_id)]
 
 
 def _publish_failure(out: Path, run_id: str, error: Exception) -> PublishFailed:
@@ -367,7 +367,8 @@ def _publish_failure(out: Path, run_id: str, error: Exception) -> PublishFailed:
     committed = (staging_dir(out, run_id) / COMMIT_MARKER).exists()
     visible = _visible_parts(out, run_id)
     if committed:
-        shown = f"{len(visible)} of its {len(PUBLISHED_TABLES)} tables are visible"
+        tables = len({part.parent.name for part in visible})
+        shown = f"{tables} of its {len(PUBLISHED_TABLES)} tables are visible"
         message = (
             f"publishing failed after the run was committed ({one_line(error)}): {shown}; "
             "the next run completes it"

@@ -346,9 +346,11 @@ INDEX_RUNS_FILE = "runs.json"
 
 
 def _published_runs(output: Path) -> list[str]:
-    return sorted(
-        p.stem.removeprefix("part-") for p in (output / "paragraphs").glob("part-*.parquet")
-    )
+    """The runs with a published paragraphs part (a run may have several parts)."""
+    from tasks.publish import part_run_id  # here: tasks.publish imports duckdb
+
+    runs = {part_run_id(p) for p in (output / "paragraphs").glob("part-*.parquet")}
+    return sorted(run for run in runs if run is not None)
 
 
 def _recorded_runs(state_dir: Path) -> list[str] | None:
