@@ -372,13 +372,13 @@ ROWS_SCHEMA = pa.schema(
 SMALL = {"part_rows": 1_000, "row_group_rows": 256}
 
 
-def _rows(count: int, start: int = 0) -> pa.Table:
+def _rows(count: int, start: int = 0, words: int = 1) -> pa.Table:
     ids = range(start, start + count)
     return pa.table(
         {
             "paragraph_id": [f"p{i:07d}" for i in ids],
             "position": pa.array([i % 50 for i in ids], pa.int32()),
-            "text": [None if i % 17 == 0 else f"paragraph {i} " * (i % 7) for i in ids],
+            "text": [None if i % 17 == 0 else f"paragraph {i} " * (i % 7 * words) for i in ids],
         },
         schema=ROWS_SCHEMA,
     )
@@ -423,10 +423,12 @@ def test_a_stream_larger_than_a_part_is_published_in_bounded_parts(tmp_path):
 
 @pytest.mark.parametrize("sizes", [[1], [7, 1, 333], [999, 2], [5_000]])
 def test_parts_are_byte_identical_however_the_stream_is_chunked(tmp_path, sizes):
-    rows = _rows(2_345)
-    write_staged_table(tmp_path / "whole", "r", "paragraphs", [rows], ROWS_SCHEMA, **SMALL)
+    # Long texts: a row group's text column spans several Parquet pages (1 MB each), whose
+    # boundaries would follow the caller's chunks if the writer were given them as they came.
+    rows, bounds = _rows(2_345, words=40), {"part_rows": 1_000, "row_group_rows": 1_000}
+    write_staged_table(tmp_path / "whole", "r", "paragraphs", [rows], ROWS_SCHEMA, **bounds)
     write_staged_table(
-        tmp_path / "chunked", "r", "paragraphs", _chunked(rows, sizes), ROWS_SCHEMA, **SMALL
+        tmp_path / "chunked", "r", "paragraphs", _chunked(rows, sizes), ROWS_SCHEMA, **bounds
     )
     whole, chunked = _files(tmp_path / "whole"), _files(tmp_path / "chunked")
     assert len(whole) == 3 and chunked == whole
@@ -590,6 +592,19 @@ def test_part_names_say_which_run_wrote_them():
     assert part_run_id(Path("part-x-12345678.parquet")) == "x-12345678"  # not a part number
     assert part_run_id(Path("notes.parquet")) is None
     assert part_name("run-1", 7) == "part-run-1-00007.parquet"
+
+
+def test_a_runs_parts_are_not_confused_with_those_of_a_longer_run_id(tmp_path):
+    (tmp_path / "articles").mkdir()
+    for name in ("part-run-00000.parquet", "part-run-1-00000.parquet", "part-run-00001.parquet"):
+        (tmp_path / "articles" / name).touch()
+    assert [p.name for p in run_parts(tmp_path, "articles", "run")] == [
+        "part-run-00000.parquet",
+        "part-run-00001.parquet",
+    ]
+    assert [p.name for p in run_parts(tmp_path, "articles", "run-1")] == [
+        "part-run-1-00000.parquet"
+    ]
 
 
 def test_a_recovered_runs_report_counts_all_its_parts(tmp_path):
