@@ -158,7 +158,8 @@ def staged_parts(output: Path, run_id: str, table: str) -> list[Path]:
 
 
 def write_staged(output: Path, run_id: str, tables: dict[str, pa.Table]) -> Path:
-    """Stage in-memory tables (small callers, tests); see :func:`write_staged_table`."""
+    """Stage in-memory tables (small callers, tests) with the default bounds; return the
+    run's staging folder. See :func:`write_staged_table`."""
     for name, table in tables.items():
         write_staged_table(output, run_id, name, [table], table.schema)
     folder = staging_dir(output, run_id)
@@ -178,11 +179,14 @@ def write_staged_table(
 ) -> list[Path]:
     """Write a stream of rows as the run's staged parts of table ``name``, durably.
 
-    Parts hold at most ``part_rows`` rows (default ``PART_ROWS[name]``) in row groups of
+    ``batches`` is any iterable of record batches or tables with ``schema``'s columns (a
+    ``pa.RecordBatchReader`` too), in the order the rows are to be published. Parts hold at
+    most ``part_rows`` rows (default ``PART_ROWS[name]``) in row groups of
     ``row_group_rows`` (default ``ROW_GROUP_ROWS[name]``): the stream is re-cut, so where
     parts and row groups end depends on the rows alone, not on how the caller chunked
     them, and the same rows give byte-identical files. Memory: one row group at a time.
-    Writing a table again replaces what was staged for it (a retried task).
+    Writing a table again replaces what was staged for it (a retried task). Returns the
+    staged parts in order (:func:`staged_parts` lists them later).
 
     A table without rows is written too (one empty part with the schema) while nothing of
     that table is published yet, so that every table exists once a run has published:
@@ -191,8 +195,8 @@ def write_staged_table(
     already published by an earlier run are dropped, so a bad input that stays in the input
     folder is recorded once, not once per (scheduled) run.
     """
-    part_rows = part_rows or PART_ROWS.get(name, max(PART_ROWS.values()))
-    group_rows = min(row_group_rows or ROW_GROUP_ROWS.get(name, part_rows), part_rows)
+    part_rows = part_rows or PART_ROWS[name]
+    group_rows = min(row_group_rows or ROW_GROUP_ROWS[name], part_rows)
     folder = staging_dir(output, run_id) / name
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)

@@ -402,9 +402,8 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 def test_a_stream_larger_than_a_part_is_published_in_bounded_parts(tmp_path):
     rows = _rows(2_345)
-    staged = write_staged_table(
-        tmp_path, "run-1", "paragraphs", rows.to_batches(max_chunksize=100), ROWS_SCHEMA, **SMALL
-    )
+    stream = pa.RecordBatchReader.from_batches(ROWS_SCHEMA, rows.to_batches(max_chunksize=100))
+    staged = write_staged_table(tmp_path, "run-1", "paragraphs", stream, ROWS_SCHEMA, **SMALL)
     assert staged == staged_parts(tmp_path, "run-1", "paragraphs")
     assert [p.name for p in staged] == [f"part-run-1-{k:05d}.parquet" for k in range(3)]
     assert [pq.read_metadata(p).num_rows for p in staged] == [1_000, 1_000, 345]
