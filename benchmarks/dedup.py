@@ -420,8 +420,9 @@ def score(docs: list[Doc], out: pa.Table) -> dict[str, object]:
 # The cases of issue #18, through the run-wide steps as the flow runs them: each text is
 # split by tasks.paragraphs (so re-wrapped reprints must be re-flowed first), its first
 # paragraph is the title, the rest body; then the run-wide steps (tasks.corpus.label_articles:
-# versions, dedup, repeats, site chrome). Truth comes from how each text was made, per intended paragraph; a
-# split paragraph is scored as the intended paragraph its first line belongs to.
+# versions, dedup, repeats, site chrome). Truth comes from how each text was made, per
+# intended paragraph; a split paragraph is scored as the intended paragraph its first
+# line belongs to.
 
 CASES = ("reprints", "short_sentences", "structure", "site_chrome", "versions")
 WRAP_WIDTH = 72

@@ -37,6 +37,8 @@ from tasks.publish import (
     publish,
     read_published,
     recover,
+    run_parts,
+    staged_parts,
     staging_dir,
 )
 from tasks.read import UNSUPPORTED_TYPE, find_inputs
@@ -183,10 +185,10 @@ def _accounting(read: StepStats, articles: int, skipped: int, quarantined: int) 
 _SCHEMAS = {"articles": ARTICLES_SCHEMA, "paragraphs": PARAGRAPHS_SCHEMA}
 
 
-def _staged_source(staged: Path, name: str) -> str | pa.Table:
-    """A staged table's file, or an empty table when the run staged none (no new rows)."""
-    path = staged / f"{name}.parquet"
-    return str(path) if path.exists() else _SCHEMAS[name].empty_table()
+def _staged_source(out: Path, run_id: str, name: str) -> list[str] | pa.Table:
+    """A staged table's files, or an empty table when the run staged none (no new rows)."""
+    parts = staged_parts(out, run_id, name)
+    return [str(p) for p in parts] if parts else _SCHEMAS[name].empty_table()
 
 
 def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
@@ -239,8 +241,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     if unsupported:
         read_stats.drop(UNSUPPORTED_TYPE.replace(" ", "_"), len(unsupported))
     counts = _accounting(read_stats, wide.articles, len(skipped), len(quarantined))
-    staged = staging_dir(out, run_id)
-    sources = {name: _staged_source(staged, name) for name in ("articles", "paragraphs")}
+    sources = {name: _staged_source(out, run_id, name) for name in ("articles", "paragraphs")}
     tables = {
         name: source if isinstance(source, pa.Table) else pq.read_table(source)
         for name, source in sources.items()
@@ -270,12 +271,12 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
             published_files = [str(p) for p in _visible_parts(out, run_id)]
         else:
             try:
-                if (out / "paragraphs" / f"part-{run_id}.parquet").exists():
+                if paragraph_parts := run_parts(out, "paragraphs", run_id):
                     record_published_run(
                         dedup_state,
                         run_id,
-                        str(out / "paragraphs" / f"part-{run_id}.parquet"),
-                        str(out / "articles" / f"part-{run_id}.parquet"),
+                        [str(p) for p in paragraph_parts],
+                        [str(p) for p in run_parts(out, "articles", run_id)],
                         config.dedup,
                     )
             except Exception as error:
@@ -356,9 +357,8 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
 
 
 def _visible_parts(out: Path, run_id: str) -> list[Path]:
-    """The run's files that readers can see now."""
-    parts = (out / table / f"part-{run_id}.parquet" for table in PUBLISHED_TABLES)
-    return [part for part in parts if part.exists()]
+    """The run's files that readers can see now (all parts of each table)."""
+    return [part for table in PUBLISHED_TABLES for part in run_parts(out, table, run_id)]
 
 
 def _publish_failure(out: Path, run_id: str, error: Exception) -> PublishFailed:
@@ -366,7 +366,8 @@ def _publish_failure(out: Path, run_id: str, error: Exception) -> PublishFailed:
     committed = (staging_dir(out, run_id) / COMMIT_MARKER).exists()
     visible = _visible_parts(out, run_id)
     if committed:
-        shown = f"{len(visible)} of its {len(PUBLISHED_TABLES)} tables are visible"
+        tables = len({part.parent.name for part in visible})
+        shown = f"{tables} of its {len(PUBLISHED_TABLES)} tables are visible"
         message = (
             f"publishing failed after the run was committed ({one_line(error)}): {shown}; "
             "the next run completes it"

@@ -82,9 +82,11 @@ INDEX_RUNS_FILE = "runs.json"
 
 
 def _published_runs(output: Path) -> list[str]:
-    return sorted(
-        p.stem.removeprefix("part-") for p in (output / "paragraphs").glob("part-*.parquet")
-    )
+    """The runs with a published paragraphs part (a run may have several parts)."""
+    from tasks.publish import part_run_id  # here: tasks.publish imports duckdb
+
+    runs = {part_run_id(p) for p in (output / "paragraphs").glob("part-*.parquet")}
+    return sorted(run for run in runs if run is not None)
 
 
 def _recorded_runs(state_dir: Path) -> list[str] | None:
@@ -99,14 +101,18 @@ def _record_runs(state_dir: Path, runs: list[str]) -> None:
     write_atomically(state_dir / INDEX_RUNS_FILE, json.dumps(sorted(runs)).encode("utf-8"))
 
 
-def index_records(paragraphs: pa.Table | str, articles: pa.Table | str) -> pa.Table:
-    """The kept paragraph rows as the dedup index reads them; tables or Parquet globs."""
+def index_records(
+    paragraphs: pa.Table | str | list[str], articles: pa.Table | str | list[str]
+) -> pa.Table:
+    """The kept paragraph rows as the dedup index reads them; tables, Parquet globs or files."""
     import duckdb
 
     with duckdb.connect() as con:
         for name, source in (("paragraphs", paragraphs), ("articles", articles)):
-            if isinstance(source, str):
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{source}')")
+            if isinstance(source, str | list):
+                files = repr(source) if isinstance(source, list) else f"'{source}'"
+                parts = f"read_parquet({files}, union_by_name = true)"
+                con.execute(f"CREATE VIEW {name} AS SELECT * FROM {parts}")
             else:
                 con.register(name, source)
         return con.sql(
@@ -150,12 +156,12 @@ def sync_dedup_index(output: Path, state_dir: Path, config: DedupConfig) -> str:
 def record_published_run(
     state_dir: Path,
     run_id: str,
-    paragraphs: pa.Table | str,
-    articles: pa.Table | str,
+    paragraphs: pa.Table | list[str],
+    articles: pa.Table | list[str],
     config: DedupConfig,
 ) -> None:
     """Add a just-published run's kept paragraphs to the index (idempotent); the run's
-    tables as Arrow tables or as globs of its published parts (which must exist).
+    tables as Arrow tables or as the files of its published parts.
 
     A run that published no paragraphs leaves no Parquet part, so it is not recorded either:
     the recorded runs must equal the published parts or the next run rebuilds the index.

@@ -81,16 +81,17 @@ class RunSummary:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
 
-Source: TypeAlias = pa.Table | str
+Source: TypeAlias = pa.Table | str | list[str]
 
 
 @contextmanager
 def _tables(**sources: Source) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A DuckDB connection with a view per source (an Arrow table or a Parquet glob)."""
+    """A DuckDB connection with a view per source (an Arrow table, Parquet files or a glob)."""
     with duckdb.connect() as con:
         for name, source in sources.items():
-            if isinstance(source, str):
-                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{source}')")
+            if isinstance(source, str | list):
+                files = repr(source) if isinstance(source, list) else f"'{source}'"
+                con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet({files})")
             else:
                 con.register(name, source)
         yield con
@@ -772,14 +773,16 @@ def recovered_summary(output: Path, run_id: str, completed_by: str) -> RunSummar
     """
     import duckdb
 
-    parts = {table: output / table / f"part-{run_id}.parquet" for table in TABLES}
+    from tasks.publish import run_parts
+
+    parts = {table: run_parts(output, table, run_id) for table in TABLES}
 
     def query(table: str, sql: str) -> list[tuple[Any, ...]]:
-        if not parts[table].is_file():
+        if not parts[table]:
             return []
         with duckdb.connect() as con:
-            sql = sql.replace("FROM t", "FROM read_parquet($path)")
-            return con.execute(sql, {"path": str(parts[table])}).fetchall()
+            sql = sql.replace("FROM t", "FROM read_parquet($paths, union_by_name = true)")
+            return con.execute(sql, {"paths": [str(p) for p in parts[table]]}).fetchall()
 
     kept = "label NOT IN ('title', 'body')"
     articles = query("articles", "SELECT count(*), min(processed_at) FROM t") or [(0, None)]
@@ -816,7 +819,7 @@ def recovered_summary(output: Path, run_id: str, completed_by: str) -> RunSummar
         published=True,
         outputs={
             **{table: str(output / table) for table in TABLES},
-            "files": [str(path) for path in parts.values() if path.is_file()],
+            "files": [str(path) for table in TABLES for path in parts[table]],
         },
         notes=[
             f"This run was interrupted after it passed validation and committed; run "

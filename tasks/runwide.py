@@ -37,7 +37,7 @@ from tasks.config import PipelineConfig
 from tasks.dedup import DedupConfig, find_duplicates
 from tasks.metadata import word_count
 from tasks.models import BODY, KEPT_LABELS, REMOVED_LABELS, QuarantineRecord, SkippedInput
-from tasks.publish import staging_dir, write_staged, write_staged_stream
+from tasks.publish import staging_dir, write_staged, write_staged_table
 from tasks.rules import WIRE_PATTERN
 from tasks.staging import (
     SHARD_ARTICLES_SCHEMA,
@@ -718,16 +718,18 @@ def run_wide(
         repeated = steps.run(index_dir)
         tables = steps._step("tables")
         with tables.timed():
-            paragraphs = write_staged_stream(
-                output, run_id, "paragraphs", PARAGRAPHS_SCHEMA, steps.paragraph_batches(run_id)
+            write_staged_table(
+                output, run_id, "paragraphs", steps.paragraph_batches(run_id), PARAGRAPHS_SCHEMA
             )
-            articles = write_staged_stream(
+            write_staged_table(
                 output,
                 run_id,
                 "articles",
-                ARTICLES_SCHEMA,
                 steps.article_batches(run_id, processed_at),
+                ARTICLES_SCHEMA,
             )
+            articles = steps.article_count()
+            paragraphs = steps._count("SELECT count(*) FROM para")
             quarantine = steps.quarantine_table(run_id)
             write_staged(output, run_id, {"quarantine": quarantine})
         tables.keep(articles)

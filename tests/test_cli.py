@@ -260,7 +260,7 @@ def test_a_failure_before_publishing_says_nothing_was_published(tmp_path, capsys
     inputs = _two_seeds(tmp_path / "in")
     output = tmp_path / "out"
 
-    monkeypatch.setattr("tasks.runwide.write_staged_stream", _disk_full)
+    monkeypatch.setattr("tasks.runwide.write_staged_table", _disk_full)
     code = main(["run", str(inputs), "--output", str(output)])
     stderr = capsys.readouterr().err
     messages = _messages(stderr)

@@ -74,7 +74,7 @@ def test_second_run_dedups_against_the_first_and_index_rebuilds_identically(tmp_
     original_ids = set(
         duckdb.sql(
             f"SELECT paragraph_id FROM "
-            f"read_parquet('{output}/paragraphs/part-{first.run_id}.parquet')"
+            f"read_parquet('{output}/paragraphs/part-{first.run_id}-*.parquet')"
         )
         .to_arrow_table()
         .column("paragraph_id")
