@@ -59,7 +59,7 @@ from tasks.report import (
     write_recovered_reports,
     write_report,
 )
-from tasks.stats import StepStats, merge_stats
+from tasks.stats import StepStats, Unit, merge_stats
 from tasks.tables import articles_table, paragraphs_table, quarantine_table
 
 DEDUP_STATE = "_dedup"
@@ -232,7 +232,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     )
     assign_versions(articles, published["published_articles"])
     progress.info("deduplicating %d articles", len(articles))
-    dedup_stats = StepStats("deduplicate")
+    dedup_stats = StepStats("deduplicate", Unit.PARAGRAPHS)
     with dedup_stats.timed():
         # quote(): Prefect would otherwise walk every article and paragraph looking for
         # futures to resolve (~2 s per walk per 1,000 articles).
@@ -251,14 +251,14 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     shard_stats = merge_stats([r.stats for r in shard_results])
     read_stats = next((s for s in shard_stats if s.name == "read"), None)
     if read_stats is None:
-        read_stats = StepStats("read")
+        read_stats = StepStats("read", Unit.DOCUMENTS)
         shard_stats.insert(0, read_stats)
     if unsupported:
         read_stats.drop(UNSUPPORTED_TYPE.replace(" ", "_"), len(unsupported))
     counts = _accounting(read_stats, articles, skipped, quarantined)
     write_staged(out, run_id, {**tables, "quarantine": quarantine_table(quarantined, run_id)})
     progress.info("validating")
-    validate_stats = StepStats("validate")
+    validate_stats = StepStats("validate", Unit.ARTICLES)
     docs_dir = out / "reports" / "data_docs"
     with validate_stats.timed():
         checked = {**tables, "inputs": pa.Table.from_pylist([counts])}
