@@ -25,12 +25,13 @@ from tasks.dedup import (
 )
 from tasks.files import write_atomically
 from tasks.models import BODY, KEPT_LABELS, Article, Paragraph, SkippedInput, article_of
+from tasks.reasons import EXACT_DUPLICATE, NEAR_DUPLICATE, REPEATED_IN_ARTICLE, SITE_REPEAT
 from tasks.rules import WIRE_PATTERN
 from tasks.tables import TIMESTAMP, paragraph_keys, paragraph_values, per_paragraph
 
-DUPLICATE_RULE = "near_duplicate"
-EXACT_DUPLICATE_RULE = "exact_duplicate"
-CONTAINED_RULE = "repeated_in_article"
+DUPLICATE_RULE = NEAR_DUPLICATE.name
+EXACT_DUPLICATE_RULE = EXACT_DUPLICATE.name
+CONTAINED_RULE = REPEATED_IN_ARTICLE.name
 # Within one article a standfirst or lede is often repeated inside a longer paragraph (or a
 # pull quote repeats a sentence): Jaccard misses these, containment does. A later paragraph
 # is a repeat when this share of the smaller paragraph's shingles occurs in an earlier one.
@@ -63,7 +64,7 @@ def drop_repeated_inputs(articles: Iterable[Article]) -> tuple[list[Article], li
 # DedupConfig.scope_max_words): longer shared paragraphs are left to deduplication.
 SITE_REPEAT_MIN_PAGES = 3
 SITE_REPEAT_MAX_WORDS = 12
-SITE_REPEAT_RULE = "site_repeat"
+SITE_REPEAT_RULE = SITE_REPEAT.name
 
 
 def site_key(article: Article) -> str:

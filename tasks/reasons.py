@@ -140,12 +140,12 @@ INLINE_RELATED_LINK = Reason(
     "'Topic:Headline' related-story links (no space after the colon, no sentence end).",
 )
 NEWSLETTER_PROMO = Reason("newsletter_promo", _P, RULES, "Newsletter and subscription boxes.")
+# The colon tells it from a headline ("Iran says").
 COMMENT_HEADER = Reason(
     "comment_header",
     _B,
     RULES,
-    "A reader comment's 'Jane says:' header (the colon: headlines end in 'Iran says');"
-    " with a timestamp it opens the comment section.",
+    "A reader comment's 'Jane says:' header; with a timestamp it opens the comment section.",
 )
 APP_OR_FOLLOW_PROMO = Reason(
     "app_or_follow_promo", _P, RULES, "App download and social follow prompts."
