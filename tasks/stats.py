@@ -101,8 +101,8 @@ class Step(Protocol[RecordsIn, RecordsOut]):
     returns the records it passes on.
 
     A call counts each record it was given once, in ``unit``: ``stats.keep()``, or
-    ``stats.drop(reason)`` with a reason registered in ``tasks.reasons`` (paragraphs) or a
-    quarantine ``Stage`` (documents); its work runs inside ``stats.timed()``.
+    ``stats.drop(reason)`` with a reason registered in ``tasks.reasons`` (paragraphs), or the
+    quarantine ``Stage`` or skip of a document; its work runs inside ``stats.timed()``.
     """
 
     @property
