@@ -55,7 +55,7 @@ from tasks.report import (
     write_report,
 )
 from tasks.runwide import SHARDS
-from tasks.stats import StepStats, merge_stats
+from tasks.stats import StepStats, Unit, merge_stats
 from tasks.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
 
 DEDUP_STATE = "_dedup"
@@ -236,7 +236,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     shard_stats = merge_stats([r.stats for r in summaries])
     read_stats = next((s for s in shard_stats if s.name == "read"), None)
     if read_stats is None:
-        read_stats = StepStats("read")
+        read_stats = StepStats("read", Unit.DOCUMENTS)
         shard_stats.insert(0, read_stats)
     if unsupported:
         read_stats.drop(UNSUPPORTED_TYPE.replace(" ", "_"), len(unsupported))
@@ -247,7 +247,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         for name, source in sources.items()
     }
     progress.info("validating")
-    validate_stats = StepStats("validate")
+    validate_stats = StepStats("validate", Unit.ARTICLES)
     docs_dir = out / "reports" / "data_docs"
     with validate_stats.timed():
         checked = {**tables, "inputs": pa.Table.from_pylist([counts])}

@@ -19,13 +19,28 @@ Bylines and credits are not only removed: their names become article metadata.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress, count
 from operator import not_
 
-from tasks.models import BODY, TITLE, Paragraph
+from tasks.models import KEPT_LABELS, Paragraph
 from tasks.paragraphs import ParagraphSpan
+from tasks.reasons import (
+    ARTICLE_TEXT,
+    AUTHOR_BIO,
+    AUTHOR_HEADING,
+    COMMENT_HEADER,
+    COMMENT_SECTION,
+    RELATED_HEADING,
+    RELATED_LINK_LIST,
+    RELATED_LIST,
+    TITLE_FIRST_HEADLINE,
+    TITLE_METADATA,
+    WATCH_PROMO,
+    Reason,
+)
 from tasks.rules import (
     BULLET,
     LINK_LIST_MAX_WORDS,
@@ -38,14 +53,10 @@ from tasks.rules import (
     dateline_credit,
     match_rules,
 )
+from tasks.stats import StepStats, Unit
 
-BODY_REASON = "article_text"
-TITLE_FROM_METADATA = "title_metadata"
-TITLE_FROM_LAYOUT = "title_first_headline"
-LINK_LIST_RULE = "related_link_list"
-RELATED_LIST_RULE = "related_list"
-AUTHOR_BIO_RULE = "author_bio"
-COMMENT_SECTION_RULE = "comment_section"
+# The reason of a paragraph no step removed (``benchmarks/textpath_cost.py`` reads it here).
+BODY_REASON = ARTICLE_TEXT.name
 # An author bio is one paragraph of at most this many words after its heading.
 AUTHOR_BIO_MAX_WORDS = 100
 # A comment's timestamp line: "January 5, 2024 at 3:12 pm", "5. Januar 2024 um 15:12", ...
@@ -105,7 +116,7 @@ def _mark_link_lists(texts: Sequence[str], labels: list[str], reasons: list[str]
             continue
         if len(run) >= LINK_LIST_MIN_RUN:
             for item in run:
-                labels[item], reasons[item] = "promo", LINK_LIST_RULE
+                labels[item], reasons[item] = RELATED_LINK_LIST.label, RELATED_LINK_LIST.name
         run = [i]
 
 
@@ -119,8 +130,8 @@ def _mark_what_headings_open(texts: Sequence[str], labels: list[str], reasons: l
     """
     n = len(texts)
     for i in range(n):
-        if reasons[i] == "related_heading" or (
-            reasons[i] == "watch_promo" and texts[i].endswith(":")
+        if reasons[i] == RELATED_HEADING.name or (
+            reasons[i] == WATCH_PROMO.name and texts[i].endswith(":")
         ):
             j = i + 1
             while (
@@ -130,17 +141,17 @@ def _mark_what_headings_open(texts: Sequence[str], labels: list[str], reasons: l
                 and not SENTENCE_END.search(texts[j])
                 and _words(texts[j]) <= LINK_LIST_MAX_WORDS
             ):
-                labels[j], reasons[j] = "promo", RELATED_LIST_RULE
+                labels[j], reasons[j] = RELATED_LIST.label, RELATED_LIST.name
                 j += 1
-        elif reasons[i] == "author_heading":
+        elif reasons[i] == AUTHOR_HEADING.name:
             if i + 1 < n and not labels[i + 1] and _words(texts[i + 1]) <= AUTHOR_BIO_MAX_WORDS:
-                labels[i + 1], reasons[i + 1] = "boilerplate", AUTHOR_BIO_RULE
-        elif reasons[i] == "comment_header" and (
+                labels[i + 1], reasons[i + 1] = AUTHOR_BIO.label, AUTHOR_BIO.name
+        elif reasons[i] == COMMENT_HEADER.name and (
             _CLOCK.search(texts[i]) or (i + 1 < n and COMMENT_TIMESTAMP.match(texts[i + 1]))
         ):
             for j in range(i + 1, n):
                 if not labels[j]:
-                    labels[j], reasons[j] = "boilerplate", COMMENT_SECTION_RULE
+                    labels[j], reasons[j] = COMMENT_SECTION.label, COMMENT_SECTION.name
             return
 
 
@@ -160,12 +171,12 @@ def _mark_title(
         wanted = _normalized(known_title)
         for i in _open(labels):
             if _normalized(texts[i]) == wanted:
-                labels[i], reasons[i] = TITLE, TITLE_FROM_METADATA
+                labels[i], reasons[i] = TITLE_METADATA.label, TITLE_METADATA.name
                 break
         return known_title
     for i in _open(labels)[:TITLE_SEARCH_DEPTH]:
         if _is_headline(texts[i]):
-            labels[i], reasons[i] = TITLE, TITLE_FROM_LAYOUT
+            labels[i], reasons[i] = TITLE_FIRST_HEADLINE.label, TITLE_FIRST_HEADLINE.name
             return texts[i]
     return None
 
@@ -208,20 +219,20 @@ def classify_columns(
     whole_page: bool = True,
     site_repeats: Collection[str] = frozenset(),
     link_lists: bool | None = None,
-    removed: Mapping[int, tuple[str, str]] | None = None,
+    removed: Mapping[int, Reason] | None = None,
 ) -> Classification:
     """``classify`` on paragraphs given as columns (``tasks.paragraphs.split_lines``).
 
     ``removed`` holds positions an earlier filter already removed (the extractor's DOM chrome
-    filter), with their label and reason: they keep that decision, their names are not read.
+    filter), with their reason: they keep that decision, their names are not read.
     Decisions are written into label and reason lists and every ``Paragraph`` is built once,
     at the end, with its final label: a page dump has ~240 paragraphs, and a pass of Python
     attribute reads and writes over all of them costs as much as a stage of the selector.
     """
     labels = [""] * len(texts)
     reasons = [""] * len(texts)
-    for index, (label, reason) in (removed or {}).items():
-        labels[index], reasons[index] = label, reason
+    for index, reason in (removed or {}).items():
+        labels[index], reasons[index] = reason.label, reason.name
     authors: list[str] = []
     credits: list[str] = []
     for index, (rule, match) in match_rules(texts).items():
@@ -249,13 +260,49 @@ def classify_columns(
             if verdict is None:
                 body.append(i)
             else:
-                labels[i], reasons[i] = "boilerplate", verdict
+                labels[i], reasons[i] = verdict.label, verdict.name
     else:
         body = _open(labels)
 
     for i in body:
-        labels[i], reasons[i] = BODY, BODY_REASON
+        labels[i], reasons[i] = ARTICLE_TEXT.label, ARTICLE_TEXT.name
         if wire := dateline_credit(texts[i]):
             _add(credits, [wire])
     paragraphs = list(map(Paragraph, count(), texts, labels, reasons, line_starts, line_ends))
     return Classification(paragraphs, title, authors, credits)
+
+
+# A document's paragraphs as columns: texts, first lines, last lines (``split_lines``).
+Lines = tuple[Sequence[str], Sequence[int], Sequence[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifyStep:
+    """The classify step of one document (a ``tasks.stats.Step``): its paragraphs in, the
+    same paragraphs labelled out, counted in paragraphs: kept (title, body) or dropped with
+    the reason of their removed label. The fields are the document's context
+    (``classify_columns``'s keywords); the step runs within the clean step, whose time
+    includes its own.
+    """
+
+    known_title: str | None = None
+    whole_page: bool = True
+    link_lists: bool | None = None
+    removed: Mapping[int, Reason] | None = None
+    name = "classify"
+    unit = Unit.PARAGRAPHS
+
+    def __call__(self, lines: Lines, stats: StepStats, /) -> Classification:
+        with stats.timed():
+            result = classify_columns(
+                *lines,
+                known_title=self.known_title,
+                whole_page=self.whole_page,
+                link_lists=self.link_lists,
+                removed=self.removed,
+            )
+        removed = Counter(p.reason for p in result.paragraphs if p.label not in KEPT_LABELS)
+        stats.keep(len(result.paragraphs) - removed.total())
+        for reason, n in removed.items():
+            stats.drop(reason, n)
+        return result

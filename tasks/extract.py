@@ -49,6 +49,7 @@ from tasks.metadata import (
 from tasks.models import Rejected
 from tasks.paragraphs import split_lines
 from tasks.readerable import is_probably_readerable, link_texts
+from tasks.reasons import DOM_CHROME, Reason, Stage
 from tasks.rules import split_names
 
 EXTRACTOR_TRAFILATURA = "trafilatura"
@@ -58,8 +59,6 @@ _BY_PREFIX = re.compile(r"^\s*by\s+", re.I)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # trafilatura's recall-favouring mode (keeps more of the page; the DOM filter then drops chrome).
 FAVOR_RECALL = True
-# Label and reason of an extracted paragraph that the page's DOM places in chrome.
-DOM_CHROME = ("boilerplate", "dom_chrome")
 # Loggers of the extraction libraries. They log every page they cannot use (ERROR "parsed tree
 # length: 0", WARNING "discarding data"); newsclean reports such a page once, with its reason,
 # in the quarantine table and the run report, so their lines would only flood a run's console.
@@ -85,9 +84,10 @@ class Extraction:
     credits: list[str] = field(default_factory=list)
     # ``text`` split into paragraphs (``tasks.paragraphs.split_lines`` columns), when the
     # extraction split it already, and the positions among them that a filter removed, with
-    # their label and reason: they are published as removed rows, not dropped unseen.
+    # their reason (which names their label): they are published as removed rows, not
+    # dropped unseen.
     lines: tuple[list[str], list[int], list[int]] | None = None
-    removed: dict[int, tuple[str, str]] = field(default_factory=dict)
+    removed: dict[int, Reason] = field(default_factory=dict)
     # Readability's test (``tasks.readerable``): False when the page has no block of prose;
     # then ``link_texts`` holds its link texts, for telling an index page from a short brief.
     readerable: bool = True
@@ -296,11 +296,11 @@ def extractor_text(
 
 def dom_chrome(
     tree: lxml.html.HtmlElement | None, paragraphs: list[str], extractor: str
-) -> dict[int, tuple[str, str]]:
+) -> dict[int, Reason]:
     """Positions of the ``paragraphs`` that ``tasks.domblocks`` places in page chrome.
 
-    Each is labelled ``boilerplate`` / ``dom_chrome``; none when the model would drop all of
-    them (then it is the model, not the page, that is wrong).
+    Each is removed as ``DOM_CHROME`` (``boilerplate`` / ``dom_chrome``); none when the model
+    would drop all of them (then it is the model, not the page, that is wrong).
     """
     if tree is None:
         return {}
@@ -352,7 +352,7 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
         )
     text = _dom_text(html)
     if not text.strip():
-        raise Rejected("extract", "HTML page has no visible text")
+        raise Rejected(Stage.EXTRACT, "HTML page has no visible text")
     return _valid_unicode(Extraction(text=text, extractor=EXTRACTOR_FALLBACK, **metadata))
 
 

@@ -5,19 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-TITLE, BODY = "title", "body"
-LABELS: tuple[str, ...] = (
-    "title",
-    "body",
-    "ad",
-    "byline",
-    "promo",
-    "caption",
-    "boilerplate",
-    "duplicate",
-)
-KEPT_LABELS = frozenset({TITLE, BODY})
-REMOVED_LABELS: tuple[str, ...] = tuple(label for label in LABELS if label not in KEPT_LABELS)
+from tasks.reasons import KEPT_LABELS as KEPT_LABELS
+from tasks.reasons import REMOVED_LABELS as REMOVED_LABELS
+from tasks.reasons import Label
+
+# The labels live in tasks.reasons with the reasons that give them; these names stay for the
+# modules that read labels from here.
+TITLE, BODY = Label.TITLE, Label.BODY
+LABELS: tuple[Label, ...] = tuple(Label)
 
 
 class Rejected(Exception):

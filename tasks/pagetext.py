@@ -36,6 +36,9 @@ from typing import Any
 
 import numpy as np
 
+from tasks import reasons
+from tasks.reasons import Reason
+
 MODEL_PATH = Path(__file__).with_name("pagetext_model.json")
 
 _STOP_WORDS = (  # noqa: SIM905
@@ -610,8 +613,9 @@ def _headline(paragraphs: Sequence[str], words: np.ndarray, first_kept: int) -> 
 
 def select_main_content(
     paragraphs: Sequence[str], *, site_repeats: Collection[str] = frozenset()
-) -> list[str | None]:
-    """For each paragraph: ``None`` to keep it as article text, else the reason it was dropped.
+) -> list[Reason | None]:
+    """For each paragraph: ``None`` to keep it as article text, else the reason it was dropped
+    (registered in ``tasks.reasons``, all label it ``boilerplate``).
 
     Reasons: ``site_repeat`` (seen on other pages of this site), ``menu_run`` (inside a run of
     short lines), ``outside_main_text`` (before or after the article's prose); inside the
@@ -638,7 +642,7 @@ def decide(
     score: np.ndarray,
     threshold: float,
     site_repeats: Collection[str] = frozenset(),
-) -> list[str | None]:
+) -> list[Reason | None]:
     """Turn paragraph scores into keep/drop reasons (headline and site-repeat rules included)."""
     n = len(paragraphs)
     words = np.exp(x1[:, 0]) - 1.0
@@ -677,14 +681,15 @@ def decide(
     return list(map(_REASONS.__getitem__, code.tolist()))
 
 
-_REASONS = (
+# By code of ``decide``; every one labels the paragraph boilerplate.
+_REASONS: tuple[Reason | None, ...] = (
     None,
-    "site_repeat",
-    "menu_run",
-    "outside_main_text",
-    "boilerplate_phrase",
-    "short_non_prose",
-    "low_content_score",
+    reasons.SITE_REPEAT,
+    reasons.MENU_RUN,
+    reasons.OUTSIDE_MAIN_TEXT,
+    reasons.BOILERPLATE_PHRASE,
+    reasons.SHORT_NON_PROSE,
+    reasons.LOW_CONTENT_SCORE,
 )
 _SHORT_RUN_COLUMN = len(LOCAL_FEATURES) + CONTEXT_FEATURES.index("short_run")
 _BOILER_COLUMN = LOCAL_FEATURES.index("boiler_keyword")

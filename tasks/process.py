@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.classify import classify_columns
+from tasks.classify import Classification, ClassifyStep, Lines
 from tasks.config import PipelineConfig, length_limits
 from tasks.extract import extract_html
 from tasks.metadata import detect_language, word_count
 from tasks.models import (
-    BODY,
     Article,
     Document,
     InputRef,
@@ -30,8 +29,9 @@ from tasks.models import (
 )
 from tasks.paragraphs import split_lines
 from tasks.read import decode, input_format, read_input
+from tasks.reasons import Label, Reason, Stage
 from tasks.staging import write_shard
-from tasks.stats import StepStats
+from tasks.stats import Step, StepStats, Unit
 
 ARTICLE_ID_HEX = 16
 EXTRACTOR_TEXT = "text"
@@ -85,10 +85,12 @@ def process_document(
     declared_charset: str | None = None,
     fmt: str | None = None,
     config: PipelineConfig | None = None,
+    classify_stats: StepStats | None = None,
 ) -> Article:
     """Decode, extract, split and classify one input. Raises ``Rejected`` for bad input.
 
     ``fmt`` (``"html"`` or ``"text"``) defaults to what the suffix of ``source`` says.
+    ``classify_stats`` counts the paragraphs of the classify step (``ClassifyStep``).
     """
     config = config or DEFAULT_CONFIG
     fmt = fmt or input_format(source)
@@ -107,7 +109,7 @@ def process_document(
     known_title = None
     declared_credits: list[str] = []
     lines: tuple[list[str], list[int], list[int]] | None = None
-    removed: dict[int, tuple[str, str]] = {}
+    removed: dict[int, Reason] = {}
     no_prose_links: frozenset[str] | None = None
     if fmt == "html":
         extraction = extract_html(text, url=url)
@@ -126,20 +128,20 @@ def process_document(
         no_prose_links = None if extraction.readerable else extraction.link_texts
     texts, line_starts, line_ends = lines or split_lines(text)
     if not texts:
-        raise Rejected("split", "no paragraphs of text after extraction")
-    result = classify_columns(
-        texts,
-        line_starts,
-        line_ends,
+        raise Rejected(Stage.SPLIT, "no paragraphs of text after extraction")
+    classify: Step[Lines, Classification] = ClassifyStep(
         known_title=known_title,
         whole_page=fmt == "text" and config.select_main_content,
         link_lists=fmt == "text",
         removed=removed,
     )
-    if not any(p.label == "body" for p in result.paragraphs):
-        raise Rejected("clean", "no article text left after removing page chrome")
+    result = classify(
+        (texts, line_starts, line_ends), classify_stats or StepStats(classify.name, classify.unit)
+    )
+    if not any(p.label == Label.BODY for p in result.paragraphs):
+        raise Rejected(Stage.CLEAN, "no article text left after removing page chrome")
     if no_prose_links is not None and (reason := not_an_article(result.paragraphs, no_prose_links)):
-        raise Rejected("clean", reason)
+        raise Rejected(Stage.CLEAN, reason)
     article.paragraphs = result.paragraphs
     article.paragraphs_in = len(texts)
     article.title = result.title
@@ -160,7 +162,7 @@ def not_an_article(paragraphs: Sequence[Paragraph], links: frozenset[str]) -> st
     the 458 trafilatura evaluation pages; of the 8 Readability test pages that are not
     readerable, it quarantines 4 (one more has no text left; the other 3 keep 37-294 words).
     """
-    body = " ".join(p.text for p in paragraphs if p.label == BODY)
+    body = " ".join(p.text for p in paragraphs if p.label == Label.BODY)
     words = word_count(body)
     if words < NOT_ARTICLE_MAX_WORDS:
         return f"not an article: no block of prose on the page and {words} words of text"
@@ -188,14 +190,15 @@ def _within_published_limits(article: Article, limits: dict[tuple[str, str], int
     longest = max(len(p.text) for p in article.paragraphs)
     if paragraph_max is not None and longest > paragraph_max:
         raise Rejected(
-            "split",
+            Stage.SPLIT,
             f"a paragraph of {longest:,} characters, over the {paragraph_max:,}-character limit",
         )
     text_max = limits.get(("articles", "text"))
     length = len(article.text)
     if text_max is not None and length > text_max:
         raise Rejected(
-            "clean", f"article text of {length:,} characters, over the {text_max:,}-character limit"
+            Stage.CLEAN,
+            f"article text of {length:,} characters, over the {text_max:,}-character limit",
         )
 
 
@@ -244,7 +247,7 @@ def stage_shard(
 ) -> ShardSummary:
     """Clean a shard of inputs and write its rows to ``folder`` (:mod:`tasks.staging`)."""
     result = process_shard(refs, config, published_ids)
-    stage = StepStats("stage_shard")
+    stage = StepStats("stage_shard", Unit.ARTICLES)
     with stage.timed():
         write_shard(folder, result.articles, result.quarantined, result.skipped, config.dedup)
     stage.keep(len(result.articles))
@@ -267,8 +270,10 @@ def process_shard(
     Inputs whose content an earlier run published (same ``article_id``) are skipped unread
     beyond hashing, so a renamed file is not new and an edited one is.
     """
-    read_stats, clean_stats = StepStats("read"), StepStats("clean")
-    result = ShardResult(stats=[read_stats, clean_stats])
+    read_stats = StepStats("read", Unit.DOCUMENTS)
+    clean_stats = StepStats("clean", Unit.DOCUMENTS)
+    classify_stats = StepStats(ClassifyStep.name, ClassifyStep.unit)
+    result = ShardResult(stats=[read_stats, clean_stats, classify_stats])
     for ref in refs:
         documents = iter_documents(ref, config, read_stats)
         while True:
@@ -292,7 +297,7 @@ def process_shard(
             if isinstance(document, SkippedInput):
                 result.skipped.append(document)
                 continue
-            _clean_document(document, config, published_ids, clean_stats, result)
+            _clean_document(document, config, published_ids, clean_stats, result, classify_stats)
     return result
 
 
@@ -302,7 +307,10 @@ def _clean_document(
     published_ids: PublishedIds,
     stats: StepStats,
     result: ShardResult,
+    classify_stats: StepStats | None = None,
 ) -> None:
+    """The clean step for one document, counted in documents: an article out (kept), or none
+    (dropped: already published, or quarantined with its ``Stage``)."""
     article_id = article_id_for(document.data)
     if article_id in published_ids:
         stats.drop("already_published")
@@ -317,6 +325,7 @@ def _clean_document(
                 declared_charset=document.declared_charset,
                 fmt=document.input_format,
                 config=config,
+                classify_stats=classify_stats,
             )
     except Rejected as rejection:
         stats.drop(rejection.stage)

@@ -25,6 +25,7 @@ from typing_extensions import TypedDict
 
 from tasks.files import write_atomically
 from tasks.models import QuarantineRecord, article_of
+from tasks.reasons import KEPT_LABELS, Label
 from tasks.stats import StageRow, StepStats
 
 if TYPE_CHECKING:  # for annotations only: the clean shards never import tasks.validate
@@ -292,13 +293,13 @@ def _table(
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-LABEL_COLOURS = {
-    "ad": "#c2410c",
-    "byline": "#7c3aed",
-    "promo": "#be185d",
-    "caption": "#0e7490",
-    "boilerplate": "#4b5563",
-    "duplicate": "#a16207",
+LABEL_COLOURS: dict[str, str] = {
+    Label.AD: "#c2410c",
+    Label.BYLINE: "#7c3aed",
+    Label.PROMO: "#be185d",
+    Label.CAPTION: "#0e7490",
+    Label.BOILERPLATE: "#4b5563",
+    Label.DUPLICATE: "#a16207",
 }
 BAR_COLOUR = "#2f6aa8"
 
@@ -598,6 +599,7 @@ def render_html(
     stage_rows = [
         [
             s["name"],
+            s.get("unit", ""),
             s["total"],
             s["kept"],
             ", ".join(f"{reason}: {n}" for reason, n in dict(s["dropped"]).items()) or "–",
@@ -665,9 +667,9 @@ def render_html(
         "</div></div></section>",
         '<section id="stages"><h2>Stages</h2>',
         _table(
-            ["stage", "total", "kept", "dropped", "kept share", "seconds"],
+            ["stage", "unit", "total", "kept", "dropped", "kept share", "seconds"],
             stage_rows,
-            numeric=(1, 2, 5),
+            numeric=(2, 3, 6),
         ),
         "</section>",
         f'<section id="removed"><h2>Removed paragraphs ({removed_total})</h2><div class="charts">',
@@ -784,14 +786,17 @@ def recovered_summary(output: Path, run_id: str, completed_by: str) -> RunSummar
             sql = sql.replace("FROM t", "FROM read_parquet($paths, union_by_name = true)")
             return con.execute(sql, {"paths": [str(p) for p in parts[table]]}).fetchall()
 
-    kept = "label NOT IN ('title', 'body')"
+    kept_labels = ", ".join(f"'{label}'" for label in sorted(KEPT_LABELS))
+    removed = f"label NOT IN ({kept_labels})"
     articles = query("articles", "SELECT count(*), min(processed_at) FROM t") or [(0, None)]
     count, processed_at = articles[0]
     by_label = query(
-        "paragraphs", f"SELECT label, count(*) n FROM t WHERE {kept} GROUP BY 1 ORDER BY n DESC, 1"
+        "paragraphs",
+        f"SELECT label, count(*) n FROM t WHERE {removed} GROUP BY 1 ORDER BY n DESC, 1",
     )
     by_rule = query(
-        "paragraphs", f"SELECT reason, count(*) n FROM t WHERE {kept} GROUP BY 1 ORDER BY n DESC, 1"
+        "paragraphs",
+        f"SELECT reason, count(*) n FROM t WHERE {removed} GROUP BY 1 ORDER BY n DESC, 1",
     )
     quarantine = query(
         "quarantine", "SELECT source, stage, reason, input_sha256 FROM t ORDER BY source"
@@ -900,10 +905,11 @@ def artifact_markdown(summary: RunSummary, report_html: Path | None = None) -> s
         ),
         "## Stages",
         _md_table(
-            ["stage", "total", "kept", "dropped"],
+            ["stage", "unit", "total", "kept", "dropped"],
             [
                 [
                     s["name"],
+                    s.get("unit", ""),
                     s["total"],
                     s["kept"],
                     ", ".join(f"{k}: {n}" for k, n in dict(s["dropped"]).items()) or "–",

@@ -1,9 +1,9 @@
 """The rule catalogue: general patterns of news-page chrome, one named rule each.
 
-Every rule names the label it gives and, where it carries metadata (bylines, credits), a
-function that pulls the names out. Rules match whole paragraphs (whitespace-normalised);
-they describe *kinds* of chrome seen across news sites, never the sentences of one page.
-Order matters: the first matching rule decides.
+Every rule gives one registered reason (``tasks.reasons``: name, label, meaning) and, where
+it carries metadata (bylines, credits), a function that pulls the names out. Rules match
+whole paragraphs (whitespace-normalised); they describe *kinds* of chrome seen across news
+sites, never the sentences of one page. Order matters: the first matching rule decides.
 """
 
 from __future__ import annotations
@@ -16,6 +16,32 @@ from itertools import compress
 from operator import is_, itemgetter
 from typing import Any, AnyStr, TypeAlias, cast
 
+from tasks.reasons import (
+    AD_MARKER,
+    APP_OR_FOLLOW_PROMO,
+    AUTHOR_BOX,
+    AUTHOR_HEADING,
+    BYLINE,
+    COMMENT_FORM,
+    COMMENT_HEADER,
+    COPYRIGHT_LINE,
+    EMPTY_DATE_LABEL,
+    HOMEPAGE_PROMO,
+    INLINE_RELATED_LINK,
+    LINK_ARROW,
+    NEWSLETTER_PROMO,
+    PHOTO_CAPTION,
+    RELATED_HEADING,
+    REPORTING_CREDIT,
+    SHARE_WIDGET,
+    SOURCE_CREDIT,
+    TAG_LIST,
+    TEMPLATE_RESIDUE,
+    WATCH_PROMO,
+    WIRE_CREDIT,
+    Label,
+    Reason,
+)
 from tasks.regexlead import lead_strings, required_marks
 
 # Wire services and syndication sources that appear as credits, in datelines and in
@@ -82,11 +108,13 @@ def split_names(text: str) -> list[str]:
 class Rule:
     """A named pattern that labels a whole paragraph.
 
-    ``authors``/``credits`` turn the match into metadata, so nothing stripped is lost.
+    ``name``, ``label`` and ``description`` are its reason's (``tasks.reasons``): the name is
+    the ``reason`` of the paragraphs it matches. ``authors``/``credits`` turn the match into
+    metadata, so nothing stripped is lost.
     """
 
     name: str
-    label: str
+    label: Label
     pattern: re.Pattern[str]
     description: str
     authors: Callable[[re.Match[str]], list[str]] | None = None
@@ -106,10 +134,8 @@ def _whole(match: re.Match[str]) -> list[str]:
 
 
 def _rule(
-    name: str,
-    label: str,
+    reason: Reason,
     pattern: str,
-    description: str,
     *,
     flags: int = re.I,
     authors: Callable[[re.Match[str]], list[str]] | None = None,
@@ -119,7 +145,9 @@ def _rule(
     tail: tuple[str, ...] = (),
     tail_pattern: str = "",
 ) -> Rule:
-    """``first``: a character class (same flags) holding the first character of every match
+    """The catalogue rule giving ``reason`` (its name, label and description) to matches.
+
+    ``first``: a character class (same flags) holding the first character of every match
     that does not have one of the lower-case ``tail`` strings in its last ``TAIL_CHARS``;
     ``match_rules`` uses it for paragraphs whose opening is not ASCII (else the lead strings
     of the pattern), and ``""`` makes a rule that is tried only with a ``tail`` string.
@@ -128,10 +156,10 @@ def _rule(
     """
     head = re.compile(pattern, flags)
     return Rule(
-        name,
-        label,
+        reason.name,
+        reason.label,
         re.compile(f"(?:{pattern})|(?:{tail_pattern})", flags) if tail_pattern else head,
-        description,
+        reason.meaning,
         authors,
         credits,
         max_chars,
@@ -149,67 +177,53 @@ _SHARE_WORDS = (
 RULES: tuple[Rule, ...] = (
     # --- ads -------------------------------------------------------------------------
     _rule(
-        "ad_marker",
-        "ad",
+        AD_MARKER,
         r"^(?:advertisement|advertising|advert|ad|ads|sponsored(?: content| post| links?)?"
         r"|paid (?:content|post|partner content)|promoted(?: content| stories)?"
         r"|(?:story|article) continues (?:below|after)(?: (?:this )?(?:advertisement|ad))?"
         r"|continue reading (?:below|after the ad(?:vertisement)?)"
         r"|scroll (?:down )?to continue(?: with content)?|skip ad|report (?:this )?ad)"
         r"[.:]?$",
-        "Ad slot labels left in the text where an ad was rendered.",
         max_chars=44,
         first="[aspcr]",
     ),
     # --- template residue and widgets ------------------------------------------------
     _rule(
-        "template_residue",
-        "boilerplate",
+        TEMPLATE_RESIDUE,
         r"^(?:\{\{[^}]*\}\}|\{%[^%]*%\}|\$\{[^}]*\}|<%[^%]*%>|\[\[[^\]]*\]\]|\s)+$",
-        "Unrendered template placeholders such as {{}} or {% ... %}.",
         first=r"[{$<\[\s]",
     ),
     _rule(
-        "empty_date_label",
-        "boilerplate",
+        EMPTY_DATE_LABEL,
         r"^(?:posted|published|updated|last updated|modified|date)(?: on| at)?:?$",
-        "A date label whose value the dump lost (template residue).",
         max_chars=17,
         first="[pulmd]",
     ),
     _rule(
-        "share_widget",
-        "boilerplate",
+        SHARE_WIDGET,
         rf"^(?:(?:{_SHARE_WORDS})(?: (?:this|the|on|and|to|via|by|a|an|article|story|post|page))*"
         rf"[\s|/·•,:]*)+$",
-        "Share, bookmark and print buttons rendered as text.",
         first=r"[sbtepcfxlwrm\d]",
     ),
     _rule(
-        "tag_list",
-        "boilerplate",
+        TAG_LIST,
         r"^(?:tagged|tags|topics|filed under|categories|category|related topics)\s*(?::|,|$)"
         r"[^.!?]{0,400}$",
-        "Tag and category lists ('Tagged: a, b, c', also with the tags lost).",
         first="[tfcr]",
     ),
     _rule(
-        "comment_form",
-        "boilerplate",
+        COMMENT_FORM,
         r"^(?:leave a (?:reply|comment)|post a comment|add a comment|write a comment"
         r"|\d+ comments?|comments? (?:are )?closed\.?|join the (?:conversation|discussion)"
         r"|your email address will not be published\b.*|required fields are marked.*"
         r"|cancel reply|submit comment|post comment|log ?in to (?:comment|reply).*"
         r"|be the first to comment.*|show comments|view comments|load comments)$",
-        "Comment forms and comment counters.",
         max_chars=300,
         first=r"[lpaw\dcjyrsbv]",
     ),
     _rule(
-        "copyright_line",
-        "boilerplate",
+        COPYRIGHT_LINE,
         r"^(?:©|\(c\)|copyright\b).{0,200}$",
-        "Copyright and all-rights-reserved lines.",
         max_chars=300,
         first="[©(c]",
         tail=("all rights reserved",),
@@ -217,67 +231,53 @@ RULES: tuple[Rule, ...] = (
     ),
     # --- bylines and credits (become metadata) ----------------------------------------
     _rule(
-        "wire_credit",
-        "byline",
+        WIRE_CREDIT,
         WIRE_PATTERN.pattern,
-        "A wire service named on its own line (photo or story credit).",
         max_chars=31,
         first=f"[t{''.join(sorted({w[0] for w in WIRE_SERVICES}))}]",
         credits=_whole,
     ),
     _rule(
-        "source_credit",
-        "byline",
+        SOURCE_CREDIT,
         r"^(?:(?:source|sources|via|credit|credits)\s*:|courtesy of|originally published"
         r" (?:by|in|at))\s*(?P<names>[^.!?]{2,80})$",
-        "'Source: X' credit lines naming where the story came from.",
         first="[svco]",
         credits=_group_names("names"),
     ),
     _rule(
-        "reporting_credit",
-        "byline",
+        REPORTING_CREDIT,
         r"^(?:with )?(?:additional )?(?:reporting|writing|editing|contributions?|research)"
         r"(?: and (?:writing|editing|reporting))? (?:by|from)\s+(?P<names>[^.!?]{2,200})\.?$",
-        "'With reporting by A, B and C' and 'Editing by' credit lines.",
         first="[warec]",
         credits=_group_names("names"),
     ),
     _rule(
-        "author_box",
-        "byline",
+        AUTHOR_BOX,
         r"^(?i:about (?:the )?(?:author )?)(?P<names>[A-Z][\w.'’-]+(?: [A-Z][\w.'’-]+){1,3})$",
-        "Author box heading ('About Jane Doe').",
         first="(?i:a)",
         flags=0,
         authors=_group_names("names"),
     ),
     _rule(
-        "author_heading",
-        "byline",
+        AUTHOR_HEADING,
         r"^about (?:the )?(?:authors?|writers?|contributors?)\s*:?$",
-        "An 'About the Author' box heading; the bio after it goes with it (tasks.classify).",
         first="a",
     ),
     _rule(
-        "byline",
-        "byline",
+        BYLINE,
         r"^(?i:by|written by|words by|author:?|posted by|story by|reported by)\s+"
         rf"(?P<names>{_NAME_LIST})(?:,\s*(?P<org>(?:the )?[A-Z][\w&/.' -]{{1,40}}))?"
         r"(?:\s*[|·•–—-]\s*.{0,40})?$",
-        "'By Jane Doe and John Roe' author lines.",
         first="(?i:[bwapsr])",
         flags=0,
         authors=_group_names("names"),
     ),
     # --- captions --------------------------------------------------------------------
     _rule(
-        "photo_caption",
-        "caption",
+        PHOTO_CAPTION,
         r"^(?:in this (?:undated |handout |file |aerial )*(?:photo|picture|image|photograph"
         r"|video|screen ?grab|still)\b.*"
         r"|(?:file |handout )?(?:photo|image|picture|photograph)(?: credit)?\s*(?::|by\b).*)",
-        "Photo captions and photo credits.",
         max_chars=600,
         first="[ifhp]",
         tail=(")", "getty", "ap photo/", "reuters/", "shutterstock", "istock"),
@@ -286,25 +286,20 @@ RULES: tuple[Rule, ...] = (
     ),
     # --- promos and related links ------------------------------------------------------
     _rule(
-        "homepage_promo",
-        "promo",
+        HOMEPAGE_PROMO,
         r"^[•*·-]?\s*(?:visit|go to|head to|check out) .{0,60}(?:home ?page|website|site)"
         r" for (?:more|the latest).*$",
-        "'Visit our homepage for more stories'.",
         first=r"[•*·\-\svghc]",
     ),
     _rule(
-        "watch_promo",
-        "promo",
+        WATCH_PROMO,
         r"^(?:now watch|watch|watch now|watch next|video|listen|listen now|podcast|don't miss"
         r"|read more|read next|read also|more|more from|related|see also|recommended"
         r"|also read|also see|up next|top stories|trending|most read|popular)\s*[:|›»>-].*$",
-        "'NOW WATCH:', 'READ MORE:', 'Related:' promos of other content.",
         first="[nwvlpdrmsaut]",
     ),
     _rule(
-        "related_heading",
-        "promo",
+        RELATED_HEADING,
         r"^(?:related(?: articles?| posts?| stories| reading| content| links| news)?"
         r"|you (?:might|may) also (?:like|enjoy|be interested in)"
         r"|more (?:stories|articles|news) (?:like this|from [\w .'’&-]{1,40})"
@@ -313,50 +308,38 @@ RULES: tuple[Rule, ...] = (
         r"|mehr zum thema|lesen sie auch|(?:à )?lire aussi|articles similaires"
         r"|sur le même sujet|artículos relacionados|te puede interesar|leggi anche"
         r"|articoli correlati|gerelateerde artikelen|lees ook)\s*:?$",
-        "The heading of a related / recommended stories list (the list after it goes with it).",
         first="[rymfdwälstagà]",
     ),
     _rule(
-        "link_arrow",
-        "promo",
+        LINK_ARROW,
         r"^(?:>>|»|›|→|►|▶|⟶)\s*\S.*$",
-        "A line led by a link arrow: a teaser for another story.",
         first="[>»›→►▶⟶]",
     ),
     _rule(
-        "inline_related_link",
-        "promo",
+        INLINE_RELATED_LINK,
         r"^[A-Z][\w ,'’-]{2,60}+:[A-Z\"“‘][^.!?]*$",  # possessive: ':' is not in the class
-        "'Topic:Headline' related-story links (no space after the colon, no sentence end).",
         first="[A-Z]",
         flags=0,
     ),
     _rule(
-        "newsletter_promo",
-        "promo",
+        NEWSLETTER_PROMO,
         r"^.{0,80}\b(?:sign up|subscribe|get our|join our|register)\b.{0,60}"
         r"\b(?:newsletters?|briefing|alerts|digest|inbox)\b.{0,80}$",
-        "Newsletter and subscription boxes.",
         first="",
         tail=("newsletter", "briefing", "alerts", "digest", "inbox"),
     ),
     _rule(
-        "comment_header",
-        "boilerplate",
+        COMMENT_HEADER,
         r"^[^.!?:,]{2,40}?\s+says:"
         r"(?:\s{1,3}[\w ,.]{3,30}?\s{1,3}at\s{1,3}\d{1,2}:\d{2}\s{0,3}(?:[ap]m)?)?$",
-        "A reader comment's 'Jane says:' header (the colon: headlines end in 'Iran says');"
-        " with a timestamp it opens the comment section.",
         first="",
         tail=("says", "am", "pm"),
     ),
     _rule(
-        "app_or_follow_promo",
-        "promo",
+        APP_OR_FOLLOW_PROMO,
         r"^(?:download (?:our|the) app|get the app|follow us on|follow .{1,30} on "
         r"(?:twitter|facebook|instagram|x|tiktok|linkedin)|like us on facebook"
         r"|click here (?:to|for)|tap here to).*$",
-        "App download and social follow prompts.",
         first="[dgflct]",
     ),
 )

@@ -38,6 +38,7 @@ from tasks.dedup import DedupConfig, find_duplicates
 from tasks.metadata import word_count
 from tasks.models import BODY, KEPT_LABELS, REMOVED_LABELS, QuarantineRecord, SkippedInput
 from tasks.publish import staging_dir, write_staged, write_staged_table
+from tasks.reasons import EXACT_DUPLICATE, NEAR_DUPLICATE, REPEATED_IN_ARTICLE, SITE_REPEAT
 from tasks.rules import WIRE_PATTERN
 from tasks.staging import (
     SHARD_ARTICLES_SCHEMA,
@@ -46,7 +47,7 @@ from tasks.staging import (
     SHARD_SKIPPED_SCHEMA,
     version_key,
 )
-from tasks.stats import StepStats
+from tasks.stats import StepStats, Unit
 from tasks.tables import (
     ARTICLES_SCHEMA,
     PARAGRAPHS_SCHEMA,
@@ -55,10 +56,10 @@ from tasks.tables import (
     content_hash,
 )
 
-DUPLICATE_RULE = "near_duplicate"
-EXACT_DUPLICATE_RULE = "exact_duplicate"
-CONTAINED_RULE = "repeated_in_article"
-SITE_REPEAT_RULE = "site_repeat"
+DUPLICATE_RULE = NEAR_DUPLICATE.name
+EXACT_DUPLICATE_RULE = EXACT_DUPLICATE.name
+CONTAINED_RULE = REPEATED_IN_ARTICLE.name
+SITE_REPEAT_RULE = SITE_REPEAT.name
 # A short line is site chrome when it is on this many stories of one site or more.
 SITE_REPEAT_MIN_PAGES = 3
 # DuckDB's memory for the run-wide queries; beyond it they spill to the staging folder.
@@ -162,8 +163,8 @@ class RunWide:
         else:
             self.con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{source}')")
 
-    def _step(self, name: str) -> StepStats:
-        return self.stats.setdefault(name, StepStats(name))
+    def _step(self, name: str, unit: Unit) -> StepStats:
+        return self.stats.setdefault(name, StepStats(name, unit))
 
     def _arrow(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
         return self.con.sql(query, params=params).to_arrow_table()
@@ -172,7 +173,7 @@ class RunWide:
 
     def keep_first_inputs(self) -> list[SkippedInput]:
         """One article per content: the first input by source; the others are skipped."""
-        stats = self._step("repeated_inputs")
+        stats = self._step("repeated_inputs", Unit.ARTICLES)
         with stats.timed():
             self.con.execute(
                 "CREATE TABLE ranked AS SELECT article_id, source, shard, has_paragraphs, "
@@ -205,7 +206,7 @@ class RunWide:
         """Number the versions of each URL in canonical order (``published_at``, nulls last,
         then ``article_id``) after those published by earlier runs; record for each version
         every earlier one (its copies of them stay in place)."""
-        stats = self._step("versions")
+        stats = self._step("versions", Unit.ARTICLES)
         with stats.timed():
             run = self.con.execute(
                 "SELECT version_key, article_id FROM kept_articles "
@@ -265,7 +266,7 @@ class RunWide:
     def deduplicate(self, index_dir: Path | None) -> None:
         """Copies across the run and earlier runs (``index_dir``), then repeats within
         articles. Fills the ``para`` table: every kept article's paragraphs, without text."""
-        stats = self._step("deduplicate")
+        stats = self._step("deduplicate", Unit.PARAGRAPHS)
         with stats.timed():
             dups = self._find_duplicates(index_dir)
             self.con.register("dups_arrow", dups)
@@ -298,9 +299,14 @@ class RunWide:
             )
             self.con.execute("DROP TABLE dups")
             self.mark_repeats()
-            total, duplicates = self._counts("label = 'duplicate'")
-        stats.keep(total - duplicates)
-        stats.drop("duplicate", duplicates)
+            by_reason = self.con.execute(
+                "SELECT reason, count(*) FROM para WHERE label = 'duplicate' GROUP BY reason "
+                "ORDER BY reason"
+            ).fetchall()
+            total = self._count("SELECT count(*) FROM para")
+        stats.keep(total - sum(n for _, n in by_reason))
+        for reason, n in by_reason:
+            stats.drop(reason, n)
 
     def _counts(self, condition: str) -> tuple[int, int]:
         ((total, matching),) = self.con.execute(
@@ -399,7 +405,7 @@ class RunWide:
         as boilerplate; a line shared by an article and its reprints counts once, so the kept
         copy keeps it. A page whose whole body is such lines is left to dedup; a chrome
         line's copies are chrome too."""
-        stats = self._step("site_chrome")
+        stats = self._step("site_chrome", Unit.PARAGRAPHS)
         with stats.timed():
             self._copy_of("copy_of")
             copy_of = dict(self.con.execute("SELECT article_id, original FROM copy_of").fetchall())
@@ -454,7 +460,7 @@ class RunWide:
     def link_articles(self) -> None:
         """Each article's ``duplicate_of_article`` and ``syndication_source``: its own first
         wire credit or, for a copy, that of the article it copies (this run or earlier)."""
-        stats = self._step("article_links")
+        stats = self._step("article_links", Unit.ARTICLES)
         with stats.timed():
             self._copy_of("links")
             reader = _stream(
@@ -716,7 +722,7 @@ def run_wide(
         shard_sources(staging / SHARDS), staging / "runwide", config.dedup, published_articles
     ) as steps:
         repeated = steps.run(index_dir)
-        tables = steps._step("tables")
+        tables = steps._step("tables", Unit.ARTICLES)
         with tables.timed():
             write_staged_table(
                 output, run_id, "paragraphs", steps.paragraph_batches(run_id), PARAGRAPHS_SCHEMA

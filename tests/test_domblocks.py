@@ -6,6 +6,7 @@ import numpy as np
 
 from tasks import domblocks
 from tasks.extract import dom_chrome, parse_html
+from tasks.reasons import DOM_CHROME
 
 BODY = (
     "The harbour council voted on Tuesday to rebuild the old pier after a winter of storms "
@@ -82,7 +83,8 @@ def test_filter_never_empties_the_text_and_needs_a_tree(monkeypatch):
     keep = [True, True, False, True, False, False]
     monkeypatch.setattr("tasks.extract.chrome_filter", lambda tree, paragraphs, ex: keep)
     removed = dom_chrome(parse_html(PAGE), PARAGRAPHS, "trafilatura")
-    assert removed == {i: ("boilerplate", "dom_chrome") for i in (2, 4, 5)}
+    assert removed == {i: DOM_CHROME for i in (2, 4, 5)}
+    assert (DOM_CHROME.label, DOM_CHROME.name) == ("boilerplate", "dom_chrome")
 
 
 def test_page_text_skips_scripts_and_gives_each_tail_to_its_parent():

@@ -23,6 +23,14 @@ from tasks.pagetext import (
     select_main_content,
 )
 from tasks.paragraphs import split_paragraphs
+from tasks.reasons import (
+    BOILERPLATE_PHRASE,
+    MENU_RUN,
+    OUTSIDE_MAIN_TEXT,
+    SITE_REPEAT,
+    Label,
+    Reason,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,7 +123,7 @@ def _page() -> list[str]:
     ]
 
 
-def _reasons() -> dict[str, str | None]:
+def _reasons() -> dict[str, Reason | None]:
     page = _page()
     reasons = select_main_content(page)
     assert len(reasons) == len(page)
@@ -128,7 +136,7 @@ def test_article_prose_and_headline_are_kept() -> None:
         assert reasons[paragraph] is None, paragraph
 
 
-def _reasons_of_run(run: list[str]) -> list[str | None]:
+def _reasons_of_run(run: list[str]) -> list[Reason | None]:
     """The reasons given to the paragraphs of ``run``, found by position in the page."""
     page = _page()
     reasons = select_main_content(page)
@@ -140,24 +148,25 @@ def _reasons_of_run(run: list[str]) -> list[str | None]:
 @pytest.mark.parametrize(
     ("chrome", "expected"),
     [
-        pytest.param(MENU.split("\n"), ["menu_run"] * 14, id="menu"),
-        pytest.param(NEWSLETTER, ["boilerplate_phrase"] * 4, id="newsletter"),
-        pytest.param(MOST_READ, ["outside_main_text"] * 6, id="most_read"),
-        pytest.param([COOKIE], ["outside_main_text"], id="cookie_notice"),
-        pytest.param(FOOTER, ["menu_run"] * 7 + ["outside_main_text"], id="footer"),
+        pytest.param(MENU.split("\n"), [MENU_RUN] * 14, id="menu"),
+        pytest.param(NEWSLETTER, [BOILERPLATE_PHRASE] * 4, id="newsletter"),
+        pytest.param(MOST_READ, [OUTSIDE_MAIN_TEXT] * 6, id="most_read"),
+        pytest.param([COOKIE], [OUTSIDE_MAIN_TEXT], id="cookie_notice"),
+        pytest.param(FOOTER, [MENU_RUN] * 7 + [OUTSIDE_MAIN_TEXT], id="footer"),
     ],
 )
-def test_chrome_is_dropped_with_its_reason(chrome: list[str], expected: list[str]) -> None:
+def test_chrome_is_dropped_with_its_reason(chrome: list[str], expected: list[Reason]) -> None:
     # A run of short lines is a menu; widget vocabulary next to dropped lines is boilerplate;
     # what lies before or after the article's prose and is neither is outside the main text.
     assert _reasons_of_run(chrome) == expected
+    assert {reason.label for reason in expected} == {Label.BOILERPLATE}
 
 
 def test_site_repeats_are_dropped_but_not_a_whole_duplicate_page() -> None:
     page = _page()
     boilerplate = ARTICLE[-1]  # pretend this paragraph appears on every page of the site
     reasons = select_main_content(page, site_repeats={boilerplate, "Home", "News"})
-    assert reasons[page.index(boilerplate)] == "site_repeat"
+    assert reasons[page.index(boilerplate)] == SITE_REPEAT
     assert reasons[page.index(ARTICLE[0])] is None
     # The same article seen twice (e.g. two URLs): repeats are the article, not chrome.
     everything = select_main_content(page, site_repeats=set(page))

@@ -158,6 +158,15 @@ def test_run_report_and_data_docs_are_written(seeds_run, gold):
             removed[entry["label"]] = removed.get(entry["label"], 0) + 1
     assert report["removed_by_label"] == removed
     assert report["removed_by_rule"]["ad_marker"] == removed["ad"]
+    assert {s["name"]: s["unit"] for s in report["stages"]} == {
+        "read": "documents",
+        "clean": "documents",
+        "classify": "paragraphs",
+        "deduplicate": "paragraphs",
+        "validate": "articles",
+    }
+    classify = next(s for s in report["stages"] if s["name"] == "classify")
+    assert classify["total"] == len(gold)  # every seed paragraph, once
     assert Path(seeds_run.data_docs).is_file()
     assert (seeds_run.output / "reports" / "latest.html").is_file()
 

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,11 +43,13 @@ from tasks.models import Article, Paragraph
 from tasks.report import (
     ARTIFACT_KEY,
     RunSummary,
+    artifact_markdown,
     duplicate_clusters,
     publish_prefect_artifact,
     render_html,
 )
 from tasks.report import write_report as write_run_report
+from tasks.stats import StepStats, Unit
 from tasks.tables import articles_table, paragraphs_table
 from tasks.validate import ValidationReport, run_checkpoints
 
@@ -259,10 +262,11 @@ def _summary(docs_index: Path | None, **changes: object) -> RunSummary:
             "not_published_validation_failed": 3,
         },
         "stages": [
-            {"name": "read", "total": 6, "kept": 5, "dropped": {"read": 1}, "seconds": 0.01},
-            {"name": "clean", "total": 5, "kept": 3, "dropped": {"extract": 1}, "seconds": 0.2},
+            StepStats("read", Unit.DOCUMENTS, 6, 5, Counter({"read": 1}), 0.01).as_dict(),
+            StepStats("clean", Unit.DOCUMENTS, 5, 3, Counter({"extract": 1}), 0.2).as_dict(),
             {
                 "name": "deduplicate",
+                "unit": "paragraphs",
                 "total": 40,
                 "kept": 37,
                 "dropped": {"duplicate": 3},
@@ -345,6 +349,22 @@ def test_report_page_is_self_contained_and_escapes_its_data():
     ):
         assert f"<h2>{heading}" in page
     assert page.count('class="bar"') == 4 + 3  # one bar per rule and per label
+
+
+def test_the_stage_tables_say_what_each_step_counts():
+    summary = _summary(None)
+    page = render_html(summary)
+    stages = page.split('<section id="stages">')[1].split("</section>")[0]
+    assert "<th>unit</th>" in stages
+    for name, unit in (
+        ("read", "documents"),
+        ("clean", "documents"),
+        ("deduplicate", "paragraphs"),
+    ):
+        assert f"<td>{name}</td><td>{unit}</td>" in stages
+    markdown = artifact_markdown(summary)
+    assert "| stage | unit | total | kept | dropped |" in markdown
+    assert "| deduplicate | paragraphs | 40 | 37 | duplicate: 3 |" in markdown
 
 
 def test_report_page_without_anything_to_show():

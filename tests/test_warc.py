@@ -19,7 +19,7 @@ from flows.cli import main
 from flows.pipeline import newsclean_flow
 from tasks.config import PipelineConfig
 from tasks.models import Document, InputRef, Rejected, SkippedInput
-from tasks.stats import StepStats
+from tasks.stats import StepStats, Unit
 from tasks.warc import (
     SKIP_BAD_ENCODING,
     SKIP_NON_HTML,
@@ -113,7 +113,7 @@ def build_warc(path: Path, *, gzipped: bool = True) -> Path:
 def _collect_all(
     path: Path, config: PipelineConfig | None = None
 ) -> tuple[list[Document], list[SkippedInput], StepStats]:
-    stats = StepStats("read")
+    stats = StepStats("read", Unit.DOCUMENTS)
     ref = InputRef(str(path), str(path))
     found = list(warc_documents(ref, config or PipelineConfig(), stats))
     documents = [d for d in found if isinstance(d, Document)]
@@ -147,7 +147,7 @@ def test_cut_off_file_yields_the_records_before_the_cut_then_rejects(tmp_path):
     whole = build_warc(tmp_path / "whole.warc", gzipped=False).read_bytes()
     cut = tmp_path / "cut.warc"
     cut.write_bytes(whole[: len(whole) - 300])  # inside the last record's payload
-    stats = StepStats("read")
+    stats = StepStats("read", Unit.DOCUMENTS)
     documents = warc_documents(InputRef(str(cut), str(cut)), PipelineConfig(), stats)
     first = next(documents)
     assert first.url == "https://news.example/a/1"
