@@ -2,24 +2,23 @@
 
     python -m benchmarks.runwide --sizes 10000,100000
 
-The flow cleans pages in shards (in parallel) and then runs these steps once, in its own
-process, over every article of the run: repeated inputs, site chrome, dedup, article links,
-the tables, staging, validation, publishing, the dedup index and the report's tallies. Their
-time is what stops workers from scaling and their memory is what bounds a run's size, so
-they are measured apart here: the WCXB dev pages are cleaned once (cached under
-``--workdir``) and copied to N articles as :mod:`benchmarks.throughput`'s corpus copies them
-(same text, new ids, so dedup sees reprints; every copy has its own string objects, as
-cleaned articles do), then each step of ``flows.pipeline._run`` runs in the same order. Per
-step: wall and CPU seconds, RSS after it and its own peak (``VmHWM``, reset before each
-step). 100,000 pages take ~5 minutes here instead of the ~2 hours of a whole flow.
+The flow cleans pages in shards (in parallel), each shard writing its rows as Parquet, and
+then runs these steps once, in its own process, over the staged shards: the run-wide steps
+of :mod:`tasks.runwide` (repeated inputs, versions, dedup, site chrome, article links), the
+tables, validation, publishing, the dedup index and the report's tallies. Their time is what
+stops workers from scaling and their memory is what bounds a run's size, so they are
+measured apart here: the WCXB dev pages are cleaned once by the real shard function (cached
+under ``--workdir``) and their staged rows copied to N articles in DuckDB as
+:mod:`benchmarks.throughput`'s corpus copies pages (same text, new ids, so dedup sees
+reprints), one shard per copy of the dev set. Per step: wall and CPU seconds, RSS after it
+and its own peak (``VmHWM``, reset before each step). Reads ../shared/bench (or
+``NEWSCLEAN_BENCH_ROOT``) and says so when it is absent (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
-import pickle
 import shutil
 import sys
 import tempfile
@@ -27,30 +26,27 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 import tasks
 from benchmarks.corpus import build_corpus, source_pages
 from benchmarks.wcxb import BenchDataMissing
 from tasks.config import PipelineConfig
-from tasks.corpus import (
-    drop_repeated_inputs,
-    link_articles,
-    mark_duplicates,
-    record_published_run,
-)
-from tasks.models import Article, InputRef
-from tasks.process import process_shard
-from tasks.publish import publish, write_staged
+from tasks.corpus import record_published_run
+from tasks.models import InputRef
+from tasks.process import stage_shard
+from tasks.publish import publish, run_parts, staged_parts, staging_dir
 from tasks.report import duplicate_clusters, removal_counts
-from tasks.tables import articles_table, paragraphs_table, quarantine_table
+from tasks.runwide import SHARDS, run_wide
+from tasks.staging import SHARD_FILES
 from tasks.validate import run_checkpoints
 
 MB = 1024 * 1024
 
 
-def cleaned_dev_articles(workdir: Path) -> list[Article]:
-    """The dev pages cleaned once by the real shard function; cached as a pickle.
+def cleaned_dev_shard(workdir: Path) -> Path:
+    """The dev pages cleaned once by the real shard function, as one staged shard folder.
 
     The cache is named by a digest of the cleaning code and models, so a change rebuilds it.
     """
@@ -58,33 +54,52 @@ def cleaned_dev_articles(workdir: Path) -> list[Article]:
     for path in sorted(Path(tasks.__file__).parent.rglob("*")):
         if path.suffix in (".py", ".json"):
             code.update(path.read_bytes())
-    cache = workdir / f"runwide-articles-{code.hexdigest()[:12]}.pickle"
-    if cache.is_file():
-        return pickle.loads(cache.read_bytes())
+    folder = workdir / f"runwide-shard-{code.hexdigest()[:12]}"
+    if (folder / "articles.parquet").is_file():
+        return folder
     corpus = build_corpus(len(source_pages()), workdir)
     files = sorted(str(path) for path in corpus.directory.rglob("*.html"))
-    articles = process_shard([InputRef(f, f) for f in files], PipelineConfig()).articles
-    cache.write_bytes(pickle.dumps(articles))
-    return articles
+    stage_shard([InputRef(f, f) for f in files], folder, PipelineConfig())
+    return folder
 
 
-def copies(articles: list[Article], n: int) -> list[Article]:
-    """``n`` articles: copy ``k`` of each source article gets a new id and its own strings."""
-    result = []
-    for i in range(n):
-        source, k = articles[i % len(articles)], i // len(articles)
-        article = copy.copy(source)
-        if k:
-            digest = hashlib.sha256(f"{source.input_sha256}:{k}".encode()).hexdigest()
-            article.article_id, article.input_sha256 = digest[:16], digest
-            article.source = f"{source.source}#copy{k}"
-        article.paragraphs = [copy.copy(p) for p in source.paragraphs]
-        for paragraph in article.paragraphs:
-            paragraph.text = (paragraph.text + " ")[:-1]  # a new object, as cleaning makes
-        article.short_lines = {at: (line + " ")[:-1] for at, line in source.short_lines.items()}
-        article.authors, article.credits = list(source.authors), list(source.credits)
-        result.append(article)
-    return result
+def stage_copies(base: Path, n: int, shards_dir: Path) -> int:
+    """Stage ``n`` articles as shards: copy ``k`` of each dev article gets a new id (so new
+    paragraph ids) and source; one shard folder per copy of the dev set. Returns shards."""
+    con = duckdb.connect()
+    ((per_copy,),) = con.execute(
+        f"SELECT count(*) FROM read_parquet('{base}/articles.parquet')"
+    ).fetchall()
+    copies = -(-n // per_copy)
+    new_id = "CASE WHEN {k} = 0 THEN article_id ELSE sha256(input_sha256 || ':{k}')[:16] END"
+    for k in range(copies):
+        take = min(per_copy, n - k * per_copy)
+        folder = shards_dir / f"{k:05d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE ids AS SELECT article_id AS old, {new_id.format(k=k)} "
+            f"AS new, source FROM read_parquet('{base}/articles.parquet') "
+            f"ORDER BY source LIMIT {take}"
+        )
+        con.execute(
+            f"COPY (SELECT * REPLACE (i.new AS article_id, "
+            f"CASE WHEN {k} = 0 THEN a.source ELSE a.source || '#copy{k}' END AS source, "
+            f"CASE WHEN {k} = 0 THEN a.input_sha256 ELSE sha256(a.input_sha256 || ':{k}') END "
+            f"AS input_sha256) FROM read_parquet('{base}/articles.parquet') a "
+            f"JOIN ids i ON i.old = a.article_id AND i.source = a.source) "
+            f"TO '{folder}/articles.parquet' (FORMAT parquet, COMPRESSION zstd)"
+        )
+        con.execute(
+            f"COPY (SELECT * REPLACE (i.new AS article_id, "
+            f"i.new || '-' || lpad(p.position::VARCHAR, 5, '0') AS paragraph_id) "
+            f"FROM read_parquet('{base}/paragraphs.parquet') p "
+            f"JOIN (SELECT DISTINCT old, new FROM ids) i ON i.old = p.article_id) "
+            f"TO '{folder}/paragraphs.parquet' (FORMAT parquet, COMPRESSION zstd)"
+        )
+        for name in SHARD_FILES[2:]:
+            shutil.copy(base / f"{name}.parquet", folder / f"{name}.parquet")
+    con.close()
+    return copies
 
 
 def _status_kb(field: str) -> int:
@@ -115,45 +130,45 @@ class Step:
         )
 
 
-def measure(base: list[Article], n: int, scratch: Path) -> list[tuple]:
+def measure(base: Path, n: int, scratch: Path) -> list[tuple[str, float, float, float, float]]:
     """The run-wide steps of one run of ``n`` articles, in ``flows.pipeline._run``'s order."""
     rows: list[tuple[str, float, float, float, float]] = []
     config, run_id, now = PipelineConfig(), f"bench-{n}", datetime.now(UTC)
     output = scratch / f"runwide-{n}"
     shutil.rmtree(output, ignore_errors=True)
     state = output / "_dedup"
-    with Step("copies", rows):
-        articles = copies(base, n)
-    with Step("repeated", rows):
-        articles, _ = drop_repeated_inputs(articles)
-    with Step("dedup and site chrome", rows):
-        mark_duplicates(articles, config.dedup, state / "index")
-    with Step("link", rows):
-        link_articles(articles, {})
-    with Step("tables", rows):
-        tables = {
-            "articles": articles_table(articles, run_id, now),
-            "paragraphs": paragraphs_table(articles, run_id),
-        }
-    with Step("stage", rows):
-        write_staged(output, run_id, {**tables, "quarantine": quarantine_table([], run_id)})
+    with Step("stage copies", rows):
+        stage_copies(base, n, staging_dir(output, run_id) / SHARDS)
+    with Step("run-wide steps", rows):
+        wide = run_wide(output, run_id, config, state / "index", None, now)
     with Step("validate", rows):
-        counts = {"total": n, "published": len(articles), "skipped": n - len(articles)}
+        counts = {"total": n, "published": wide.articles, "skipped": n - wide.articles}
         counts["quarantined"] = 0
         empty = {
             "published_articles": pa.table({"article_id": pa.array([], pa.string())}),
             "published_paragraphs": pa.table({"paragraph_id": pa.array([], pa.string())}),
         }
+        tables: dict[str, pa.Table | list[Path]] = {
+            name: staged_parts(output, run_id, name) for name in ("articles", "paragraphs")
+        }
         checked = {**tables, "inputs": pa.Table.from_pylist([counts])}
         report = run_checkpoints(checked, empty, config.expectations_dir, output / "docs")
     if not report.success:
-        raise RuntimeError(f"validation failed: {[f.as_dict() for f in report.failures]}")
+        raise RuntimeError(f"validation failed: {[f.suite for f in report.failures]}")
+    with Step("report", rows):
+        paragraphs = [str(p) for p in staged_parts(output, run_id, "paragraphs")]
+        articles = [str(p) for p in staged_parts(output, run_id, "articles")]
+        removal_counts(paragraphs)
+        duplicate_clusters(paragraphs, articles)
     with Step("publish+index", rows):
         publish(output, run_id)
-        record_published_run(state, run_id, tables, config.dedup)
-    with Step("report", rows):
-        removal_counts(articles)
-        duplicate_clusters(articles)
+        record_published_run(
+            state,
+            run_id,
+            [str(p) for p in run_parts(output, "paragraphs", run_id)],
+            [str(p) for p in run_parts(output, "articles", run_id)],
+            config.dedup,
+        )
     shutil.rmtree(output, ignore_errors=True)
     return rows
 
@@ -170,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     try:
-        base = cleaned_dev_articles(args.workdir)
+        base = cleaned_dev_shard(args.workdir)
     except BenchDataMissing as missing:
         print(f"benchmarks.runwide: {missing}", file=sys.stderr)
         return 2
