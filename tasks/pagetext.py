@@ -36,6 +36,8 @@ from typing import Any
 
 import numpy as np
 
+from tasks.config import DEFAULTS, CleanConfig
+
 MODEL_PATH = Path(__file__).with_name("pagetext_model.json")
 
 _STOP_WORDS = (  # noqa: SIM905
@@ -578,23 +580,22 @@ def _load_model(path: str = str(MODEL_PATH)) -> dict[str, Any]:
     return model
 
 
-HEADLINE_WINDOW = 8
-BOILER_LINE_WORDS = 12
-MENU_RUN = 3
 _HEADLINE_END = re.compile(r"[.:,;]$")
 _NOT_HEADLINE = re.compile(
     r"^(?:by|posted|updated|published|image|photo|source)\b|©|@|https?:", re.I
 )
 
 
-def _headline(paragraphs: Sequence[str], words: np.ndarray, first_kept: int) -> str | None:
+def _headline(
+    paragraphs: Sequence[str], words: np.ndarray, first_kept: int, window: int
+) -> str | None:
     """The article headline: the longest headline-shaped line shortly before the main text.
 
     WCXB's ground truth usually leaves the headline out, but readers (and the seed gold) count
     it as part of the article, so it is kept at a small precision cost.
     """
     best, best_words = None, 0.0
-    for i in range(max(first_kept - HEADLINE_WINDOW, 0), first_kept):
+    for i in range(max(first_kept - window, 0), first_kept):
         text = paragraphs[i]
         n = words[i]
         if (
@@ -609,7 +610,10 @@ def _headline(paragraphs: Sequence[str], words: np.ndarray, first_kept: int) -> 
 
 
 def select_main_content(
-    paragraphs: Sequence[str], *, site_repeats: Collection[str] = frozenset()
+    paragraphs: Sequence[str],
+    *,
+    site_repeats: Collection[str] = frozenset(),
+    config: CleanConfig = DEFAULTS.clean,
 ) -> list[str | None]:
     """For each paragraph: ``None`` to keep it as article text, else the reason it was dropped.
 
@@ -629,7 +633,7 @@ def select_main_content(
     p1 = _forward(model["stage1"], x1)
     _stage2_rows(p1, words, rows[_N_STAGE1:])
     p2 = _forward(model["stage2"], x)
-    return decide(paragraphs, x1, p2, model["threshold"], site_repeats)
+    return decide(paragraphs, x1, p2, model["threshold"], site_repeats, config)
 
 
 def decide(
@@ -638,6 +642,7 @@ def decide(
     score: np.ndarray,
     threshold: float,
     site_repeats: Collection[str] = frozenset(),
+    config: CleanConfig = DEFAULTS.clean,
 ) -> list[str | None]:
     """Turn paragraph scores into keep/drop reasons (headline and site-repeat rules included)."""
     n = len(paragraphs)
@@ -654,10 +659,10 @@ def decide(
     # of a widget embedded in the article (it looks like a subheading to the scorer).
     dropped = ~keep
     beside_dropped = np.concatenate(([True], dropped[:-1])) | np.concatenate((dropped[1:], [True]))
-    keep &= ~((x1[:, _BOILER_COLUMN] > 0) & (words <= BOILER_LINE_WORDS) & beside_dropped)
-    headline = _headline(paragraphs, words, first)
+    keep &= ~((x1[:, _BOILER_COLUMN] > 0) & (words <= config.boiler_line_words) & beside_dropped)
+    headline = _headline(paragraphs, words, first, config.headline_window)
     if headline is not None:
-        for i in range(max(first - HEADLINE_WINDOW, 0), first):
+        for i in range(max(first - config.headline_window, 0), first):
             if paragraphs[i] == headline:
                 keep[i] = True
     # The first reason that applies wins: written from the last to the first.
@@ -666,7 +671,7 @@ def decide(
     code[x1[:, _BOILER_COLUMN] > 0] = 4
     code[:first] = 3
     code[last + 1 :] = 3
-    code[x1[:, _SHORT_RUN_COLUMN] >= MENU_RUN_LOG] = 2
+    code[x1[:, _SHORT_RUN_COLUMN] >= math.log1p(config.menu_run)] = 2
     code[keep] = 0
     if site_repeats:
         repeated = np.fromiter(map(site_repeats.__contains__, paragraphs), bool, n)
@@ -688,4 +693,3 @@ _REASONS = (
 )
 _SHORT_RUN_COLUMN = len(LOCAL_FEATURES) + CONTEXT_FEATURES.index("short_run")
 _BOILER_COLUMN = LOCAL_FEATURES.index("boiler_keyword")
-MENU_RUN_LOG = math.log1p(MENU_RUN)
