@@ -187,17 +187,25 @@ class CleanConfig(_Checked):
     title_search_depth: int = _at_least(3, 0)
     # An author bio is one paragraph of at most this many words after its heading.
     author_bio_max_words: int = _at_least(100, 0)
-    # Page-text selector: a headline is looked for this many paragraphs before the main text;
+    # Page-text selector: a headline (a line of this many words) is looked for this many
+    # paragraphs before the main text and kept: readers and the seed gold count it as article;
     # a line of at most this many words with newsletter/share vocabulary beside a dropped line
-    # is a widget's title; a run of this many short lines is a menu.
+    # is a widget's title; a run of this many short lines is a menu; a page whose kept text is
+    # more than this share lines repeated on the site's other pages is a duplicate page, left
+    # to deduplication (chrome repeats, an article's text does not).
     headline_window: int = _at_least(8, 0)
+    headline_min_words: int = _at_least(3, 0)
+    headline_max_words: int = _at_least(30, 0)
     boiler_line_words: int = _at_least(12, 0)
     menu_run: int = _at_least(3)
+    repeated_page_share: float = _share(0.5)
     # A page without a block of prose is no article when its body is under this many words or
-    # this share of its characters is link text (an index or a listing); neither fires on the
-    # 711 WCXB dev articles or the 458 trafilatura evaluation pages.
+    # this share of its characters is the text of its links of this many words or more (an
+    # index or a listing; shorter links are menus); neither fires on the 711 WCXB dev
+    # articles or the 458 trafilatura evaluation pages.
     not_article_max_words: int = _at_least(15, 0)
     not_article_link_share: float = _share(0.5)
+    not_article_link_min_words: int = _at_least(3, 0)
     # Within one article, a later paragraph is a repeat (a lede inside a longer paragraph, a
     # pull quote) when this share of the smaller one's shingles is in an earlier one; only
     # paragraphs of this many words or more (``tasks.corpus.find_repeats``).

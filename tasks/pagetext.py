@@ -587,7 +587,7 @@ _NOT_HEADLINE = re.compile(
 
 
 def _headline(
-    paragraphs: Sequence[str], words: np.ndarray, first_kept: int, window: int
+    paragraphs: Sequence[str], words: np.ndarray, first_kept: int, config: CleanConfig
 ) -> str | None:
     """The article headline: the longest headline-shaped line shortly before the main text.
 
@@ -595,11 +595,11 @@ def _headline(
     it as part of the article, so it is kept at a small precision cost.
     """
     best, best_words = None, 0.0
-    for i in range(max(first_kept - window, 0), first_kept):
+    for i in range(max(first_kept - config.headline_window, 0), first_kept):
         text = paragraphs[i]
         n = words[i]
         if (
-            3 <= n <= 30
+            config.headline_min_words <= n <= config.headline_max_words
             and n >= best_words
             and not _HEADLINE_END.search(text)
             and not _NOT_HEADLINE.search(text)
@@ -660,7 +660,7 @@ def decide(
     dropped = ~keep
     beside_dropped = np.concatenate(([True], dropped[:-1])) | np.concatenate((dropped[1:], [True]))
     keep &= ~((x1[:, _BOILER_COLUMN] > 0) & (words <= config.boiler_line_words) & beside_dropped)
-    headline = _headline(paragraphs, words, first, config.headline_window)
+    headline = _headline(paragraphs, words, first, config)
     if headline is not None:
         for i in range(max(first - config.headline_window, 0), first):
             if paragraphs[i] == headline:
@@ -675,7 +675,7 @@ def decide(
     code[keep] = 0
     if site_repeats:
         repeated = np.fromiter(map(site_repeats.__contains__, paragraphs), bool, n)
-        if words[keep & repeated].sum() <= 0.5 * words[keep].sum():
+        if words[keep & repeated].sum() <= config.repeated_page_share * words[keep].sum():
             # Chrome repeats across a site's pages; a page whose article text mostly repeats
             # is a duplicate page, left to deduplication.
             code[repeated & np.array([t != headline for t in paragraphs])] = 1

@@ -165,7 +165,8 @@ def not_an_article(
     if words < config.not_article_max_words:
         return f"not an article: no block of prose on the page and {words} words of text"
     text = " ".join(body.split()).casefold()
-    linked = sum(len(link) for link in links if len(link.split()) >= 3 and link in text)
+    shortest = config.not_article_link_min_words
+    linked = sum(len(link) for link in links if len(link.split()) >= shortest and link in text)
     if linked >= config.not_article_link_share * len(text):
         return (
             f"not an article: no block of prose on the page and {linked / len(text):.0%} of its "
