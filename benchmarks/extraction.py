@@ -237,18 +237,22 @@ def trafilatura_system(name: str, **options: Any) -> System:
 
 def _ablation_patches() -> dict[str, Callable[[], contextlib.AbstractContextManager[Any]]]:
     """Components of newsclean that ``--ablate`` can switch off, one at a time."""
+    from dataclasses import replace
     from unittest import mock
 
     import tasks.classify
     import tasks.extract
+    import tasks.process
 
-    def keep_all(tree: Any, paragraphs: Sequence[str], extractor: str) -> list[bool]:
+    def keep_all(tree: Any, paragraphs: Sequence[str], *_: Any) -> list[bool]:
         return [True] * len(paragraphs)
 
+    defaults = tasks.process.DEFAULTS
+    no_favor_recall = replace(defaults, extract=replace(defaults.extract, favor_recall=False))
     return {
         "dom_chrome": lambda: mock.patch.object(tasks.extract, "chrome_filter", keep_all),
         "rules": lambda: mock.patch.object(tasks.classify, "match_rules", lambda texts: {}),
-        "favor_recall": lambda: mock.patch.object(tasks.extract, "FAVOR_RECALL", False),
+        "favor_recall": lambda: mock.patch.object(tasks.process, "DEFAULTS", no_favor_recall),
     }
 
 

@@ -1,11 +1,14 @@
 """The config file: ``newsclean.toml``, ``[tool.newsclean]`` in ``pyproject.toml``, or ``--config``.
 
-One flat table of settings. Its keys are the command line's options (``inputs``, ``output``,
-``runner``, ``workers``, ``cron``, ...; a command ignores the ones it does not have) and the
-pipeline's options, the fields of :class:`tasks.config.PipelineConfig` read from the dataclass
-itself, so a field added there is a key here with no change to this module; a nested
-dataclass field (``dedup``) is a table of its own (``[dedup]``). ``expectations`` names a
-folder of extra expectations, added to the built-in suites (:func:`merge_expectations`).
+Top-level keys are the command line's options (``inputs``, ``output``, ``runner``,
+``workers``, ``cron``, ``shard_size``...; a command ignores the ones it does not have); the
+pipeline's options are the fields of :class:`tasks.config.PipelineConfig`, read from the
+dataclass itself, so a field added there is a key here with no change to this module. Each
+stage's section is a table of its own (``[read]``, ``[extract]``, ``[metadata]``,
+``[split]``, ``[clean]``, ``[dedup]``); the keys that were top-level before the sections
+(``max_input_bytes``, ``select_main_content``) are still read there (:data:`MOVED_KEYS`).
+``expectations`` names a folder of extra expectations, added to the built-in suites
+(:func:`merge_expectations`).
 
 Values are checked as strictly as flags: the command line's own argument types and choices for
 its options, the dataclass's type hints (and its ``__post_init__``) for the pipeline's. An
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import dataclasses
 import json
 import tempfile
@@ -33,6 +37,9 @@ PYPROJECT = "pyproject.toml"
 # PipelineConfig fields a config file does not set directly: ``expectations`` (extra checks
 # added to the built-in suites) replaces ``expectations_dir`` (a whole replacement folder).
 NOT_IN_FILE = frozenset({"expectations_dir"})
+# Pipeline options that were top-level keys before the config had a section per stage, and
+# the section they moved to: old config files and old deployments' parameters still work.
+MOVED_KEYS = {"max_input_bytes": "read", "select_main_content": "clean"}
 # Keys whose values are paths, resolved against the config file's folder.
 PATH_OPTIONS = frozenset({"inputs", "output", "expectations"})
 
@@ -104,7 +111,7 @@ def load_settings(
         if found is None:
             return ConfigFile(None, "", {}, {})
         path, label = found
-    table = read_config_file(path)
+    table = _moved_keys(read_config_file(path), label)
     base = path.resolve().parent
     converted: dict[str, Any] = {}
     pipeline: dict[str, Any] = {}
@@ -124,6 +131,21 @@ def load_settings(
     except SettingsError as error:
         raise SettingsError(f"{label}: {error}") from error
     return ConfigFile(path, label, converted, pipeline)
+
+
+def _moved_keys(table: Mapping[str, Any], label: str) -> dict[str, Any]:
+    """``table`` with its old top-level pipeline keys (:data:`MOVED_KEYS`) in their sections."""
+    moved = dict(table)
+    for key, section in MOVED_KEYS.items():
+        if key not in moved:
+            continue
+        own = moved.get(section, {})
+        if not isinstance(own, Mapping):
+            continue  # reported as "must be a table" by the checks
+        if key in own:
+            raise SettingsError(f"{label}: {key} is set twice: at the top and in [{section}]")
+        moved[section] = {**own, key: moved.pop(key)}
+    return moved
 
 
 def pipeline_fields() -> frozenset[str]:
@@ -266,13 +288,19 @@ def run_config(config: Any) -> Iterator[Any]:
     if not isinstance(config, Mapping):
         yield config
         return
-    options = dict(config)
+    label = "the deployment's config parameter"
+    options = _moved_keys(copy.deepcopy(dict(config)), label)
     extra = options.pop("expectations", None)
+    _checked_fields(PipelineConfig, options, Path.cwd(), label, prefix="")
     with tempfile.TemporaryDirectory(prefix="newsclean-") as scratch:
         overrides = {}
         if extra:
             overrides["expectations_dir"] = merge_expectations(Path(extra), Path(scratch))
-        yield pipeline_config(options, **overrides)
+        try:
+            built = pipeline_config(options, **overrides)
+        except SettingsError as error:
+            raise SettingsError(f"{label}: {error}") from error
+        yield built
 
 
 def config_parameter(pipeline: Mapping[str, Any], expectations: str | None) -> dict[str, Any]:

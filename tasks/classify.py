@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from itertools import compress, count
 from operator import not_
 
+from tasks.config import DEFAULTS, CleanConfig
 from tasks.models import KEPT_LABELS, Paragraph
 from tasks.paragraphs import ParagraphSpan
 from tasks.reasons import (
@@ -43,11 +44,7 @@ from tasks.reasons import (
 )
 from tasks.rules import (
     BULLET,
-    LINK_LIST_MAX_WORDS,
-    LINK_LIST_MIN_RUN,
     SENTENCE_END,
-    TITLE_MAX_WORDS,
-    TITLE_MIN_WORDS,
     WIRE_PATTERN,
     WIRE_SERVICES,
     dateline_credit,
@@ -57,8 +54,6 @@ from tasks.stats import StepStats, Unit
 
 # The reason of a paragraph no step removed (``benchmarks/textpath_cost.py`` reads it here).
 BODY_REASON = ARTICLE_TEXT.name
-# An author bio is one paragraph of at most this many words after its heading.
-AUTHOR_BIO_MAX_WORDS = 100
 # A comment's timestamp line: "January 5, 2024 at 3:12 pm", "5. Januar 2024 um 15:12", ...
 COMMENT_TIMESTAMP = re.compile(
     r"^(?:[a-zäéû]+\.? \d{1,2},? \d{4}|\d{1,2}\.? [a-zäéû]+\.? \d{4}|\d{4}-\d{2}-\d{2}"
@@ -67,8 +62,6 @@ COMMENT_TIMESTAMP = re.compile(
     re.I,
 )
 _CLOCK = re.compile(r"\d{1,2}:\d{2}")
-# The title is looked for among the first few paragraphs the catalogue did not claim.
-TITLE_SEARCH_DEPTH = 3
 
 
 @dataclass(slots=True)
@@ -83,8 +76,10 @@ def _words(text: str) -> int:
     return len(text.split())
 
 
-def _is_headline(text: str) -> bool:
-    return TITLE_MIN_WORDS <= _words(text) <= TITLE_MAX_WORDS and not text.endswith(".")
+def _is_headline(text: str, config: CleanConfig) -> bool:
+    """Headline shape: a short line that does not end a sentence."""
+    words = _words(text)
+    return config.title_min_words <= words <= config.title_max_words and not text.endswith(".")
 
 
 def _canonical_credit(name: str) -> str:
@@ -98,7 +93,9 @@ def _add(names: list[str], new: Sequence[str]) -> None:
             names.append(name)
 
 
-def _mark_link_lists(texts: Sequence[str], labels: list[str], reasons: list[str]) -> None:
+def _mark_link_lists(
+    texts: Sequence[str], labels: list[str], reasons: list[str], config: CleanConfig
+) -> None:
     """Label runs of bulleted, sentence-less, short items as related-story link lists."""
     # BULLET on every paragraph through map (it fails at the first character of most), the
     # other tests on the few it matches.
@@ -107,20 +104,22 @@ def _mark_link_lists(texts: Sequence[str], labels: list[str], reasons: list[str]
         for i in compress(range(len(texts)), map(BULLET.match, texts))
         if not labels[i]
         and not SENTENCE_END.search(texts[i])
-        and _words(texts[i]) <= LINK_LIST_MAX_WORDS
+        and _words(texts[i]) <= config.link_list_max_words
     ]
     run: list[int] = []
     for i in [*items, -2]:
         if run and i == run[-1] + 1:
             run.append(i)
             continue
-        if len(run) >= LINK_LIST_MIN_RUN:
+        if len(run) >= config.link_list_min_run:
             for item in run:
                 labels[item], reasons[item] = RELATED_LINK_LIST.label, RELATED_LINK_LIST.name
         run = [i]
 
 
-def _mark_what_headings_open(texts: Sequence[str], labels: list[str], reasons: list[str]) -> None:
+def _mark_what_headings_open(
+    texts: Sequence[str], labels: list[str], reasons: list[str], config: CleanConfig
+) -> None:
     """Give what follows a chrome heading the heading's fate.
 
     The bulleted, sentence-less items right after a related-stories heading are that list;
@@ -139,12 +138,16 @@ def _mark_what_headings_open(texts: Sequence[str], labels: list[str], reasons: l
                 and not labels[j]
                 and BULLET.match(texts[j])
                 and not SENTENCE_END.search(texts[j])
-                and _words(texts[j]) <= LINK_LIST_MAX_WORDS
+                and _words(texts[j]) <= config.link_list_max_words
             ):
                 labels[j], reasons[j] = RELATED_LIST.label, RELATED_LIST.name
                 j += 1
         elif reasons[i] == AUTHOR_HEADING.name:
-            if i + 1 < n and not labels[i + 1] and _words(texts[i + 1]) <= AUTHOR_BIO_MAX_WORDS:
+            if (
+                i + 1 < n
+                and not labels[i + 1]
+                and _words(texts[i + 1]) <= config.author_bio_max_words
+            ):
                 labels[i + 1], reasons[i + 1] = AUTHOR_BIO.label, AUTHOR_BIO.name
         elif reasons[i] == COMMENT_HEADER.name and (
             _CLOCK.search(texts[i]) or (i + 1 < n and COMMENT_TIMESTAMP.match(texts[i + 1]))
@@ -165,7 +168,11 @@ def _open(labels: list[str]) -> list[int]:
 
 
 def _mark_title(
-    texts: Sequence[str], labels: list[str], reasons: list[str], known_title: str | None
+    texts: Sequence[str],
+    labels: list[str],
+    reasons: list[str],
+    known_title: str | None,
+    config: CleanConfig,
 ) -> str | None:
     if known_title:
         wanted = _normalized(known_title)
@@ -174,8 +181,8 @@ def _mark_title(
                 labels[i], reasons[i] = TITLE_METADATA.label, TITLE_METADATA.name
                 break
         return known_title
-    for i in _open(labels)[:TITLE_SEARCH_DEPTH]:
-        if _is_headline(texts[i]):
+    for i in _open(labels)[: config.title_search_depth]:
+        if _is_headline(texts[i], config):
             labels[i], reasons[i] = TITLE_FIRST_HEADLINE.label, TITLE_FIRST_HEADLINE.name
             return texts[i]
     return None
@@ -188,6 +195,7 @@ def classify(
     whole_page: bool = True,
     site_repeats: Collection[str] = frozenset(),
     link_lists: bool | None = None,
+    config: CleanConfig = DEFAULTS.clean,
 ) -> Classification:
     """Label ``spans`` and collect the bylines and credits they carry.
 
@@ -207,6 +215,7 @@ def classify(
         whole_page=whole_page,
         site_repeats=site_repeats,
         link_lists=link_lists,
+        config=config,
     )
 
 
@@ -220,6 +229,7 @@ def classify_columns(
     site_repeats: Collection[str] = frozenset(),
     link_lists: bool | None = None,
     removed: Mapping[int, Reason] | None = None,
+    config: CleanConfig = DEFAULTS.clean,
 ) -> Classification:
     """``classify`` on paragraphs given as columns (``tasks.paragraphs.split_lines``).
 
@@ -245,16 +255,18 @@ def classify_columns(
         if rule.credits:
             _add(credits, [_canonical_credit(n) for n in rule.credits(match)])
 
-    _mark_what_headings_open(texts, labels, reasons)
+    _mark_what_headings_open(texts, labels, reasons, config)
     if whole_page if link_lists is None else link_lists:
-        _mark_link_lists(texts, labels, reasons)
-    title = _mark_title(texts, labels, reasons, known_title)
+        _mark_link_lists(texts, labels, reasons, config)
+    title = _mark_title(texts, labels, reasons, known_title, config)
 
     if whole_page:
         from tasks.pagetext import select_main_content
 
         open_indices = _open(labels)
-        verdicts = select_main_content([texts[i] for i in open_indices], site_repeats=site_repeats)
+        verdicts = select_main_content(
+            [texts[i] for i in open_indices], site_repeats=site_repeats, config=config
+        )
         body = []
         for i, verdict in zip(open_indices, verdicts, strict=True):
             if verdict is None:
@@ -289,6 +301,7 @@ class ClassifyStep:
     whole_page: bool = True
     link_lists: bool | None = None
     removed: Mapping[int, Reason] | None = None
+    config: CleanConfig = DEFAULTS.clean
     name = "classify"
     unit = Unit.PARAGRAPHS
 
@@ -300,6 +313,7 @@ class ClassifyStep:
                 whole_page=self.whole_page,
                 link_lists=self.link_lists,
                 removed=self.removed,
+                config=self.config,
             )
         removed = Counter(p.reason for p in result.paragraphs if p.label not in KEPT_LABELS)
         stats.keep(len(result.paragraphs) - removed.total())

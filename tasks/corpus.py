@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from tasks.config import DEFAULTS, CleanConfig, PipelineConfig
 from tasks.dedup import (
     DedupConfig,
     IndexDamagedError,
@@ -33,6 +34,7 @@ def label_articles(
     config: DedupConfig | None = None,
     index_dir: Path | None = None,
     published_articles: pa.Table | None = None,
+    clean: CleanConfig = DEFAULTS.clean,
 ) -> int:
     """Run the run-wide steps over ``articles`` and write their outcome back onto them.
 
@@ -42,7 +44,7 @@ def label_articles(
     distinct ids. Returns the number of paragraphs marked ``duplicate``.
     """
     config = config or DedupConfig()
-    article_rows, paragraph_rows = shard_tables(articles, config)
+    article_rows, paragraph_rows = shard_tables(articles, PipelineConfig(clean=clean, dedup=config))
     sources = Sources(
         article_rows,
         paragraph_rows,
@@ -51,7 +53,7 @@ def label_articles(
     )
     with (
         tempfile.TemporaryDirectory(prefix="newsclean-runwide-") as scratch,
-        RunWide(sources, Path(scratch), config, published_articles) as steps,
+        RunWide(sources, Path(scratch), config, published_articles, clean) as steps,
     ):
         steps.run(index_dir)
         paragraphs = steps.con.execute(

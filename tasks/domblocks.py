@@ -25,6 +25,8 @@ from typing import Any
 import lxml.etree as etree
 import numpy as np
 
+from tasks.config import DEFAULTS, ExtractConfig
+
 MODEL_PATH = Path(__file__).with_name("domblocks_model.json")
 _WORD = re.compile(r"\w+")
 _END_PUNCT = re.compile(r"[.!?:;\"'”’)\]]\s*$")
@@ -83,13 +85,8 @@ _CLASS_RES = tuple((re.compile(p, re.I), _FLAG_BIT[name]) for name, p in _CLASS_
 _ANY_CLASS = re.compile("|".join(p for _, p in _CLASS_PATTERNS), re.I)
 _BLOCK_TAGS = ("p", "div", "span", "li", "td", "a", "h2", "h3", "figcaption", "strong", "em")
 EXTRACTORS = ("trafilatura", "trafilatura_baseline", "page_text")
-# A paragraph is chrome when the model's probability that it is article text is under
-# CHROME_BELOW. The model's own cutoff (0.45, chosen on WCXB dev) dropped article text on the
-# other development sets; at 0.2, against 0.45, shingle F1 moves by -0.002 [-0.005, +0.001] on
-# WCXB dev, snippet F1 by +0.008 [+0.001, +0.015] on trafilatura-eval and shingle F1 by
-# +0.011 [+0.001, +0.023] on Readability's pages (first 300 / 300 / 130 pages, paired
-# bootstrap); 0.1 and 0.0 (no filter) lose more on WCXB and gain nothing elsewhere.
-CHROME_BELOW = 0.2
+# Feature definitions the model was trained with (benchmarks/train_domblocks.py), not options:
+# changing them means retraining. The cutoff on its score is ``ExtractConfig.chrome_below``.
 PROSE_WORDS = 25
 MAIN_SHARE = 0.7
 
@@ -346,11 +343,17 @@ def predict(model: dict[str, Any], x: np.ndarray) -> np.ndarray:
     return probability
 
 
-def chrome_filter(tree: etree._Element, paragraphs: Sequence[str], extractor: str) -> list[bool]:
-    """For each paragraph: True to keep it, False if the model calls it page chrome."""
+def chrome_filter(
+    tree: etree._Element,
+    paragraphs: Sequence[str],
+    extractor: str,
+    config: ExtractConfig = DEFAULTS.extract,
+) -> list[bool]:
+    """For each paragraph: True to keep it, False if the model calls it page chrome (its
+    probability of article text is under ``config.chrome_below``)."""
     if not paragraphs:
         return []
     model = load_model()
     scores = predict(model, paragraph_features(tree, paragraphs, extractor))
-    keep: list[bool] = (scores >= CHROME_BELOW).tolist()
+    keep: list[bool] = (scores >= config.chrome_below).tolist()
     return keep

@@ -36,6 +36,7 @@ from htmldate import find_date
 from lxml.etree import ParserError
 from trafilatura.utils import is_dubious_html, repair_faulty_html
 
+from tasks.config import DEFAULTS, ExtractConfig, MetadataConfig, PipelineConfig
 from tasks.domblocks import chrome_filter
 from tasks.metadata import (
     PageMetadata,
@@ -57,8 +58,6 @@ EXTRACTOR_FALLBACK = "dom_text"
 _BLOCK_TAGS = ("p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "div")
 _BY_PREFIX = re.compile(r"^\s*by\s+", re.I)
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# trafilatura's recall-favouring mode (keeps more of the page; the DOM filter then drops chrome).
-FAVOR_RECALL = True
 # Loggers of the extraction libraries. They log every page they cannot use (ERROR "parsed tree
 # length: 0", WARNING "discarding data"); newsclean reports such a page once, with its reason,
 # in the quarantine table and the run report, so their lines would only flood a run's console.
@@ -157,22 +156,26 @@ def _dom_text(html: str) -> str:
     return "\n\n".join(lines)
 
 
-def _declared(html: str, tree: lxml.html.HtmlElement | None) -> PageMetadata:
+def _declared(
+    html: str, tree: lxml.html.HtmlElement | None, config: MetadataConfig = DEFAULTS.metadata
+) -> PageMetadata:
     """The page's own metadata; empty when lxml cannot parse the markup at all."""
     if tree is not None:
-        return page_metadata(tree)
+        return page_metadata(tree, config)
     try:
-        return page_metadata(lxml.html.fromstring(html))
+        return page_metadata(lxml.html.fromstring(html), config)
     except (ParserError, ValueError):
         return PageMetadata()
 
 
-def publication_time(found: str | None, declared: datetime | None) -> datetime | None:
+def publication_time(
+    found: str | None, declared: datetime | None, config: MetadataConfig = DEFAULTS.metadata
+) -> datetime | None:
     """The publication time from htmldate's day ``found`` and the page's ``declared`` time.
 
     A January 1 that the page does not declare is htmldate's year-only fallback: None.
     """
-    day = parse_datetime(found)
+    day = parse_datetime(found, config)
     if day is None:
         return declared
     if declared is not None and declared.date() == day.date():
@@ -193,19 +196,17 @@ HTML_PARSER = lxml.html.HTMLParser(
     remove_pis=True,
     huge_tree=True,
 )
-# A script or style over this many characters is application state or a bundle, never
-# metadata; it is emptied after parsing, so the readers that search the page's markup
-# (htmldate's regexes take ~2 s a MB) stay bounded: the 15 MB script took 35 s. The largest
-# on the 711 WCXB dev pages is 1.1 M characters.
-MAX_SCRIPT_CHARS = 2_000_000
 
 
-def parse_html(html: str) -> lxml.html.HtmlElement | None:
+def parse_html(html: str, config: ExtractConfig = DEFAULTS.extract) -> lxml.html.HtmlElement | None:
     """The page parsed once, as trafilatura's ``load_html`` parses it; None when lxml cannot.
 
     The same steps as ``load_html`` (repair, Unicode first, bytes second, the dubious-HTML
-    check), with :data:`HTML_PARSER` so that huge text nodes parse. trafilatura (which copies
-    a tree it is given) and the metadata reader take this tree instead of parsing again.
+    check), with :data:`HTML_PARSER` so that huge text nodes parse. Scripts and styles over
+    ``config.max_script_chars`` are emptied (application state, never metadata), so that the
+    readers that search the page's markup (htmldate's regexes take ~2 s a MB) stay bounded.
+    trafilatura (which copies a tree it is given) and the metadata reader take this tree
+    instead of parsing again.
     """
     beginning = html[:50].lower()
     html = repair_faulty_html(html, beginning)
@@ -224,12 +225,14 @@ def parse_html(html: str) -> lxml.html.HtmlElement | None:
     if is_dubious_html(beginning) and len(tree) < 2:
         return None
     for node in tree.iter("script", "style"):
-        if node.text is not None and len(node.text) > MAX_SCRIPT_CHARS:
+        if node.text is not None and len(node.text) > config.max_script_chars:
             node.text = None
     return tree
 
 
-def _main_extraction(html: Page, url: str | None) -> trafilatura.settings.Document | None:
+def _main_extraction(
+    html: Page, url: str | None, config: ExtractConfig = DEFAULTS.extract
+) -> trafilatura.settings.Document | None:
     """trafilatura's main text, without its metadata (``_trafilatura_metadata`` reads that)."""
     try:
         # A Document (or None): the dict form comes only with as_dict=True.
@@ -239,7 +242,7 @@ def _main_extraction(html: Page, url: str | None) -> trafilatura.settings.Docume
             with_metadata=False,
             include_comments=False,
             include_tables=True,
-            favor_recall=FAVOR_RECALL,
+            favor_recall=config.favor_recall,
         )
     except Exception:  # trafilatura raises many kinds of parser errors on broken markup
         return None
@@ -295,7 +298,10 @@ def extractor_text(
 
 
 def dom_chrome(
-    tree: lxml.html.HtmlElement | None, paragraphs: list[str], extractor: str
+    tree: lxml.html.HtmlElement | None,
+    paragraphs: list[str],
+    extractor: str,
+    config: ExtractConfig = DEFAULTS.extract,
 ) -> dict[int, Reason]:
     """Positions of the ``paragraphs`` that ``tasks.domblocks`` places in page chrome.
 
@@ -304,26 +310,32 @@ def dom_chrome(
     """
     if tree is None:
         return {}
-    keep = chrome_filter(tree, paragraphs, extractor)
+    keep = chrome_filter(tree, paragraphs, extractor, config)
     if all(keep) or not any(keep):
         return {}
     return {i: DOM_CHROME for i, k in enumerate(keep) if not k}
 
 
-def extract_html(html: str, url: str | None = None) -> Extraction:
-    """Main text and metadata of an HTML page; the ``extractor`` field says which path ran."""
-    tree = parse_html(html)
+def extract_html(
+    html: str, url: str | None = None, config: PipelineConfig = DEFAULTS
+) -> Extraction:
+    """Main text and metadata of an HTML page; the ``extractor`` field says which path ran.
+
+    ``config``: its ``extract``, ``metadata`` and ``split`` sections apply.
+    """
+    options, about = config.extract, config.metadata
+    tree = parse_html(html, options)
     page: Page = tree if tree is not None else html
-    declared = _declared(html, tree)
+    declared = _declared(html, tree, about)
     found = _trafilatura_metadata(tree, url, declared)
-    published_at = publication_time(found.date, declared.published_at)
+    published_at = publication_time(found.date, declared.published_at, about)
     if published_at is None and tree is not None:
-        published_at = dateline(tree)
+        published_at = dateline(tree, about)
     metadata: _Metadata = {
         "title": declared.title,
         "authors": declared.authors
-        or clean_author_names([found.author] if found.author else [], searched=True)
-        or (byline_authors(tree) if tree is not None else []),
+        or clean_author_names([found.author] if found.author else [], searched=True, config=about)
+        or (byline_authors(tree, about) if tree is not None else []),
         "credits": declared.credits,
         "published_at": published_at,
         "published_at_precision": publication_precision(published_at, declared),
@@ -332,13 +344,13 @@ def extract_html(html: str, url: str | None = None) -> Extraction:
         "description": declared.description or found.description or None,
         "url": url or found.url or None,
     }
-    document = _main_extraction(page, url)
+    document = _main_extraction(page, url, options)
     if document is not None and (document.text or "").strip():
         extractor = EXTRACTOR_TRAFILATURA
         text = _SURROGATE.sub("\ufffd", document.text or "")
-        lines = split_lines(text)
-        removed = dom_chrome(tree, lines[0], extractor)
-        readerable = tree is None or is_probably_readerable(tree)
+        lines = split_lines(text, config.split)
+        removed = dom_chrome(tree, lines[0], extractor, options)
+        readerable = tree is None or is_probably_readerable(tree, options)
         return _valid_unicode(
             Extraction(
                 text=text,

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from lxml.html import HtmlElement
 
+from tasks.config import DEFAULTS, MetadataConfig
 from tasks.rules import WIRE_PATTERN, WIRE_SERVICES, split_names
 
 # JSON-LD types whose datePublished/author describe the page's main article.
@@ -139,18 +140,10 @@ _ISO = re.compile(
     r"^(\d{4})-?(\d{2})-?(\d{2})(?:[T ](\d{2}):?(\d{2})(?::?(\d{2})(?:[.,]\d+)?)?"
     r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?)?$"
 )
-MAX_NAME_WORDS = 6
 # Separators between a headline and the site's name or section in ``<title>``/``og:title``:
 # a bar or a double colon with or without spaces; a dash, bullet or guillemet only when spaced.
 _TITLE_SEPARATOR = re.compile(r"\s*(?:\||::)\s*|\s+[-–—·•»/]\s+")
 _NOT_ALNUM = re.compile(r"[\W_]+")
-# A headline longer than this many words is a paragraph marked up as a heading.
-MAX_HEADLINE_WORDS = 40
-# The page's only <h1>, unconfirmed by any declared title, is still its headline when it has
-# at least this many words and shares at least this share of them with a declared title (the
-# same story, reworded for search engines in og:title); otherwise it may be a logo or section.
-MIN_LONE_HEADLINE_WORDS = 3
-LONE_HEADLINE_SHARED = 0.5
 
 
 # Job titles proper that follow a name in a byline ("Jane Doe Tech Reporter"): one of these must
@@ -286,21 +279,18 @@ def _text(value: Any) -> str | None:
     return None
 
 
-# Publication years taken as stated; a fixed range, so that output never depends on the run date.
-PLAUSIBLE_YEARS = range(1900, 2100)
-
-
-def parse_datetime(raw: str | None) -> datetime | None:
+def parse_datetime(raw: str | None, config: MetadataConfig = DEFAULTS.metadata) -> datetime | None:
     """A declared date or datetime, offset kept; naive values are taken as UTC.
 
     Accepts ISO 8601 (also compact and with a space), RFC 2822 (``Tue, 05 Mar 2024 09:30:00
     GMT``) and a date-only value, which becomes midnight UTC: the day is what the page says,
     the time of day is unknown. Anything else is None rather than a guess, and so are years
-    outside ``PLAUSIBLE_YEARS``: ``0001-01-01`` and ``9999-12-31`` are how CMSs (.NET's
+    outside ``config.earliest_year``-``latest_year`` (a fixed range, so that output never
+    depends on the run date): ``0001-01-01`` and ``9999-12-31`` are how CMSs (.NET's
     ``DateTime.MinValue``/``MaxValue``) write a date nobody set.
     """
     value = _parse_datetime(raw)
-    if value is None or value.year not in PLAUSIBLE_YEARS:
+    if value is None or not config.earliest_year <= value.year <= config.latest_year:
         return None
     return value
 
@@ -310,11 +300,11 @@ DAY, MINUTE, SECOND = "day", "minute", "second"
 _RFC_SECONDS = re.compile(r"\d:\d{2}:\d{2}")
 
 
-def date_precision(raw: str | None) -> str | None:
+def date_precision(raw: str | None, config: MetadataConfig = DEFAULTS.metadata) -> str | None:
     """``day``, ``minute`` or ``second``: how precise the declared value ``raw`` is; None when
     it is no date. A date-only value becomes midnight UTC, and this is what tells it from a
     stated midnight."""
-    if parse_datetime(raw) is None:
+    if parse_datetime(raw, config) is None:
         return None
     text = _text(raw) or ""
     match = _ISO.match(text)
@@ -420,7 +410,11 @@ def _meta_values(tree: HtmlElement) -> dict[str, list[str]]:
 
 
 def clean_author_names(
-    raw: list[str], site_name: str | None = None, *, searched: bool = False
+    raw: list[str],
+    site_name: str | None = None,
+    *,
+    searched: bool = False,
+    config: MetadataConfig = DEFAULTS.metadata,
 ) -> list[str]:
     """Split and clean author values: no "By", no dates, no "and", no URLs or handles, no job
     titles, no reviewers or editors, no "About ..." boxes.
@@ -449,7 +443,7 @@ def clean_author_names(
                 or _NOT_A_NAME.search(name)
                 or name.casefold() in _NOT_NAMES
                 or _MONTH_ONLY.match(name)
-                or len(name.split()) > MAX_NAME_WORDS
+                or len(name.split()) > config.max_author_name_words
                 or (site_name and name.casefold() == site_name.casefold())
                 or name.casefold() in {n.casefold() for n in names}
             ):
@@ -580,7 +574,12 @@ def _title_prefixes(title: str) -> set[str]:
     return found - {""}
 
 
-def headline(tree: HtmlElement, declared: list[str | None], keys: set[str]) -> str | None:
+def headline(
+    tree: HtmlElement,
+    declared: list[str | None],
+    keys: set[str],
+    config: MetadataConfig = DEFAULTS.metadata,
+) -> str | None:
     """The article's headline: the ``<h1>`` that the page's declared titles confirm, else the
     first declared title (``og:title``, JSON-LD headline, ``<title>``, ``twitter:title``)
     without the site's name; None when the page declares no title.
@@ -589,7 +588,7 @@ def headline(tree: HtmlElement, declared: list[str | None], keys: set[str]) -> s
     segments before a separator (``Headline | Section | Site``) or after one, when that run is
     the longer part (``Site | Headline``), compared on letters and digits only. The page's
     only ``<h1>`` also counts when it shares half its words with a declared title (see
-    ``LONE_HEADLINE_SHARED``). Any other ``<h1>`` may be the site's logo or a section name.
+    ``config.lone_headline_shared``). Any other ``<h1>`` may be the site's logo or a section name.
     """
     titles = [" ".join(html.unescape(t).split()) for t in declared if t and t.strip()]
     titles = [t for t in titles if t]
@@ -602,15 +601,15 @@ def headline(tree: HtmlElement, declared: list[str | None], keys: set[str]) -> s
         if (text := _heading_text(node))
         and _key(text)
         and _key(text) not in keys
-        and len(text.split()) <= MAX_HEADLINE_WORDS
+        and len(text.split()) <= config.max_headline_words
     ]
     for text in headings:
         if _key(text) in confirmed:
             return text
-    if len(headings) == 1 and len(headings[0].split()) >= MIN_LONE_HEADLINE_WORDS:
+    if len(headings) == 1 and len(headings[0].split()) >= config.min_lone_headline_words:
         words = {_key(w) for w in headings[0].split()} - {""}
         title_words = {_key(w) for t in titles for w in t.split()}
-        if len(words & title_words) >= LONE_HEADLINE_SHARED * len(words):
+        if len(words & title_words) >= config.lone_headline_shared * len(words):
             return headings[0]
     return strip_site_name(titles[0], keys)
 
@@ -655,14 +654,11 @@ _DATELINE = re.compile(
     r"(?:$|\s*(?:[|·•,–—-]|at\b|\d{1,2}:\d{2}))",
     re.I,
 )
-# How far after the headline a dateline is looked for: text nodes, and their characters.
-DATELINE_NODES = 40
-DATELINE_MAX_CHARS = 120
 
 
-def _near_headline(tree: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
+def _near_headline(tree: HtmlElement, config: MetadataConfig) -> Iterator[tuple[HtmlElement, str]]:
     """Short text nodes (with their element) after the page's first ``<h1>``, up to
-    ``DATELINE_NODES``, then the few just before it: where datelines and bylines sit."""
+    ``config.dateline_nodes``, then the few just before it: where datelines and bylines sit."""
     heading = next(tree.iter("h1"), None)
     if heading is None:
         return
@@ -671,45 +667,50 @@ def _near_headline(tree: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
             found
             for node in (heading, *heading.iterancestors())
             for sibling in node.itersiblings()
-            for found in _short_texts(sibling)
+            for found in _short_texts(sibling, config.dateline_max_chars)
         ),
-        DATELINE_NODES,
+        config.dateline_nodes,
     )
     yield from islice(
         (
             found
             for sibling in heading.itersiblings(preceding=True)
-            for found in _short_texts(sibling)
+            for found in _short_texts(sibling, config.dateline_max_chars)
         ),
-        DATELINE_NODES // 4,
+        config.dateline_nodes // 4,
     )
 
 
-def dateline(tree: HtmlElement) -> datetime | None:
+def dateline(tree: HtmlElement, config: MetadataConfig = DEFAULTS.metadata) -> datetime | None:
     """The date of a dateline near the page's first ``<h1>``: a short text that is a date
-    ("Nov 21, 2018", "Updated on 11 December 2025 · Jane Doe") among the ``DATELINE_NODES``
+    ("Nov 21, 2018", "Updated on 11 December 2025 · Jane Doe") among the ``config.dateline_nodes``
     text nodes after the heading, else among the few just before it. Day precision, midnight
     UTC; None when there is no such line (a date inside a sentence is never one)."""
-    return next((d for _, text in _near_headline(tree) if (d := _dateline_date(text))), None)
+    return next(
+        (d for _, text in _near_headline(tree, config) if (d := _dateline_date(text, config))),
+        None,
+    )
 
 
 _BYLINE = re.compile(r"^by[:\s]\s*(.+)$", re.I)
 _AUTHOR_CLASS = re.compile(r"author|byline", re.I)
 _NOT_BYLINE_CLASS = re.compile(r"avatar|bio|about|desc|title|job|role|img|photo|social", re.I)
-MAX_BYLINE_ANCESTORS = 3
 
 
-def byline_authors(tree: HtmlElement) -> list[str]:
+def byline_authors(tree: HtmlElement, config: MetadataConfig = DEFAULTS.metadata) -> list[str]:
     """Names from the byline near the page's first ``<h1>``: a line "By Jane Doe" (a date or
     a separator may follow), or a short text in an element marked as the author's
-    (class ``author``/``byline`` on it or on one of its three nearest ancestors)."""
-    for element, text in _near_headline(tree):
+    (class ``author``/``byline`` on it or on one of its ``config.max_byline_ancestors``
+    nearest ancestors)."""
+    for element, text in _near_headline(tree, config):
         line = " ".join(element.text_content().split())
-        if (match := _BYLINE.match(text)) and len(line) <= DATELINE_MAX_CHARS:
+        if (match := _BYLINE.match(text)) and len(line) <= config.dateline_max_chars:
             value = re.split(r"\s+[|·•–—-]\s+|,\s+(?=\w+\.?\s+\d)", match.group(1))[0]
-            if _capitalised(value) and (names := clean_author_names([value])):
+            if _capitalised(value) and (names := clean_author_names([value], config=config)):
                 return names
-        if _marked_as_author(element) and (names := clean_author_names([text], searched=True)):
+        if _marked_as_author(element, config.max_byline_ancestors) and (
+            names := clean_author_names([text], searched=True, config=config)
+        ):
             return names
     return []
 
@@ -724,8 +725,8 @@ def _capitalised(value: str) -> bool:
     return bool(words) and all(w[0].isupper() or w.lower() in _NAME_PARTICLES for w in words)
 
 
-def _marked_as_author(element: HtmlElement) -> bool:
-    for node in (element, *islice(element.iterancestors(), MAX_BYLINE_ANCESTORS)):
+def _marked_as_author(element: HtmlElement, ancestors: int) -> bool:
+    for node in (element, *islice(element.iterancestors(), ancestors)):
         marks = " ".join(filter(None, (node.get("class"), node.get("itemprop"), node.get("rel"))))
         if _NOT_BYLINE_CLASS.search(marks):
             return False
@@ -734,9 +735,9 @@ def _marked_as_author(element: HtmlElement) -> bool:
     return False
 
 
-def _short_texts(node: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
-    """The text nodes of ``node`` short enough to be a line of their own, in page order, each
-    with the element that holds it."""
+def _short_texts(node: HtmlElement, max_chars: int) -> Iterator[tuple[HtmlElement, str]]:
+    """The text nodes of ``node`` short enough to be a line of their own (``max_chars``), in
+    page order, each with the element that holds it."""
     if not isinstance(node.tag, str) or node.tag in ("script", "style", "noscript"):
         return
     for element in node.iter():
@@ -744,11 +745,11 @@ def _short_texts(node: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
             continue
         for piece in (element.text, *(child.tail for child in element)):
             text = " ".join((piece or "").split())
-            if text and len(text) <= DATELINE_MAX_CHARS:
+            if text and len(text) <= max_chars:
                 yield element, text
 
 
-def _dateline_date(text: str) -> datetime | None:
+def _dateline_date(text: str, config: MetadataConfig) -> datetime | None:
     match = _DATELINE.match(text)
     if match is None:
         return None
@@ -763,7 +764,7 @@ def _dateline_date(text: str) -> datetime | None:
         value = datetime(int(year), int(month), int(day), tzinfo=UTC)
     except ValueError:
         return None
-    return value if value.year in PLAUSIBLE_YEARS else None
+    return value if config.earliest_year <= value.year <= config.latest_year else None
 
 
 def _month_key(name: str) -> str:
@@ -785,7 +786,7 @@ def _first(*values: Any) -> str | None:
     return next((t for v in values if (t := _text(v))), None)
 
 
-def page_metadata(tree: HtmlElement) -> PageMetadata:
+def page_metadata(tree: HtmlElement, config: MetadataConfig = DEFAULTS.metadata) -> PageMetadata:
     """The metadata ``tree`` declares (see the module docstring for the order of trust)."""
     meta = _meta_values(tree)
     ld = _article_object(json_ld_objects(tree))
@@ -803,9 +804,9 @@ def page_metadata(tree: HtmlElement) -> PageMetadata:
         _time_element_date(tree),
         ld.get("dateCreated") if ld else None,
     ):
-        published = parse_datetime(raw) if isinstance(raw, str) else None
+        published = parse_datetime(raw, config) if isinstance(raw, str) else None
         if published is not None:
-            precision = date_precision(raw)
+            precision = date_precision(raw, config)
             break
     page_url = _first(first_meta("og:url"), _canonical(tree))
     keys = site_keys(
@@ -820,7 +821,7 @@ def page_metadata(tree: HtmlElement) -> PageMetadata:
     raw_authors = _ld_names(ld.get("author")) if ld else []
     if not raw_authors:
         raw_authors = next((meta[k] for k in AUTHOR_META if meta.get(k)), [])
-    authors = clean_author_names(raw_authors, site_name)
+    authors = clean_author_names(raw_authors, site_name, config=config)
     title_node = tree.find(".//title")
     title = headline(
         tree,
@@ -831,6 +832,7 @@ def page_metadata(tree: HtmlElement) -> PageMetadata:
             first_meta("twitter:title"),
         ],
         keys,
+        config,
     )
     return PageMetadata(
         title=title,
@@ -876,21 +878,17 @@ def word_count(text: str) -> int:
     return len(_UNSPACED_CHAR.findall(text)) + sum(any(c.isalnum() for c in r) for r in runs)
 
 
-# Shorter texts say too little about their language to name it.
-MIN_LANGUAGE_LETTERS = 30
-LANGUAGE_SAMPLE_CHARS = 5000
-
-
-def detect_language(text: str) -> str | None:
+def detect_language(text: str, config: MetadataConfig = DEFAULTS.metadata) -> str | None:
     """The language of ``text`` (ISO 639-1, as py3langid names it) for pages that declare
-    none; None for a text with fewer than ``MIN_LANGUAGE_LETTERS`` letters.
+    none; None for a text with fewer than ``config.min_language_letters`` letters.
 
     py3langid ships its model in the wheel (nothing is downloaded) and is deterministic; only
-    the first ``LANGUAGE_SAMPLE_CHARS`` characters are read, which bounds its cost (~1 ms).
+    the first ``config.language_sample_chars`` characters are read, which bounds its cost.
     """
-    if sum(c.isalpha() for c in text[:LANGUAGE_SAMPLE_CHARS]) < MIN_LANGUAGE_LETTERS:
+    sample = text[: config.language_sample_chars]
+    if sum(c.isalpha() for c in sample) < config.min_language_letters:
         return None
     import py3langid  # loads its model (~0.4 s) on the first page that needs it
 
-    language, _ = py3langid.classify(text[:LANGUAGE_SAMPLE_CHARS])
+    language, _ = py3langid.classify(sample)
     return str(language)

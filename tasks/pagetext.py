@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from tasks import reasons
+from tasks.config import DEFAULTS, CleanConfig
 from tasks.reasons import Reason
 
 MODEL_PATH = Path(__file__).with_name("pagetext_model.json")
@@ -581,27 +582,26 @@ def _load_model(path: str = str(MODEL_PATH)) -> dict[str, Any]:
     return model
 
 
-HEADLINE_WINDOW = 8
-BOILER_LINE_WORDS = 12
-MENU_RUN = 3
 _HEADLINE_END = re.compile(r"[.:,;]$")
 _NOT_HEADLINE = re.compile(
     r"^(?:by|posted|updated|published|image|photo|source)\b|©|@|https?:", re.I
 )
 
 
-def _headline(paragraphs: Sequence[str], words: np.ndarray, first_kept: int) -> str | None:
+def _headline(
+    paragraphs: Sequence[str], words: np.ndarray, first_kept: int, config: CleanConfig
+) -> str | None:
     """The article headline: the longest headline-shaped line shortly before the main text.
 
     WCXB's ground truth usually leaves the headline out, but readers (and the seed gold) count
     it as part of the article, so it is kept at a small precision cost.
     """
     best, best_words = None, 0.0
-    for i in range(max(first_kept - HEADLINE_WINDOW, 0), first_kept):
+    for i in range(max(first_kept - config.headline_window, 0), first_kept):
         text = paragraphs[i]
         n = words[i]
         if (
-            3 <= n <= 30
+            config.headline_min_words <= n <= config.headline_max_words
             and n >= best_words
             and not _HEADLINE_END.search(text)
             and not _NOT_HEADLINE.search(text)
@@ -612,7 +612,10 @@ def _headline(paragraphs: Sequence[str], words: np.ndarray, first_kept: int) -> 
 
 
 def select_main_content(
-    paragraphs: Sequence[str], *, site_repeats: Collection[str] = frozenset()
+    paragraphs: Sequence[str],
+    *,
+    site_repeats: Collection[str] = frozenset(),
+    config: CleanConfig = DEFAULTS.clean,
 ) -> list[Reason | None]:
     """For each paragraph: ``None`` to keep it as article text, else the reason it was dropped
     (registered in ``tasks.reasons``, all label it ``boilerplate``).
@@ -633,7 +636,7 @@ def select_main_content(
     p1 = _forward(model["stage1"], x1)
     _stage2_rows(p1, words, rows[_N_STAGE1:])
     p2 = _forward(model["stage2"], x)
-    return decide(paragraphs, x1, p2, model["threshold"], site_repeats)
+    return decide(paragraphs, x1, p2, model["threshold"], site_repeats, config)
 
 
 def decide(
@@ -642,6 +645,7 @@ def decide(
     score: np.ndarray,
     threshold: float,
     site_repeats: Collection[str] = frozenset(),
+    config: CleanConfig = DEFAULTS.clean,
 ) -> list[Reason | None]:
     """Turn paragraph scores into keep/drop reasons (headline and site-repeat rules included)."""
     n = len(paragraphs)
@@ -658,10 +662,10 @@ def decide(
     # of a widget embedded in the article (it looks like a subheading to the scorer).
     dropped = ~keep
     beside_dropped = np.concatenate(([True], dropped[:-1])) | np.concatenate((dropped[1:], [True]))
-    keep &= ~((x1[:, _BOILER_COLUMN] > 0) & (words <= BOILER_LINE_WORDS) & beside_dropped)
-    headline = _headline(paragraphs, words, first)
+    keep &= ~((x1[:, _BOILER_COLUMN] > 0) & (words <= config.boiler_line_words) & beside_dropped)
+    headline = _headline(paragraphs, words, first, config)
     if headline is not None:
-        for i in range(max(first - HEADLINE_WINDOW, 0), first):
+        for i in range(max(first - config.headline_window, 0), first):
             if paragraphs[i] == headline:
                 keep[i] = True
     # The first reason that applies wins: written from the last to the first.
@@ -670,11 +674,11 @@ def decide(
     code[x1[:, _BOILER_COLUMN] > 0] = 4
     code[:first] = 3
     code[last + 1 :] = 3
-    code[x1[:, _SHORT_RUN_COLUMN] >= MENU_RUN_LOG] = 2
+    code[x1[:, _SHORT_RUN_COLUMN] >= math.log1p(config.menu_run)] = 2
     code[keep] = 0
     if site_repeats:
         repeated = np.fromiter(map(site_repeats.__contains__, paragraphs), bool, n)
-        if words[keep & repeated].sum() <= 0.5 * words[keep].sum():
+        if words[keep & repeated].sum() <= config.repeated_page_share * words[keep].sum():
             # Chrome repeats across a site's pages; a page whose article text mostly repeats
             # is a duplicate page, left to deduplication.
             code[repeated & np.array([t != headline for t in paragraphs])] = 1
@@ -693,4 +697,3 @@ _REASONS: tuple[Reason | None, ...] = (
 )
 _SHORT_RUN_COLUMN = len(LOCAL_FEATURES) + CONTEXT_FEATURES.index("short_run")
 _BOILER_COLUMN = LOCAL_FEATURES.index("boiler_keyword")
-MENU_RUN_LOG = math.log1p(MENU_RUN)

@@ -14,8 +14,8 @@ Every line is a paragraph except where a line break is a soft wrap. Two kinds of
   A soft break leaves a *full* line: the line fits the width ``W`` and the next line's first
   word would not have (``len(line) <= W < len(line) + 1 + len(next first word)``). ``W`` is
   the width that makes the most line breaks full (a sweep over the breaks' intervals,
-  ``W >= WRAP_MIN_WIDTH``); the text is wrapped when at least ``WRAP_MIN_BREAKS`` breaks
-  and ``WRAP_MIN_SHARE`` of all its breaks are full at that width. Then every full break is
+  ``W >= wrap_min_width``); the text is wrapped when at least ``wrap_min_breaks`` breaks
+  and ``wrap_min_share`` of all its breaks are full at that width. Then every full break is
   joined, whatever the number of lines of the paragraph, and every other break is kept: the
   short last line of a paragraph, a heading, an address or a verse line is not full. A full
   line ending a sentence before a capitalised line is joined unless the text's own odds say
@@ -28,8 +28,10 @@ Every line is a paragraph except where a line break is a soft wrap. Two kinds of
 * **Sentence flow**, for ragged wraps without one width: a block of three or more lines
   where most line breaks fall mid-sentence (the line does not end a sentence and the next
   one starts in lower case, with a digit or an opening quote) is one paragraph, and so is a
-  block of two where a line of ``RAGGED_MIN_CHARS`` or more not ending a sentence is
+  block of two where a line of ``ragged_min_chars`` or more not ending a sentence is
   followed by one starting with a lower-case letter.
+
+The thresholds are the fields of :class:`tasks.config.SplitConfig` (``[split]``).
 
 Never joined: a line followed by a list item or heading (``-``, ``*``, ``•``, ``1.``, ``a)``,
 ``#``), a Markdown heading followed by anything, or either line a table row (two or more
@@ -44,19 +46,13 @@ from typing import NamedTuple
 
 import numpy as np
 
+from tasks.config import DEFAULTS, SplitConfig
+
 # A line ends a sentence when its last character, closing quotes and brackets skipped, is one of
 # these; the next line continues it when it starts with one of the others.
 _SENTENCE_END = frozenset(".!?:;…")
 _CLOSERS = "\"'”’)]"
 _CONTINUATION_START = frozenset("abcdefghijklmnopqrstuvwxyz")
-HARD_WRAP_MIN_SHARE = 0.5
-# Wrap-width evidence (module docstring): widths below 40 columns are not prose wrapping.
-WRAP_MIN_WIDTH = 40
-WRAP_MIN_BREAKS = 2
-WRAP_MIN_SHARE = 0.3
-RAGGED_MIN_CHARS = 40
-RAGGED_MIN_FILL = 0.75
-WRAP_MIN_CONTINUED = 0.5
 # A line that starts a list item or is a table row is never the continuation of a wrap.
 # A sentence end before a capitalised word inside a line (the chance that a wrap falls there).
 _SENTENCE_GAP = re.compile(r"[.!?:;…][\"'”’)\]]* (\w)")
@@ -85,25 +81,26 @@ def normalize_whitespace(text: str) -> str:
     return " ".join(text.split())
 
 
-def _is_hard_wrapped(lines: list[str]) -> bool:
+def _is_hard_wrapped(lines: list[str], config: SplitConfig) -> bool:
     """Most line breaks of ``lines`` (whitespace-normalised, three or more) fall mid-sentence:
-    a line of ``RAGGED_MIN_CHARS`` or more that does not end a sentence, followed by one that
+    a line of ``ragged_min_chars`` or more that does not end a sentence, followed by one that
     starts in lower case. Short lines (verse, lists without markers) never count."""
-    mid_sentence = sum(_mid_sentence(line, following) for line, following in pairwise(lines))
-    return mid_sentence / (len(lines) - 1) >= HARD_WRAP_MIN_SHARE
+    min_chars = config.ragged_min_chars
+    mid_sentence = sum(
+        _mid_sentence(line, following, min_chars) for line, following in pairwise(lines)
+    )
+    return mid_sentence / (len(lines) - 1) >= config.hard_wrap_min_share
 
 
 def _ends_sentence(line: str) -> bool:
     return line.rstrip(_CLOSERS)[-1:] in _SENTENCE_END
 
 
-def _mid_sentence(line: str, following: str) -> bool:
-    """A line of prose breaks off mid-sentence: long enough, no sentence end, and the next
-    line starts in lower case."""
+def _mid_sentence(line: str, following: str, min_chars: int) -> bool:
+    """A line of prose breaks off mid-sentence: ``min_chars`` or more, no sentence end, and
+    the next line starts in lower case."""
     return (
-        len(line) >= RAGGED_MIN_CHARS
-        and following[0] in _CONTINUATION_START
-        and not _ends_sentence(line)
+        len(line) >= min_chars and following[0] in _CONTINUATION_START and not _ends_sentence(line)
     )
 
 
@@ -111,28 +108,30 @@ def _is_table_row(line: str) -> bool:
     return line.count("|") >= 2
 
 
-def wrap_width(lengths: np.ndarray, next_first_word: np.ndarray) -> tuple[int, int]:
+def wrap_width(
+    lengths: np.ndarray, next_first_word: np.ndarray, min_width: int = DEFAULTS.split.wrap_min_width
+) -> tuple[int, int]:
     """The width ``W`` at which the most of these line breaks are full, and how many are.
 
     A break after a line of ``n`` characters whose next line starts with a word of ``k`` is
     full at every ``W`` in ``[n, n + k]`` (the word and its space would not have fitted).
     The count at ``W`` is the number of intervals holding it; the best ``W`` is one of the
-    intervals' starts (ties: the widest). Widths below ``WRAP_MIN_WIDTH`` are not counted.
+    intervals' starts (ties: the widest). Widths below ``min_width`` are not counted.
     """
     low = lengths
     high = lengths + next_first_word
-    usable = high >= WRAP_MIN_WIDTH
+    usable = high >= min_width
     if not usable.any():
         return 0, 0
     low, high = np.sort(low[usable]), np.sort(high[usable])
-    candidates = np.unique(np.maximum(low, WRAP_MIN_WIDTH))
+    candidates = np.unique(np.maximum(low, min_width))
     counts = np.searchsorted(low, candidates, "right") - np.searchsorted(high, candidates, "left")
     best = int(counts.max())
     width = int(candidates[np.flatnonzero(counts == best)[-1]])
     return width, best
 
 
-def _soft_breaks(texts: list[str], adjacent: np.ndarray) -> np.ndarray:
+def _soft_breaks(texts: list[str], adjacent: np.ndarray, config: SplitConfig) -> np.ndarray:
     """Per pair of consecutive non-blank lines, whether the break between them is a soft wrap
     (module docstring). ``adjacent[i]``: ``texts[i + 1]`` is on the line after ``texts[i]``."""
     join = np.zeros(len(adjacent), dtype=bool)
@@ -153,14 +152,16 @@ def _soft_breaks(texts: list[str], adjacent: np.ndarray) -> np.ndarray:
     first_words = np.fromiter(
         (len(texts[i + 1].split(" ", 1)[0]) for i in open_pairs), np.int64, len(open_pairs)
     )
-    width, full = wrap_width(lengths, first_words)
-    if full >= WRAP_MIN_BREAKS and full >= WRAP_MIN_SHARE * len(open_pairs):
+    width, full = wrap_width(lengths, first_words, config.wrap_min_width)
+    if full >= config.wrap_min_breaks and full >= config.wrap_min_share * len(open_pairs):
         is_full = (lengths <= width) & (lengths + first_words >= width)
         full_pairs = np.asarray(open_pairs)[is_full]
         continued = sum(texts[i + 1][0] in _CONTINUATION_START for i in full_pairs.tolist())
-        if continued >= WRAP_MIN_CONTINUED * len(full_pairs):
+        if continued >= config.wrap_min_continued * len(full_pairs):
             join[full_pairs] = True
-            join[_full_paragraph_ends(texts, open_pairs, is_full, first_words, width)] = False
+            join[_full_paragraph_ends(texts, open_pairs, is_full, first_words, width, config)] = (
+                False
+            )
             join[_headings_after_full_lines(texts, join)] = False
             # A ragged line that fills most of the width still continues mid-sentence into a
             # lower-case line (a list item without a full stop is usually shorter).
@@ -168,8 +169,8 @@ def _soft_breaks(texts: list[str], adjacent: np.ndarray) -> np.ndarray:
                 [
                     i
                     for i in open_pairs
-                    if len(texts[i]) >= RAGGED_MIN_FILL * width
-                    and _mid_sentence(texts[i], texts[i + 1])
+                    if len(texts[i]) >= config.ragged_min_fill * width
+                    and _mid_sentence(texts[i], texts[i + 1], config.ragged_min_chars)
                 ]
             ] = True
             return join
@@ -183,9 +184,9 @@ def _soft_breaks(texts: list[str], adjacent: np.ndarray) -> np.ndarray:
             end += 1
         block = texts[start : end + 1]
         if len(block) >= 3:
-            if _is_hard_wrapped(block):
+            if _is_hard_wrapped(block, config):
                 join[start:end] = is_open[start:end]
-        elif is_open[start] and _mid_sentence(block[0], block[1]):
+        elif is_open[start] and _mid_sentence(block[0], block[1], config.ragged_min_chars):
             join[start] = True
     return join
 
@@ -200,6 +201,7 @@ def _full_paragraph_ends(
     is_full: np.ndarray,
     first_words: np.ndarray,
     width: int,
+    config: SplitConfig,
 ) -> list[int]:
     """The full breaks of a wrapped text that more likely end a paragraph than wrap one.
 
@@ -226,7 +228,7 @@ def _full_paragraph_ends(
     wrap_sentence_end = (sentence_gaps + 1) / (spaces + 2)
     full_set = set(pairs[is_full].tolist())
     hard = [i for n, i in enumerate(open_pairs) if not is_full[n] and i - 1 in full_set]
-    if len(hard) < WRAP_MIN_BREAKS:
+    if len(hard) < config.wrap_min_breaks:
         return []
     mean_full_chance = float(np.mean((first_words + 1) / width))
     paragraph_ends = len(hard) / (1 - mean_full_chance)
@@ -274,7 +276,9 @@ def _is_normalised(text: str) -> bool:
     )
 
 
-def split_lines(text: str) -> tuple[list[str], list[int], list[int]]:
+def split_lines(
+    text: str, config: SplitConfig = DEFAULTS.split
+) -> tuple[list[str], list[int], list[int]]:
     """``split_paragraphs`` as three columns: texts, first and last line numbers. The page
     dump path takes these as they are (no tuple per paragraph); without a soft wrap the
     texts are the non-blank lines and both line columns their numbers."""
@@ -289,7 +293,7 @@ def split_lines(text: str) -> tuple[list[str], list[int], list[int]]:
     adjacent = number_array[1:] - number_array[:-1] == 1
     if not adjacent.any():
         return texts, numbers, numbers
-    join = _soft_breaks(texts, adjacent)
+    join = _soft_breaks(texts, adjacent, config)
     if not join.any():
         return texts, numbers, numbers
     starts = [0, *(np.flatnonzero(~join) + 1).tolist()]
@@ -301,10 +305,10 @@ def split_lines(text: str) -> tuple[list[str], list[int], list[int]]:
     return out_texts, [numbers[s] for s in starts], [numbers[e - 1] for e in ends]
 
 
-def split_paragraphs(text: str) -> list[ParagraphSpan]:
+def split_paragraphs(text: str, config: SplitConfig = DEFAULTS.split) -> list[ParagraphSpan]:
     """Split ``text`` into paragraphs with whitespace normalised; blank paragraphs are dropped.
 
     Line breaks between consecutive non-blank lines are soft wraps or paragraph breaks by the
     rules of the module docstring.
     """
-    return list(map(ParagraphSpan, *split_lines(text)))
+    return list(map(ParagraphSpan, *split_lines(text, config)))

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from tasks.classify import Classification, ClassifyStep, Lines
-from tasks.config import PipelineConfig, length_limits
+from tasks.config import DEFAULTS, CleanConfig, PipelineConfig, length_limits
 from tasks.extract import extract_html
 from tasks.metadata import detect_language, word_count
 from tasks.models import (
@@ -36,13 +36,6 @@ from tasks.stats import Step, StepStats, Unit
 ARTICLE_ID_HEX = 16
 EXTRACTOR_TEXT = "text"
 ALREADY_PUBLISHED = "already published by an earlier run"
-# A page without a block of prose is no article when its body is under NOT_ARTICLE_MAX_WORDS
-# words or at least LINK_TEXT_SHARE of its characters are the texts of its links of three
-# words or more (``not_an_article``).
-NOT_ARTICLE_MAX_WORDS = 15
-LINK_TEXT_SHARE = 0.5
-# Built once: a frozen config, and building one costs ~5 µs a document.
-DEFAULT_CONFIG = PipelineConfig()
 
 
 def article_id_for(data: bytes) -> str:
@@ -92,9 +85,11 @@ def process_document(
     ``fmt`` (``"html"`` or ``"text"``) defaults to what the suffix of ``source`` says.
     ``classify_stats`` counts the paragraphs of the classify step (``ClassifyStep``).
     """
-    config = config or DEFAULT_CONFIG
+    config = config or DEFAULTS
     fmt = fmt or input_format(source)
-    text, encoding = decode(data, declared=declared_charset, is_html=fmt == "html")
+    text, encoding = decode(
+        data, declared=declared_charset, is_html=fmt == "html", config=config.read
+    )
     digest = hashlib.sha256(data).hexdigest()
     article = Article(
         article_id=digest[:ARTICLE_ID_HEX],
@@ -112,7 +107,7 @@ def process_document(
     removed: dict[int, Reason] = {}
     no_prose_links: frozenset[str] | None = None
     if fmt == "html":
-        extraction = extract_html(text, url=url)
+        extraction = extract_html(text, url=url, config=config)
         text = extraction.text
         known_title = extraction.title
         article.extractor = extraction.extractor
@@ -126,49 +121,56 @@ def process_document(
         declared_credits = extraction.credits
         lines, removed = extraction.lines, extraction.removed
         no_prose_links = None if extraction.readerable else extraction.link_texts
-    texts, line_starts, line_ends = lines or split_lines(text)
+    texts, line_starts, line_ends = lines or split_lines(text, config.split)
     if not texts:
         raise Rejected(Stage.SPLIT, "no paragraphs of text after extraction")
     classify: Step[Lines, Classification] = ClassifyStep(
         known_title=known_title,
-        whole_page=fmt == "text" and config.select_main_content,
+        whole_page=fmt == "text" and config.clean.select_main_content,
         link_lists=fmt == "text",
         removed=removed,
+        config=config.clean,
     )
     result = classify(
         (texts, line_starts, line_ends), classify_stats or StepStats(classify.name, classify.unit)
     )
     if not any(p.label == Label.BODY for p in result.paragraphs):
         raise Rejected(Stage.CLEAN, "no article text left after removing page chrome")
-    if no_prose_links is not None and (reason := not_an_article(result.paragraphs, no_prose_links)):
+    if no_prose_links is not None and (
+        reason := not_an_article(result.paragraphs, no_prose_links, config.clean)
+    ):
         raise Rejected(Stage.CLEAN, reason)
     article.paragraphs = result.paragraphs
     article.paragraphs_in = len(texts)
     article.title = result.title
-    article.language = article.language or detect_language(article.text)
+    article.language = article.language or detect_language(article.text, config.metadata)
     _within_published_limits(article, length_limits(config.expectations_dir))
     article.authors.extend(a for a in result.authors if a not in article.authors)
     article.credits = [*declared_credits, *(c for c in result.credits if c not in declared_credits)]
     return article
 
 
-def not_an_article(paragraphs: Sequence[Paragraph], links: frozenset[str]) -> str | None:
+def not_an_article(
+    paragraphs: Sequence[Paragraph], links: frozenset[str], config: CleanConfig = DEFAULTS.clean
+) -> str | None:
     """Why a page without a block of prose (``tasks.readerable``) is no article, or None.
 
     Such a page is an index or a listing when most of the body found is link text (headlines
     linking elsewhere), and holds no article when the body is a line or two; a short brief
-    with its own sentences is neither, and is published. Publishing the first two would
+    with its own sentences is neither, and is published (``config.not_article_max_words``,
+    ``not_article_link_share``). Publishing the first two would
     publish the page's chrome as a body. Neither rule fires on the 711 WCXB dev articles or
     the 458 trafilatura evaluation pages; of the 8 Readability test pages that are not
     readerable, it quarantines 4 (one more has no text left; the other 3 keep 37-294 words).
     """
     body = " ".join(p.text for p in paragraphs if p.label == Label.BODY)
     words = word_count(body)
-    if words < NOT_ARTICLE_MAX_WORDS:
+    if words < config.not_article_max_words:
         return f"not an article: no block of prose on the page and {words} words of text"
     text = " ".join(body.split()).casefold()
-    linked = sum(len(link) for link in links if len(link.split()) >= 3 and link in text)
-    if linked >= LINK_TEXT_SHARE * len(text):
+    shortest = config.not_article_link_min_words
+    linked = sum(len(link) for link in links if len(link.split()) >= shortest and link in text)
+    if linked >= config.not_article_link_share * len(text):
         return (
             f"not an article: no block of prose on the page and {linked / len(text):.0%} of its "
             "text is link text (an index or a listing)"
@@ -215,7 +217,7 @@ def iter_documents(
 
         yield from warc_documents(ref, config, stats)
         return
-    raw = read_input(ref, config.max_input_bytes)
+    raw = read_input(ref, config.read.max_input_bytes)
     stats.keep()
     yield Document(ref.source, raw.data, fmt)
 
@@ -249,7 +251,7 @@ def stage_shard(
     result = process_shard(refs, config, published_ids)
     stage = StepStats("stage_shard", Unit.ARTICLES)
     with stage.timed():
-        write_shard(folder, result.articles, result.quarantined, result.skipped, config.dedup)
+        write_shard(folder, result.articles, result.quarantined, result.skipped, config)
     stage.keep(len(result.articles))
     return ShardSummary(
         folder=str(folder),

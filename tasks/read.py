@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from charset_normalizer import from_bytes
 
+from tasks.config import DEFAULTS, ReadConfig
 from tasks.models import InputRef, Rejected, SkippedInput
 
 TEXT_SUFFIXES = frozenset({".txt"})
@@ -37,8 +38,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 # The same characters as bytes: in UTF-8 they are single bytes that occur nowhere else.
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
 _UTF8 = frozenset({"utf-8", "utf-8-sig"})
-MAX_CONTROL_SHARE = 0.01
-WEB_DEFAULT_TOLERANCE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +246,13 @@ def _declared_html_charset(data: bytes) -> str | None:
         return None
 
 
-def decode(data: bytes, *, declared: str | None = None, is_html: bool = False) -> tuple[str, str]:
+def decode(
+    data: bytes,
+    *,
+    declared: str | None = None,
+    is_html: bool = False,
+    config: ReadConfig = DEFAULTS.read,
+) -> tuple[str, str]:
     """Decode bytes to text; return ``(text, encoding)``.
 
     Order: byte-order mark, the declared charset (HTTP header, then HTML meta tag), strict
@@ -275,8 +280,9 @@ def decode(data: bytes, *, declared: str | None = None, is_html: bool = False) -
             continue
         if encoding in _UTF8:
             # Counting the control bytes is ~4x cheaper than a regex over the text.
-            return _checked(text, encoding, len(data) - len(data.translate(None, _CONTROL_BYTES)))
-        return _checked(text, encoding)
+            controls = len(data) - len(data.translate(None, _CONTROL_BYTES))
+            return _checked(text, encoding, config, controls)
+        return _checked(text, encoding, config)
     matches = list(from_bytes(data))
     if not matches:
         raise Rejected("decode", "undecodable: no text encoding explains these bytes")
@@ -284,9 +290,9 @@ def decode(data: bytes, *, declared: str | None = None, is_html: bool = False) -
     # windows-1252 is the web's default legacy charset (WHATWG): prefer it over a
     # statistically similar single-byte guess, which short Latin texts often produce.
     web_default = next((m for m in matches if m.encoding == "cp1252"), None)
-    if web_default is not None and web_default.chaos <= best.chaos + WEB_DEFAULT_TOLERANCE:
+    if web_default is not None and web_default.chaos <= best.chaos + config.web_default_tolerance:
         best = web_default
-    return _checked(str(best), best.encoding)
+    return _checked(str(best), best.encoding, config)
 
 
 def _wide_encoding(data: bytes) -> str | None:
@@ -301,11 +307,13 @@ def _wide_encoding(data: bytes) -> str | None:
     return codecs.lookup(best.encoding).name
 
 
-def _checked(text: str, encoding: str, controls: int | None = None) -> tuple[str, str]:
+def _checked(
+    text: str, encoding: str, config: ReadConfig, controls: int | None = None
+) -> tuple[str, str]:
     """``controls``: the number of control characters in ``text`` when the caller knows it."""
     if controls is None:
         controls = len(_CONTROL.findall(text))
-    if controls > MAX_CONTROL_SHARE * max(len(text), 1):
+    if controls > config.max_control_share * max(len(text), 1):
         raise Rejected("decode", f"binary content: control characters after decoding as {encoding}")
     text = text.lstrip("\ufeff")
     if not text or text.isspace():

@@ -19,8 +19,8 @@ import re
 
 from lxml.html import HtmlElement
 
-MIN_CONTENT_CHARS = 140
-MIN_SCORE = 20.0
+from tasks.config import DEFAULTS, ExtractConfig
+
 _UNLIKELY = re.compile(
     r"-ad-|ai2html|banner|breadcrumbs|combx|comment|community|cover-wrap|disqus|extra|footer"
     r"|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social"
@@ -50,8 +50,9 @@ def _candidates(tree: HtmlElement) -> list[HtmlElement]:
     return nodes
 
 
-def readerable_score(tree: HtmlElement, stop_above: float = MIN_SCORE) -> float:
-    """Readability's prose score of the page, counted until it passes ``stop_above``."""
+def readerable_score(tree: HtmlElement, config: ExtractConfig = DEFAULTS.extract) -> float:
+    """Readability's prose score of the page, counted until it passes the minimum score."""
+    min_chars, stop_above = config.readerable_min_content_chars, config.readerable_min_score
     score = 0.0
     for node in _candidates(tree):
         if not _visible(node):
@@ -62,17 +63,17 @@ def readerable_score(tree: HtmlElement, stop_above: float = MIN_SCORE) -> float:
         if node.tag == "p" and any(a.tag == "li" for a in node.iterancestors()):
             continue
         length = len(node.text_content().strip())
-        if length < MIN_CONTENT_CHARS:
+        if length < min_chars:
             continue
-        score += math.sqrt(length - MIN_CONTENT_CHARS)
+        score += math.sqrt(length - min_chars)
         if score > stop_above:
             break
     return score
 
 
-def is_probably_readerable(tree: HtmlElement) -> bool:
+def is_probably_readerable(tree: HtmlElement, config: ExtractConfig = DEFAULTS.extract) -> bool:
     """True when the page has enough visible prose for a reader view (Readability's test)."""
-    return readerable_score(tree) > MIN_SCORE
+    return readerable_score(tree, config) > config.readerable_min_score
 
 
 def link_texts(tree: HtmlElement) -> frozenset[str]:

@@ -344,14 +344,10 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
-# Lists of headlines: bullet items without a sentence end, in a run of two or more.
+# Lists of headlines: bullet items without a sentence end, in a run (the run's length and the
+# items' words are ``CleanConfig.link_list_min_run`` / ``link_list_max_words``).
 BULLET = re.compile(r"^(?:[-•*·–—▪■►]|\d{1,2}[.)])\s+\S")
 SENTENCE_END = re.compile(r"""[.!?…]["'”’)\]]*$""")
-LINK_LIST_MIN_RUN = 2
-LINK_LIST_MAX_WORDS = 25
-# Headline shape: a short line that does not end a sentence.
-TITLE_MAX_WORDS = 30
-TITLE_MIN_WORDS = 2
 
 
 # Which rules to try on a paragraph. Each attempt costs ``re`` ~0.3 µs even when the first

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from tasks.config import PipelineConfig
+from tasks.config import DEFAULTS, CleanConfig, PipelineConfig
 from tasks.dedup import DedupConfig, find_duplicates
 from tasks.metadata import word_count
 from tasks.models import BODY, KEPT_LABELS, REMOVED_LABELS, QuarantineRecord, SkippedInput
@@ -60,8 +60,6 @@ DUPLICATE_RULE = NEAR_DUPLICATE.name
 EXACT_DUPLICATE_RULE = EXACT_DUPLICATE.name
 CONTAINED_RULE = REPEATED_IN_ARTICLE.name
 SITE_REPEAT_RULE = SITE_REPEAT.name
-# A short line is site chrome when it is on this many stories of one site or more.
-SITE_REPEAT_MIN_PAGES = 3
 # DuckDB's memory for the run-wide queries; beyond it they spill to the staging folder.
 MEMORY_LIMIT = "1GB"
 # Rows per batch streamed out of DuckDB into the tables and per article batch.
@@ -105,9 +103,11 @@ class RunWide:
         workdir: Path,
         config: DedupConfig,
         published_articles: pa.Table | None = None,
+        clean: CleanConfig = DEFAULTS.clean,
         memory_limit: str = MEMORY_LIMIT,
     ) -> None:
         self.config = config
+        self.site_repeat_min_pages = clean.site_repeat_min_pages
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         database = workdir / "runwide.duckdb"
@@ -401,7 +401,7 @@ class RunWide:
     # --- 4. site chrome -----------------------------------------------------------------
 
     def mark_site_chrome(self) -> None:
-        """Relabel short lines found on ``SITE_REPEAT_MIN_PAGES`` or more stories of one site
+        """Relabel short lines found on ``site_repeat_min_pages`` or more stories of one site
         as boilerplate; a line shared by an article and its reprints counts once, so the kept
         copy keeps it. A page whose whole body is such lines is left to dedup; a chrome
         line's copies are chrome too."""
@@ -429,7 +429,7 @@ class RunWide:
                     LEFT JOIN stories s USING (article_id)
                     WHERE k.short_line IS NOT NULL),
                 shared AS (SELECT site, short_line FROM lines GROUP BY ALL
-                           HAVING count(DISTINCT story) >= {SITE_REPEAT_MIN_PAGES}),
+                           HAVING count(DISTINCT story) >= {int(self.site_repeat_min_pages)}),
                 c AS (SELECT l.article_id, l.paragraph_id FROM lines l
                       JOIN shared USING (site, short_line)),
                 n AS (SELECT article_id, count(*) AS n FROM c GROUP BY article_id),
@@ -719,7 +719,11 @@ def run_wide(
     """Run the run-wide steps over the run's staged shards and stage its three tables."""
     staging = staging_dir(output, run_id)
     with RunWide(
-        shard_sources(staging / SHARDS), staging / "runwide", config.dedup, published_articles
+        shard_sources(staging / SHARDS),
+        staging / "runwide",
+        config.dedup,
+        published_articles,
+        config.clean,
     ) as steps:
         repeated = steps.run(index_dir)
         tables = steps._step("tables", Unit.ARTICLES)

@@ -18,18 +18,10 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.dedup import DedupConfig, normalise_words
+from tasks.config import DEFAULTS, CleanConfig, PipelineConfig
+from tasks.dedup import normalise_words
 from tasks.models import BODY, KEPT_LABELS, Article, Paragraph, QuarantineRecord, SkippedInput
 from tasks.tables import TIMESTAMP, paragraph_keys, paragraph_values
-
-# Within one article a standfirst or lede is often repeated inside a longer paragraph (or a
-# pull quote repeats a sentence): Jaccard misses these, containment does. A later paragraph
-# is a repeat when this share of the smaller paragraph's shingles occurs in an earlier one.
-CONTAINMENT_THRESHOLD = 0.8
-CONTAINMENT_MIN_WORDS = 12
-# Short lines (as many words as DedupConfig.scope_max_words) are what site chrome counts;
-# longer shared paragraphs are left to deduplication.
-SITE_REPEAT_MAX_WORDS = 12
 
 SHARD_ARTICLES_SCHEMA = pa.schema(
     [
@@ -119,13 +111,16 @@ def version_key(url: str) -> str:
     return f"{host}{port}{parts.path.rstrip('/')}{query}"
 
 
-def short_body_lines(paragraphs: Sequence[Paragraph]) -> dict[int, str]:
-    """Each short body line's normalised words, by position: what site chrome counts."""
+def short_body_lines(
+    paragraphs: Sequence[Paragraph], max_words: int = DEFAULTS.clean.site_repeat_max_words
+) -> dict[int, str]:
+    """Each short body line's normalised words, by position: what site chrome counts (lines
+    of at most ``max_words``; longer shared paragraphs are left to deduplication)."""
     lines: dict[int, str] = {}
     for paragraph in paragraphs:
         if paragraph.label == BODY:
             words = normalise_words(paragraph.text)
-            if 0 < len(words) <= SITE_REPEAT_MAX_WORDS:
+            if 0 < len(words) <= max_words:
                 lines[paragraph.position] = " ".join(words)
     return lines
 
@@ -134,8 +129,14 @@ def _shingles(words: list[str], size: int) -> frozenset[tuple[str, ...]]:
     return frozenset(zip(*(words[i:] for i in range(size)), strict=False))
 
 
-def find_repeats(paragraphs: Sequence[Paragraph], shingle_words: int) -> dict[int, tuple[int, ...]]:
+def find_repeats(
+    paragraphs: Sequence[Paragraph], shingle_words: int, config: CleanConfig = DEFAULTS.clean
+) -> dict[int, tuple[int, ...]]:
     """Each body paragraph mostly contained in (or containing) earlier title/body paragraphs.
+
+    A standfirst or lede is often repeated inside a longer paragraph (or a pull quote repeats
+    a sentence): Jaccard misses these, containment does (``config.containment_threshold`` of
+    the smaller paragraph's shingles in the other).
 
     Maps the paragraph's position to theirs, in order. One article at a time, in the clean
     shard; which of these repeats are marked depends on the run-wide dedup and is settled
@@ -147,7 +148,7 @@ def find_repeats(paragraphs: Sequence[Paragraph], shingle_words: int) -> dict[in
         if paragraph.label not in KEPT_LABELS:
             continue
         words = normalise_words(paragraph.text)
-        if len(words) < CONTAINMENT_MIN_WORDS:
+        if len(words) < config.containment_min_words:
             continue
         shingles = _shingles(words, shingle_words)
         if paragraph.label == BODY and (
@@ -155,7 +156,7 @@ def find_repeats(paragraphs: Sequence[Paragraph], shingle_words: int) -> dict[in
                 position
                 for position, previous in earlier
                 if len(shingles & previous)
-                >= CONTAINMENT_THRESHOLD * min(len(shingles), len(previous))
+                >= config.containment_threshold * min(len(shingles), len(previous))
             )
         ):
             repeats[paragraph.position] = hits
@@ -163,7 +164,9 @@ def find_repeats(paragraphs: Sequence[Paragraph], shingle_words: int) -> dict[in
     return repeats
 
 
-def shard_tables(articles: Sequence[Article], config: DedupConfig) -> tuple[pa.Table, pa.Table]:
+def shard_tables(
+    articles: Sequence[Article], config: PipelineConfig = DEFAULTS
+) -> tuple[pa.Table, pa.Table]:
     """The shard's article rows (every article) and paragraph rows.
 
     Paragraphs are written once per content: for the first input (by source) of each
@@ -204,8 +207,8 @@ def shard_tables(articles: Sequence[Article], config: DedupConfig) -> tuple[pa.T
     short_lines: list[str | None] = []
     repeats: list[list[int] | None] = []
     for article in written:
-        lines = short_body_lines(article.paragraphs)
-        found = find_repeats(article.paragraphs, config.shingle_words)
+        lines = short_body_lines(article.paragraphs, config.clean.site_repeat_max_words)
+        found = find_repeats(article.paragraphs, config.dedup.shingle_words, config.clean)
         for paragraph in article.paragraphs:
             short_lines.append(lines.get(paragraph.position))
             hits = found.get(paragraph.position)
@@ -235,7 +238,7 @@ def write_shard(
     articles: Sequence[Article],
     quarantined: Sequence[QuarantineRecord],
     skipped: Sequence[SkippedInput],
-    config: DedupConfig,
+    config: PipelineConfig,
 ) -> None:
     """Write one shard's files into ``folder`` (replacing a previous attempt's)."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -215,7 +215,7 @@ def warc_documents(
             if record.record_type != WarcRecordType.response:
                 continue
             try:
-                outcome = _document(record, ref, config.max_input_bytes)
+                outcome = _document(record, ref, config.read.max_input_bytes)
             except _TruncatedFile as error:
                 raise rejected(f"truncated WARC: {error}", record.stream_pos) from error
             url = record.headers.get("WARC-Target-URI") or None

@@ -353,11 +353,9 @@ def test_newsclean_toml_sets_options_and_flags_override_it(tmp_path, monkeypatch
     args = cli.parse_arguments(["run"])
     assert args.inputs == [str(tmp_path / "pages")] and args.output == str(tmp_path / "clean")
     config = cli._pipeline_config(args, tmp_path / "scratch")
-    assert (config.shard_size, config.max_input_bytes, config.select_main_content) == (
-        7,
-        1000,
-        False,
-    )
+    # max_input_bytes and select_main_content are the old top-level names of these keys.
+    assert (config.shard_size, config.read.max_input_bytes) == (7, 1000)
+    assert config.clean.select_main_content is False
     assert (config.dedup.threshold, config.dedup.shingle_words) == (0.8, 3)
     overridden = cli.parse_arguments(["run", "other", "--shard-size", "3", "--output", "o"])
     assert overridden.inputs == ["other"] and overridden.output == "o"
@@ -397,6 +395,14 @@ def test_every_pipeline_option_is_a_config_key():
         ('[dedup]\nthreshold = "high"\n', "dedup.threshold must be a number, not 'high'"),
         ("inputs = 'seeds'\n", "inputs must be a list"),
         ("not toml =\n", "not valid TOML"),
+        ("[clean]\nsite_repeat_min_pagez = 4\n", "unknown key 'clean.site_repeat_min_pagez'"),
+        ('[clean]\nmenu_run = "3"\n', "clean.menu_run must be an integer, not '3'"),
+        ("[split]\nwrap_min_share = 1.5\n", "wrap_min_share must be in [0.0, 1.0], not 1.5"),
+        ("[metadata]\nlatest_year = 1800\n", "latest_year must be >= earliest_year"),
+        (
+            "max_input_bytes = 5\n[read]\nmax_input_bytes = 6\n",
+            "max_input_bytes is set twice: at the top and in [read]",
+        ),
     ],
 )
 def test_a_bad_config_file_is_one_line_naming_the_key_and_file(text, message, tmp_path, capsys):
@@ -406,6 +412,51 @@ def test_a_bad_config_file_is_one_line_naming_the_key_and_file(text, message, tm
     assert code == 2
     assert len(messages) == 1, messages
     assert message in messages[0] and "bad.toml" in messages[0], messages
+
+
+def test_a_nested_option_round_trips_from_the_file_to_a_deployment_run(tmp_path, monkeypatch):
+    """``[clean] site_repeat_min_pages = 4`` in newsclean.toml reaches the run's config, on the
+    command line and through a deployment's JSON parameter (``newsclean serve``)."""
+    from flows.settings import config_parameter, run_config
+
+    monkeypatch.chdir(tmp_path)
+    _write(
+        tmp_path / "newsclean.toml",
+        "[clean]\nsite_repeat_min_pages = 4\n[split]\nwrap_min_share = 0.25\n"
+        "[read]\nmax_input_bytes = 1000\n",
+    )
+    args = cli.parse_arguments(["run"])
+    config = cli._pipeline_config(args, tmp_path / "scratch")
+    assert (config.clean.site_repeat_min_pages, config.split.wrap_min_share) == (4, 0.25)
+    assert config.read.max_input_bytes == 1000
+    parameter = config_parameter(args.settings.pipeline, None)
+    assert json.loads(json.dumps(parameter)) == parameter
+    with run_config(parameter) as deployed:
+        assert deployed == config
+
+
+@pytest.mark.parametrize(
+    ("parameter", "message"),
+    [
+        ({"clean": {"menu_rum": 3}}, "unknown key 'clean.menu_rum'"),
+        ({"clean": {"menu_run": "3"}}, "clean.menu_run must be an integer, not '3'"),
+        ({"split": {"wrap_min_share": 2.0}}, "wrap_min_share must be in [0.0, 1.0], not 2.0"),
+    ],
+)
+def test_a_bad_deployment_config_parameter_is_one_line_naming_the_key(parameter, message):
+    from flows.settings import run_config
+
+    with pytest.raises(SettingsError) as raised, run_config(parameter):
+        pass
+    assert message in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_an_old_deployment_parameter_with_top_level_keys_still_runs():
+    from flows.settings import run_config
+
+    with run_config({"max_input_bytes": 1000, "select_main_content": False}) as config:
+        assert config.read.max_input_bytes == 1000
+        assert config.clean.select_main_content is False
 
 
 def test_extra_expectations_are_added_to_the_built_in_suites(tmp_path):

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from flows.pipeline import DEDUP_STATE, newsclean_flow
-from tasks.config import PipelineConfig
+from tasks.config import CleanConfig, PipelineConfig
 from tasks.corpus import label_articles
 from tasks.dedup import DedupConfig
 from tasks.models import Article, Paragraph
@@ -198,6 +198,17 @@ def test_site_chrome_marks_short_repeats_but_leaves_a_wholly_repeated_page_to_de
     assert [p.paragraphs[1].reason for p in pages[:3]] == ["site_repeat"] * 3
     assert pages[3].paragraphs[0].label == "body"
     assert all(p.paragraphs[0].label == "body" for p in pages[:3])
+
+
+def test_the_site_chrome_and_containment_thresholds_come_from_the_config():
+    """``[clean] site_repeat_min_pages`` and ``containment_min_words`` change the output."""
+    stories = [LEDE, LATER, REPRINTED[0]]
+    pages = [_page(f"a{n}", [story, "Sign in to read more"]) for n, story in enumerate(stories)]
+    label_articles(pages, clean=CleanConfig(site_repeat_min_pages=4))
+    assert [p.paragraphs[1].label for p in pages] == ["body"] * 3  # on 3 stories, not 4
+    story = _story("s1", ["Bridge to close", LEDE, LATER, EXPANDED])
+    assert label_articles([story], clean=CleanConfig(containment_min_words=40)) == 0
+    assert find_repeats(story.paragraphs, 4, CleanConfig(containment_min_words=40)) == {}
 
 
 def test_short_body_lines_are_normalised_short_body_paragraphs_by_position():

@@ -78,10 +78,12 @@ def test_shipped_model_scores_are_probabilities():
 
 def test_filter_never_empties_the_text_and_needs_a_tree(monkeypatch):
     assert dom_chrome(None, PARAGRAPHS, "trafilatura") == {}
-    monkeypatch.setattr("tasks.extract.chrome_filter", lambda tree, paragraphs, ex: [False] * 6)
+    monkeypatch.setattr(
+        "tasks.extract.chrome_filter", lambda tree, paragraphs, ex, config: [False] * 6
+    )
     assert dom_chrome(parse_html(PAGE), PARAGRAPHS, "trafilatura") == {}
     keep = [True, True, False, True, False, False]
-    monkeypatch.setattr("tasks.extract.chrome_filter", lambda tree, paragraphs, ex: keep)
+    monkeypatch.setattr("tasks.extract.chrome_filter", lambda tree, paragraphs, ex, config: keep)
     removed = dom_chrome(parse_html(PAGE), PARAGRAPHS, "trafilatura")
     assert removed == {i: DOM_CHROME for i in (2, 4, 5)}
     assert (DOM_CHROME.label, DOM_CHROME.name) == ("boilerplate", "dom_chrome")

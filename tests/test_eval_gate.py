@@ -62,7 +62,7 @@ TEXT_FLOORS: dict[str, float] = {
 # Lower is better for these: share of "without" snippets (chrome) left in the output, and
 # metadata values given where the truth has none.
 # without_left: .031 with the DOM filter's WCXB-chosen cutoff; .046 since the filter drops a
-# paragraph only below a 0.2 article-text probability (2026-12-02; tasks.domblocks.CHROME_BELOW),
+# paragraph only below a 0.2 article-text probability (2026-12-02; ExtractConfig.chrome_below),
 # which keeps article text it dropped on the two other development sets.
 HTML_CEILINGS: dict[str, float] = {
     "without_left": 0.06,

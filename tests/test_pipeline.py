@@ -15,7 +15,7 @@ import pytest
 
 from flows.cli import main
 from flows.pipeline import newsclean_flow
-from tasks.config import EXPECTATIONS_DIR, PipelineConfig
+from tasks.config import EXPECTATIONS_DIR, PipelineConfig, ReadConfig
 from tasks.paragraphs import split_paragraphs
 from tasks.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
 
@@ -211,7 +211,7 @@ def test_bad_inputs_are_quarantined_and_good_ones_publish(tmp_path):
     result = newsclean_flow(
         inputs=[str(inputs)],
         output=str(tmp_path / "out"),
-        config=PipelineConfig(max_input_bytes=1_000_000),
+        config=PipelineConfig(read=ReadConfig(max_input_bytes=1_000_000)),
     )
     assert result.published
     reasons = {Path(q["source"]).name: (q["stage"], q["reason"]) for q in result.summary.quarantine}

@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from flows.pipeline import newsclean_flow
-from tasks.config import PipelineConfig
+from tasks.config import PipelineConfig, ReadConfig
 from tasks.extract import EXTRACTOR_LOGGERS
 from tasks.models import InputRef
 from tasks.process import process_shard
@@ -101,7 +101,7 @@ def _bad_and_good_inputs(folder: Path) -> None:
 def test_every_bad_input_is_quarantined_once_and_the_good_ones_publish(tmp_path, caplog):
     inputs, output = tmp_path / "in", tmp_path / "out"
     _bad_and_good_inputs(inputs)
-    config = PipelineConfig(max_input_bytes=SIZE_LIMIT)
+    config = PipelineConfig(read=ReadConfig(max_input_bytes=SIZE_LIMIT))
     with caplog.at_level(logging.WARNING):
         result = newsclean_flow(inputs=[str(inputs)], output=str(output), config=config)
     # Each bad page is reported once, in the quarantine table: the extractors' own per-page
@@ -168,7 +168,7 @@ def test_every_file_of_a_folder_appears_in_the_report_with_its_outcome(tmp_path)
     (inputs / "moved.txt").symlink_to(inputs / "elsewhere.txt")
     (inputs / "notes.md").write_text("# notes\n")
     (inputs / "LICENSE").write_text("MIT\n")
-    config = PipelineConfig(max_input_bytes=SIZE_LIMIT)
+    config = PipelineConfig(read=ReadConfig(max_input_bytes=SIZE_LIMIT))
     result = newsclean_flow(inputs=[str(inputs)], output=str(output), config=config)
     assert result.published
     summary = result.summary

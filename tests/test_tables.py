@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from tasks.dedup import DedupConfig
 from tasks.models import Article, Paragraph
 from tasks.staging import shard_tables
 from tasks.tables import PARAGRAPHS_SCHEMA, articles_table, paragraph_ids, paragraphs_table
@@ -65,7 +64,7 @@ def test_paragraphs_table_has_a_row_per_paragraph_with_its_values():
 
 
 def test_shard_tables_hold_every_paragraph_with_the_run_wide_columns():
-    articles, paragraphs = shard_tables(ARTICLES, DedupConfig())
+    articles, paragraphs = shard_tables(ARTICLES)
     assert articles.column("article_id").to_pylist() == ["00aa", "11bb"]
     assert articles.column("has_paragraphs").to_pylist() == [True, True]
     assert paragraphs.column("article_id").to_pylist() == ["00aa"] * 3 + ["11bb"] * 4
@@ -78,7 +77,7 @@ def test_shard_tables_hold_every_paragraph_with_the_run_wide_columns():
 def test_a_repeated_input_in_a_shard_writes_its_paragraphs_once():
     copy = _article("00aa", [0, 1, 2], None)
     copy.source = "0-first.txt"  # sorts before 00aa.txt: its paragraphs are the ones written
-    articles, paragraphs = shard_tables([ARTICLES[0], copy], DedupConfig())
+    articles, paragraphs = shard_tables([ARTICLES[0], copy])
     assert articles.column("source").to_pylist() == ["0-first.txt", "00aa.txt"]
     assert articles.column("has_paragraphs").to_pylist() == [True, False]
     assert paragraphs.num_rows == 3

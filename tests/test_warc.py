@@ -17,7 +17,7 @@ from warcio.warcwriter import WARCWriter
 
 from flows.cli import main
 from flows.pipeline import newsclean_flow
-from tasks.config import PipelineConfig
+from tasks.config import PipelineConfig, ReadConfig
 from tasks.models import Document, InputRef, Rejected, SkippedInput
 from tasks.stats import StepStats, Unit
 from tasks.warc import (
@@ -184,7 +184,7 @@ def test_oversized_and_undecodable_records_are_skipped(tmp_path):
             b"not gzip at all",
             http_extra=[("Content-Encoding", "gzip")],
         )
-    documents, stats = _collect(path, PipelineConfig(max_input_bytes=4000))
+    documents, stats = _collect(path, PipelineConfig(read=ReadConfig(max_input_bytes=4000)))
     assert documents == []
     assert dict(stats.dropped) == {SKIP_OVERSIZED: 1, SKIP_BAD_ENCODING: 1}
 
