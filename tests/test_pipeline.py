@@ -162,7 +162,13 @@ def test_run_report_and_data_docs_are_written(seeds_run, gold):
         "read": "documents",
         "clean": "documents",
         "classify": "paragraphs",
+        "stage_shard": "articles",
+        "repeated_inputs": "articles",
+        "versions": "articles",
         "deduplicate": "paragraphs",
+        "site_chrome": "paragraphs",
+        "article_links": "articles",
+        "tables": "articles",
         "validate": "articles",
     }
     classify = next(s for s in report["stages"] if s["name"] == "classify")
