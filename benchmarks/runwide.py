@@ -36,10 +36,11 @@ from tasks.config import PipelineConfig
 from tasks.corpus import record_published_run
 from tasks.models import InputRef
 from tasks.process import stage_shard
-from tasks.publish import publish, run_parts, staged_parts, staging_dir
+from tasks.publish import publish, run_parts, staged_parts, staging_dir, write_staged_table
 from tasks.report import duplicate_clusters, removal_counts
-from tasks.runwide import SHARDS, run_wide
+from tasks.runwide import SHARDS, RunWide, shard_sources
 from tasks.staging import SHARD_FILES
+from tasks.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
 from tasks.validate import run_checkpoints
 
 MB = 1024 * 1024
@@ -139,10 +140,29 @@ def measure(base: Path, n: int, scratch: Path) -> list[tuple[str, float, float, 
     state = output / "_dedup"
     with Step("stage copies", rows):
         stage_copies(base, n, staging_dir(output, run_id) / SHARDS)
-    with Step("run-wide steps", rows):
-        wide = run_wide(output, run_id, config, state / "index", None, now)
+    staging = staging_dir(output, run_id)
+    steps = RunWide(
+        shard_sources(staging / SHARDS), staging / "runwide", config.dedup, None, config.clean
+    )
+    with Step("repeated inputs", rows):
+        steps.keep_first_inputs()
+    with Step("versions", rows):
+        steps.number_versions()
+    with Step("deduplicate", rows):
+        steps.deduplicate(state / "index")
+    with Step("site chrome", rows):
+        steps.mark_site_chrome()
+    with Step("article links", rows):
+        steps.link_articles()
+    with Step("tables", rows):
+        batches = steps.paragraph_batches(run_id)
+        write_staged_table(output, run_id, "paragraphs", batches, PARAGRAPHS_SCHEMA)
+        batches = steps.article_batches(run_id, now)
+        write_staged_table(output, run_id, "articles", batches, ARTICLES_SCHEMA)
+        articles = steps.article_count()
+    steps.close()
     with Step("validate", rows):
-        counts = {"total": n, "published": wide.articles, "skipped": n - wide.articles}
+        counts = {"total": n, "published": articles, "skipped": n - articles}
         counts["quarantined"] = 0
         empty = {
             "published_articles": pa.table({"article_id": pa.array([], pa.string())}),

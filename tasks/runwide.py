@@ -61,7 +61,7 @@ EXACT_DUPLICATE_RULE = EXACT_DUPLICATE.name
 CONTAINED_RULE = REPEATED_IN_ARTICLE.name
 SITE_REPEAT_RULE = SITE_REPEAT.name
 # DuckDB's memory for the run-wide queries; beyond it they spill to the staging folder.
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "512MB"
 # Rows per batch streamed out of DuckDB into the tables and per article batch.
 BATCH_ROWS = 50_000
 ARTICLE_BATCH_ROWS = 5_000
@@ -116,6 +116,8 @@ class RunWide:
         spill = workdir / "spill"
         self.con.execute(f"SET temp_directory = '{spill}'")
         self.con.execute(f"SET memory_limit = '{memory_limit}'")
+        # Order comes from ORDER BY where it matters; elsewhere DuckDB may stream.
+        self.con.execute("SET preserve_insertion_order = false")
         self.con.create_function(
             "version_key", version_key, [duckdb.sqltypes.VARCHAR], duckdb.sqltypes.VARCHAR
         )
@@ -321,7 +323,9 @@ class RunWide:
         self.con.execute(
             f"COPY (SELECT p.paragraph_id, p.article_id, p.position, a.published_at, p.text "
             f"FROM kept_paragraphs p JOIN kept_articles a USING (article_id) "
-            f"WHERE p.label IN {_KEPT} ORDER BY p.paragraph_id) "
+            # No ORDER BY: find_duplicates does not depend on row order, and a sort would
+            # hold the texts in memory (up to the limit) instead of streaming them.
+            f"WHERE p.label IN {_KEPT}) "
             f"TO '{path}' (FORMAT parquet, COMPRESSION zstd)"
         )
         try:
