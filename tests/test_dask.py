@@ -231,3 +231,58 @@ def test_parallelism_counts_dask_workers_and_not_threads(two_workers):
 )
 def test_shard_size_adapts_to_workers(n_inputs, configured, workers, expected):
     assert shard_size_for(n_inputs, configured, workers) == expected
+
+
+def _vm_kb(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise LookupError(field)
+
+
+def _pages(root: Path, n: int) -> Path:
+    """``n`` distinct pages: the pinned WCXB pages, copy ``k`` with a trailing comment."""
+    import gzip
+
+    pages = sorted((DATA / "wcxb_subset" / "html").glob("*.html.gz"))
+    root.mkdir(parents=True)
+    for i in range(n):
+        page = gzip.decompress(pages[i % len(pages)].read_bytes())
+        (root / f"{i:05d}.html").write_bytes(page + f"<!-- copy {i} -->".encode())
+    return root
+
+
+@pytest.mark.slow
+@pytest.mark.dask
+@pytest.mark.timeout(600)
+def test_the_flow_process_holds_no_articles_while_shards_run(two_workers, tmp_path, monkeypatch):
+    """The flow's own peak memory while the shards clean is flat in the run's size: shards
+    write their rows and return counts. Measured in this process, which is the flow's: the
+    peak (``VmHWM``, reset before each run) above the RSS the run started with, when the
+    run-wide task starts. (The old flow gathered every shard's articles: 14 MB more at 440
+    pages than at 40; this flow ~1 MB.)"""
+    import gc
+
+    import flows.pipeline
+
+    cluster, _ = two_workers
+    real = flows.pipeline.deduplicate
+    peaks: list[int] = []
+    starts: list[int] = []
+
+    def measured(*args, **kwargs):
+        peaks.append(_vm_kb("VmHWM"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(flows.pipeline, "deduplicate", measured)
+    for n in (40, 40, 840):  # the first run warms imports, the cluster and the server up
+        inputs = _pages(tmp_path / f"in{len(peaks)}", n)
+        gc.collect()
+        Path("/proc/self/clear_refs").write_text("5")  # VmHWM := current RSS
+        starts.append(_vm_kb("VmRSS"))
+        runner = dask_task_runner(cluster.scheduler_address)
+        # The same number of shards (20) for both sizes: what grows is pages, not tasks.
+        result = _run(inputs, tmp_path / f"out{len(peaks)}", n // 20, runner)
+        assert result.published
+    small, large = peaks[1] - starts[1], peaks[2] - starts[2]
+    assert large - small < 8_000, f"flow peak grew {large - small:,} KB for 800 more pages"
