@@ -56,7 +56,7 @@ def stage_pages(html_dir: Path, into: Path, limit: int | None) -> int:
 def gaps(output: Path) -> list[tuple[object, ...]]:
     """Per extractor: articles, paragraphs in, rows, articles with a gap, missing and extra
     rows, articles whose kept + removed counts differ from ``n_paragraphs_in``."""
-    from tasks.tables import REMOVED_COUNT_COLUMNS
+    from tasks.output.tables import REMOVED_COUNT_COLUMNS
 
     removed = " + ".join(f"a.{column}" for column in REMOVED_COUNT_COLUMNS)
     relation = duckdb.sql(GAPS_QUERY.format(out=output, removed=removed))

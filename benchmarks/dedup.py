@@ -1,4 +1,5 @@
-"""Benchmark of tasks.dedup: accuracy curve on labelled reprints, throughput and peak memory.
+"""Benchmark of tasks.dedup.near_duplicates: accuracy curve on labelled reprints, throughput and
+peak memory.
 
     python -m benchmarks.dedup                  # curve + throughput at 10k and 100k paragraphs
     python -m benchmarks.dedup --sizes 10000,100000,1000000
@@ -51,10 +52,10 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from tasks.corpus import label_articles
-from tasks.dedup import DedupConfig, find_duplicates, normalise_words, update_index
+from tasks.clean.paragraphs import split_lines
+from tasks.dedup.near_duplicates import DedupConfig, find_duplicates, normalise_words, update_index
+from tasks.dedup.runwide import label_articles
 from tasks.models import Article, Paragraph, article_of
-from tasks.paragraphs import split_lines
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR_ENV = "NEWSCLEAN_BENCH_DIR"
@@ -418,8 +419,9 @@ def score(docs: list[Doc], out: pa.Table) -> dict[str, object]:
 # ------------------------------------------------------------------------ pipeline cases
 #
 # The cases of issue #18, through the run-wide steps as the flow runs them: each text is
-# split by tasks.paragraphs (so re-wrapped reprints must be re-flowed first), its first
-# paragraph is the title, the rest body; then the run-wide steps (tasks.corpus.label_articles:
+# split by tasks.clean.paragraphs (so re-wrapped reprints must be re-flowed first), its first
+# paragraph is the title, the rest body; then the run-wide steps
+# (tasks.dedup.runwide.label_articles:
 # versions, dedup, repeats, site chrome). Truth comes from how each text was made, per
 # intended paragraph; a split paragraph is scored as the intended paragraph its first
 # line belongs to.

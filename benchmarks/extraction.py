@@ -200,9 +200,10 @@ def newsclean_system(process_document: ProcessDocument, mode: str) -> System:
 
 
 def load_newsclean() -> ProcessDocument | None:
-    """``tasks.process.process_document`` if it imports, else None with the reason printed."""
+    """``tasks.clean.document.process_document`` if it imports, else None with the reason
+    printed."""
     try:
-        from tasks.process import process_document
+        from tasks.clean.document import process_document
     except Exception as exc:  # a half-written module must not stop the baselines
         print(f"newsclean not available yet ({type(exc).__name__}: {exc})")
         return None
@@ -240,19 +241,21 @@ def _ablation_patches() -> dict[str, Callable[[], contextlib.AbstractContextMana
     from dataclasses import replace
     from unittest import mock
 
-    import tasks.classify
-    import tasks.extract
-    import tasks.process
+    import tasks.clean.classify
+    import tasks.clean.document
+    import tasks.extract.html
 
     def keep_all(tree: Any, paragraphs: Sequence[str], *_: Any) -> list[bool]:
         return [True] * len(paragraphs)
 
-    defaults = tasks.process.DEFAULTS
+    defaults = tasks.clean.document.DEFAULTS
     no_favor_recall = replace(defaults, extract=replace(defaults.extract, favor_recall=False))
     return {
-        "dom_chrome": lambda: mock.patch.object(tasks.extract, "chrome_filter", keep_all),
-        "rules": lambda: mock.patch.object(tasks.classify, "match_rules", lambda texts: {}),
-        "favor_recall": lambda: mock.patch.object(tasks.process, "DEFAULTS", no_favor_recall),
+        "dom_chrome": lambda: mock.patch.object(tasks.extract.html, "chrome_filter", keep_all),
+        "rules": lambda: mock.patch.object(tasks.clean.classify, "match_rules", lambda texts: {}),
+        "favor_recall": lambda: mock.patch.object(
+            tasks.clean.document, "DEFAULTS", no_favor_recall
+        ),
     }
 
 

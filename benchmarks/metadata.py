@@ -12,7 +12,7 @@ Two sets, both under ``../shared/bench`` (``$NEWSCLEAN_BENCH_ROOT`` overrides it
   ``lang`` from ``expected-metadata.json``). These are Readability's own reviewed output, not
   independent labels: a mismatch there is a question, not a verdict.
 
-newsclean is scored on what it would publish (``tasks.process.process_document`` on the page
+newsclean is scored on what it would publish (``tasks.clean.document.process_document`` on the page
 bytes; a quarantined page publishes nothing, so every field is empty). trafilatura is
 ``bare_extraction(with_metadata=True)`` with its defaults.
 
@@ -156,8 +156,8 @@ def load_set(name: str, root: Path, limit: int | None) -> list[MetaPage]:
 
 def newsclean_predict() -> Callable[[MetaPage], MetaPrediction]:
     """What newsclean publishes for a page (nothing, when it quarantines the page)."""
+    from tasks.clean.document import process_document
     from tasks.models import Rejected
-    from tasks.process import process_document
 
     def predict(page: MetaPage) -> MetaPrediction:
         try:

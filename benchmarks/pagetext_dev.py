@@ -1,4 +1,4 @@
-"""Develop and measure ``tasks.pagetext.select_main_content`` on WCXB dev article pages.
+"""Develop and measure ``tasks.clean.pagetext.select_main_content`` on WCXB dev article pages.
 
 Each page's whole-page dump is ``html_text.extract_text(html, guess_layout=True)``, split with
 ``split_paragraphs``. A dump paragraph is labelled content when at least half of its 4-word
@@ -34,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tasks.pagetext import select_main_content  # noqa: E402
-from tasks.paragraphs import split_paragraphs  # noqa: E402
+from tasks.clean.pagetext import select_main_content  # noqa: E402
+from tasks.clean.paragraphs import split_paragraphs  # noqa: E402
 
 DATA = Path("/work/shared/bench/wcxb-dev-articles")
 CACHE = ROOT / "benchmarks" / "results" / "pagetext_pages.pkl"

@@ -1,8 +1,9 @@
-"""Paragraph-boundary F1 of the re-flow (``tasks.paragraphs.split_lines``) on a labelled set.
+"""Paragraph-boundary F1 of the re-flow (``tasks.clean.paragraphs.split_lines``) on a labelled set.
 
     python -m benchmarks.reflow                     # per variant, per domain half, overall
     python -m benchmarks.reflow --baseline OLD.py   # also score another paragraphs.py, e.g.
-                                                    # git show main:tasks/paragraphs.py > OLD.py
+                                                    # git show main:tasks/clean/paragraphs.py >
+                                                    # OLD.py
 
 Labelled set: the WCXB dev articles' bodies (``ground_truth.main_content``): blocks separated by
 blank lines, each line of a block one true paragraph (a block of several lines is a list or a
@@ -34,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.dedup import bench_dir
-from tasks.paragraphs import split_lines
+from tasks.clean.paragraphs import split_lines
 
 VARIANTS = ("wrapped", "wrapped_one_per_line", "unwrapped", "one_per_line")
 SplitLines = Callable[[str], tuple[list[str], list[int], list[int]]]

@@ -4,7 +4,7 @@
 
 The flow cleans pages in shards (in parallel), each shard writing its rows as Parquet, and
 then runs these steps once, in its own process, over the staged shards: the run-wide steps
-of :mod:`tasks.runwide` (repeated inputs, versions, dedup, site chrome, article links), the
+of :mod:`tasks.dedup.runwide` (repeated inputs, versions, dedup, site chrome, article links), the
 tables, validation, publishing, the dedup index and the report's tallies. Their time is what
 stops workers from scaling and their memory is what bounds a run's size, so they are
 measured apart here: the WCXB dev pages are cleaned once by the real shard function (cached
@@ -32,16 +32,16 @@ import pyarrow as pa
 import tasks
 from benchmarks.corpus import build_corpus, source_pages
 from benchmarks.wcxb import BenchDataMissing
+from tasks.clean.document import stage_shard
+from tasks.clean.staging import SHARD_FILES
 from tasks.config import PipelineConfig
-from tasks.corpus import record_published_run
+from tasks.dedup.index_sync import record_published_run
+from tasks.dedup.runwide import SHARDS, RunWide, shard_sources
 from tasks.models import InputRef
-from tasks.process import stage_shard
-from tasks.publish import publish, run_parts, staged_parts, staging_dir, write_staged_table
-from tasks.report import duplicate_clusters, removal_counts
-from tasks.runwide import SHARDS, RunWide, shard_sources
-from tasks.staging import SHARD_FILES
-from tasks.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
-from tasks.validate import run_checkpoints
+from tasks.output.publish import publish, run_parts, staged_parts, staging_dir, write_staged_table
+from tasks.output.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
+from tasks.output.validate import run_checkpoints
+from tasks.report.run_report import duplicate_clusters, removal_counts
 
 MB = 1024 * 1024
 

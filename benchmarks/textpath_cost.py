@@ -30,13 +30,13 @@ from functools import partial
 from pathlib import Path
 
 from benchmarks.wcxb import REPO_ROOT, default_bench_dir, iter_pages, make_dump
-from tasks.classify import BODY_REASON, classify
+from tasks.clean.classify import BODY_REASON, classify
+from tasks.clean.document import process_document
+from tasks.clean.pagetext import select_main_content
+from tasks.clean.paragraphs import split_lines, split_paragraphs
+from tasks.clean.rules import RULES, match_rules
+from tasks.inputs.read import decode
 from tasks.models import Paragraph, Rejected
-from tasks.pagetext import select_main_content
-from tasks.paragraphs import split_lines, split_paragraphs
-from tasks.process import process_document
-from tasks.read import decode
-from tasks.rules import RULES, match_rules
 
 CACHE = REPO_ROOT / "benchmarks" / "results" / "textpath_dumps.pkl"
 STAGES = ("decode", "split", "rules", "selector")

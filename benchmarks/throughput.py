@@ -53,7 +53,7 @@ CORES = {"trafilatura": 1, "local": 1, "dask1": 1, "dask2": 2}
 RESULT_PREFIX = "THROUGHPUT-RESULT "
 SAMPLE_SECONDS = 0.2
 MB = 1024 * 1024
-# The options of the primary call in ``tasks.extract.extract_html``: keep them in step, or the
+# The options of the primary call in ``tasks.extract.html.extract_html``: keep them in step, or the
 # comparison is with a different (cheaper or dearer) extraction.
 TRAFILATURA_OPTIONS = {
     "with_metadata": True,
@@ -103,7 +103,7 @@ class Measurement:
 
 
 def _child_trafilatura(corpus: Path) -> dict[str, Any]:
-    """Extraction alone, same options as ``tasks.extract.extract_html``; reading included."""
+    """Extraction alone, same options as ``tasks.extract.html.extract_html``; reading included."""
     import trafilatura
 
     files = sorted(corpus.rglob("*.html"))

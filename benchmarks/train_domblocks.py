@@ -1,4 +1,4 @@
-"""Train the DOM chrome filter of ``tasks.domblocks`` and write ``domblocks_model.json``.
+"""Train the DOM chrome filter of ``tasks.extract.domblocks`` and write ``domblocks_model.json``.
 
 Trains on the odd page ids of the WCXB dev articles only; the even ids are the held-out check
 (reported whole and split into pages whose domain the training saw or not). The cutoff is
@@ -23,11 +23,11 @@ import numpy as np
 
 from benchmarks import metrics
 from benchmarks.wcxb import default_bench_dir, iter_pages
-from tasks import domblocks
-from tasks.classify import classify
-from tasks.extract import extractor_text, parse_html
-from tasks.paragraphs import split_paragraphs
-from tasks.read import decode
+from tasks.clean.classify import classify
+from tasks.clean.paragraphs import split_paragraphs
+from tasks.extract import domblocks
+from tasks.extract.html import extractor_text, parse_html
+from tasks.inputs.read import decode
 
 TREES = 150
 DEPTH = 4
@@ -195,7 +195,8 @@ def score_pages(pages: list[PageRows], keep: dict[str, np.ndarray] | None) -> me
 
 def _json_model(model: dict, cutoff: float, trained_on: int) -> dict:
     return {
-        "about": "tasks.domblocks chrome filter; reproduce with benchmarks/train_domblocks.py",
+        "about": "tasks.extract.domblocks chrome filter; "
+        "reproduce with benchmarks/train_domblocks.py",
         "train_pages": trained_on,
         "features": list(domblocks.FEATURES),
         "depth": model["depth"],

@@ -1,4 +1,5 @@
-"""Train the two-stage paragraph scorer of ``tasks.pagetext`` and write ``pagetext_model.json``.
+"""Train the two-stage paragraph scorer of ``tasks.clean.pagetext`` and write
+``pagetext_model.json``.
 
 Trains only on the TRAIN domains of ``pagetext_dev`` (the held-out domains are never seen).
 Stage 2 is fitted on out-of-fold stage-1 scores (5 folds grouped by domain) so that it learns
@@ -22,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pagetext_dev import Page, load_pages
 
-from tasks import pagetext
+from tasks.clean import pagetext
 
 HIDDEN = 16
 EPOCHS = 40
@@ -131,7 +132,8 @@ def main() -> None:
         return {k: np.round(v, 6).tolist() for k, v in layer.items()}
 
     model_json = {
-        "about": "tasks.pagetext paragraph scorer; reproduce with benchmarks/train_pagetext.py",
+        "about": "tasks.clean.pagetext paragraph scorer; "
+        "reproduce with benchmarks/train_pagetext.py",
         "train_pages": len(pages),
         "features": list(pagetext.LOCAL_FEATURES + pagetext.CONTEXT_FEATURES),
         "stage2_features": list(pagetext.STAGE2_FEATURES),

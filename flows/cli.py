@@ -306,8 +306,8 @@ def _run_flow(
     from prefect.exceptions import TerminationSignal
 
     from flows.pipeline import newsclean_flow
-    from tasks.publish import OutputBusyError
-    from tasks.validate import preload_great_expectations
+    from tasks.output.publish import OutputBusyError
+    from tasks.output.validate import preload_great_expectations
 
     if not args.verbose:
         quiet_console()

@@ -23,13 +23,13 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from flows.preflight import check_inputs
 from flows.settings import run_config
 from flows.sharding import parallelism, shard_size_for
+from tasks.clean.document import PublishedIds, ShardSummary
 from tasks.config import PipelineConfig
-from tasks.corpus import record_published_run, sync_dedup_index
-from tasks.docs_offline import make_docs_offline
+from tasks.dedup.index_sync import record_published_run, sync_dedup_index
+from tasks.dedup.runwide import SHARDS
+from tasks.inputs.read import UNSUPPORTED_TYPE, find_inputs
 from tasks.models import QuarantineRecord, SkippedInput
-from tasks.prefect_tasks import clean_shard, deduplicate, validate
-from tasks.process import PublishedIds, ShardSummary
-from tasks.publish import (
+from tasks.output.publish import (
     COMMIT_MARKER,
     PUBLISHED_TABLES,
     discard,
@@ -41,8 +41,10 @@ from tasks.publish import (
     staged_parts,
     staging_dir,
 )
-from tasks.read import UNSUPPORTED_TYPE, find_inputs
-from tasks.report import (
+from tasks.output.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
+from tasks.prefect_tasks import clean_shard, deduplicate, validate
+from tasks.report.docs_offline import make_docs_offline
+from tasks.report.run_report import (
     RunSummary,
     completed_note,
     duplicate_clusters,
@@ -54,9 +56,7 @@ from tasks.report import (
     write_recovered_reports,
     write_report,
 )
-from tasks.runwide import SHARDS
 from tasks.stats import StepStats, Unit, merge_stats
-from tasks.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
 
 DEDUP_STATE = "_dedup"
 progress = logging.getLogger("newsclean.progress")
@@ -362,7 +362,7 @@ def _visible_parts(out: Path, run_id: str) -> list[Path]:
 
 
 def _publish_failure(out: Path, run_id: str, error: Exception) -> PublishFailed:
-    """What a failure inside :func:`tasks.publish.publish` left behind, in words."""
+    """What a failure inside :func:`tasks.output.publish.publish` left behind, in words."""
     committed = (staging_dir(out, run_id) / COMMIT_MARKER).exists()
     visible = _visible_parts(out, run_id)
     if committed:

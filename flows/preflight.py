@@ -17,7 +17,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-# The output folder's lock file (tasks.publish.LOCK_FILE; tests/test_cli.py holds them equal).
+# The output folder's lock file (tasks.output.publish.LOCK_FILE; tests/test_cli.py holds them
+# equal).
 # Repeated here so the check needs no import of the pipeline's modules.
 LOCK_FILE = ".newsclean.lock"
 DASK_CONNECT_TIMEOUT_SECONDS = 5.0
@@ -80,7 +81,7 @@ def check_not_locked(output: Path) -> None:
     """Fail now if another run holds ``output``'s lock (the flow takes it for real later).
 
     A probe, not a reservation: a run that takes the lock in between is still refused by
-    the flow's own lock (``tasks.publish.output_lock``), with the same exit code.
+    the flow's own lock (``tasks.output.publish.output_lock``), with the same exit code.
     """
     lock = output / LOCK_FILE
     if not lock.exists():

@@ -104,7 +104,7 @@ def serve(
     """Register the scheduled deployment and execute its runs here until interrupted.
 
     ``limit=1``: a scheduled run and a manually triggered one never write the output at once
-    (the publish lock in tasks/publish.py guards against other writers too). ``on_signal``
+    (the publish lock in tasks/output/publish.py guards against other writers too). ``on_signal``
     replaces the handler Prefect's runner installs for SIGTERM, whose ``stop()`` never ran
     ("coroutine 'Runner.astop' was never awaited"), so SIGTERM left the command running.
     """
@@ -128,7 +128,7 @@ def serve(
 def terminate_children() -> None:
     """SIGTERM this process's child processes (flow runs the runner started).
 
-    A flow run killed this way is crash-safe (tasks/publish.py): the dataset stays as it was,
+    A flow run killed this way is crash-safe (tasks/output/publish.py): the dataset stays as it was,
     or the next run completes it.
     """
     me = os.getpid()

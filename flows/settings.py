@@ -320,7 +320,7 @@ def merge_expectations(extra: Path, into: Path, builtin: Path | None = None) -> 
     ``extra`` holds ``<table>.json`` files for some of the built-in tables, each a suite or
     just ``{"expectations": [...]}``; their expectations are appended to the built-in suite
     of that table, and their ``meta.derived_columns`` (DuckDB expressions the expectations
-    may check, see tasks/validate.py) added to the built-in ones. A table without a file
+    may check, see tasks/output/validate.py) added to the built-in ones. A table without a file
     keeps the built-in suite. So users add checks; they never lose the built-in ones.
     """
     from tasks.config import EXPECTATIONS_DIR

@@ -5,7 +5,7 @@ thread, so Prefect records the flow run as crashed and the command prints where 
 Work that cannot be interrupted (a shard cleaning in a worker thread, a runner's shutdown
 waiting for a server that is gone) must not hold the process: a watchdog ends it
 ``GRACE_SECONDS`` after the signal whatever it is doing, with ``os._exit``. That is safe for
-the dataset at any point: publishing is crash-safe by design (``tasks.publish``: a run killed
+the dataset at any point: publishing is crash-safe by design (``tasks.output.publish``: a run killed
 anywhere leaves the dataset as it was, or is completed by the next run).
 """
 

@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from tasks.dedup import DedupConfig
+from tasks.dedup.near_duplicates import DedupConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
@@ -49,7 +49,7 @@ def model_digests() -> dict[str, str]:
     """SHA-256 of every model file the cleaning step loads (``*_model.json`` in ``tasks/``)."""
     return {
         path.name: hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(MODELS_DIR.glob("*_model.json"))
+        for path in sorted(MODELS_DIR.rglob("*_model.json"))
     }
 
 
@@ -77,7 +77,7 @@ def _at_least(default: int | float, low: int | float = 1) -> Any:
 
 @dataclass(frozen=True)
 class ReadConfig(_Checked):
-    """Reading and decoding an input (``tasks.read``, ``tasks.warc``)."""
+    """Reading and decoding an input (``tasks.inputs.read``, ``tasks.inputs.warc``)."""
 
     # Inputs larger than this are quarantined unread: a page dump is rarely over 1 MB.
     max_input_bytes: int = _at_least(20 * 1024 * 1024)
@@ -91,7 +91,8 @@ class ReadConfig(_Checked):
 
 @dataclass(frozen=True)
 class ExtractConfig(_Checked):
-    """Finding the main text of an HTML page (``tasks.extract``, ``domblocks``, ``readerable``)."""
+    """Finding the main text of an HTML page (``tasks.extract.html``, ``domblocks``,
+    ``readerable``)."""
 
     # trafilatura's recall-favouring mode: it keeps more of the page and the DOM chrome filter
     # then drops the chrome (``python -m benchmarks.extraction --ablate favor_recall``).
@@ -116,7 +117,7 @@ class ExtractConfig(_Checked):
 
 @dataclass(frozen=True)
 class MetadataConfig(_Checked):
-    """Reading authors, dates, the headline and the language (``tasks.metadata``)."""
+    """Reading authors, dates, the headline and the language (``tasks.extract.metadata``)."""
 
     # A declared author of more names than this is a sentence or a job title, not a person.
     max_author_name_words: int = _at_least(6)
@@ -149,7 +150,8 @@ class MetadataConfig(_Checked):
 
 @dataclass(frozen=True)
 class SplitConfig(_Checked):
-    """Splitting text into paragraphs and joining hard-wrapped lines (``tasks.paragraphs``)."""
+    """Splitting text into paragraphs and joining hard-wrapped lines
+    (``tasks.clean.paragraphs``)."""
 
     # Ragged wraps: a block of three or more lines is one paragraph when at least this share
     # of its line breaks fall mid-sentence (a line of prose goes on in lower case).
@@ -172,9 +174,9 @@ class SplitConfig(_Checked):
 
 @dataclass(frozen=True)
 class CleanConfig(_Checked):
-    """Labelling paragraphs: rules, classifier and page filters (``tasks.classify``, ...)."""
+    """Labelling paragraphs: rules, classifier and page filters (``tasks.clean.classify``, ...)."""
 
-    # Run the whole-page main-content selector (``tasks.pagetext``) on plain-text input.
+    # Run the whole-page main-content selector (``tasks.clean.pagetext``) on plain-text input.
     select_main_content: bool = True
     # Related-story link lists: a run of at least this many bulleted items, none ending a
     # sentence and none longer than this many words (a headline's length).
@@ -208,11 +210,12 @@ class CleanConfig(_Checked):
     not_article_link_min_words: int = _at_least(3, 0)
     # Within one article, a later paragraph is a repeat (a lede inside a longer paragraph, a
     # pull quote) when this share of the smaller one's shingles is in an earlier one; only
-    # paragraphs of this many words or more (``tasks.corpus.find_repeats``).
+    # paragraphs of this many words or more (``tasks.dedup.index_sync.find_repeats``).
     containment_threshold: float = _share(0.8)
     containment_min_words: int = _at_least(12, 0)
     # Site chrome across a run: a body line of at most this many words on this many pages of
-    # one site (counted by story, reprints as one) is chrome (``tasks.corpus``). 12 words is
+    # one site (counted by story, reprints as one) is chrome (``tasks.dedup.index_sync``). 12 words
+    # is
     # DedupConfig.scope_max_words; 3 pages, as two may be a story and its follow-up.
     site_repeat_min_pages: int = _at_least(3, 2)
     site_repeat_max_words: int = _at_least(12, 0)

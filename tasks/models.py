@@ -96,7 +96,7 @@ class Article:
     description: str | None = None
     duplicate_of_article: str | None = None
     syndication_source: str | None = None
-    # Versions of one URL (tasks.runwide, step 2): the article this one replaces and its
+    # Versions of one URL (tasks.dedup.runwide, step 2): the article this one replaces and its
     # number (1 for the first).
     supersedes: str | None = None
     version: int = 1

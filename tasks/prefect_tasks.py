@@ -15,11 +15,11 @@ import pyarrow as pa
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from tasks.clean.document import PublishedIds, ShardSummary, stage_shard
 from tasks.config import PipelineConfig
+from tasks.dedup.runwide import RunWideResult, run_wide
 from tasks.models import InputRef
-from tasks.process import PublishedIds, ShardSummary, stage_shard
-from tasks.runwide import RunWideResult, run_wide
-from tasks.validate import ValidationReport, run_checkpoints
+from tasks.output.validate import ValidationReport, run_checkpoints
 
 
 @task(name="clean-shard", cache_policy=NO_CACHE, retries=0)

@@ -67,12 +67,13 @@ SITE_CHROME = "site_chrome"
 
 _B, _P = Label.BOILERPLATE, Label.PROMO
 
-# --- the extractor's DOM filter (tasks.extract, tasks.domblocks) ---------------------------
+# --- the extractor's DOM filter (tasks.extract.html, tasks.extract.domblocks)
+# ---------------------------
 DOM_CHROME = Reason(
     "dom_chrome", _B, DOM_FILTER, "The page's DOM places the extracted line in page chrome."
 )
 
-# --- the rule catalogue (tasks.rules): one reason per rule, in catalogue order -------------
+# --- the rule catalogue (tasks.clean.rules): one reason per rule, in catalogue order -------------
 AD_MARKER = Reason(
     "ad_marker", Label.AD, RULES, "Ad slot labels left in the text where an ad was rendered."
 )
@@ -151,7 +152,7 @@ APP_OR_FOLLOW_PROMO = Reason(
     "app_or_follow_promo", _P, RULES, "App download and social follow prompts."
 )
 
-# --- what a chrome heading opens, and bulleted headline runs (tasks.classify) --------------
+# --- what a chrome heading opens, and bulleted headline runs (tasks.clean.classify) --------------
 RELATED_LINK_LIST = Reason(
     "related_link_list",
     _P,
@@ -174,7 +175,7 @@ COMMENT_SECTION = Reason(
     "Everything after a timestamped reader comment header: the comment section.",
 )
 
-# --- the title (tasks.classify) -----------------------------------------------------------
+# --- the title (tasks.clean.classify) -----------------------------------------------------------
 TITLE_METADATA = Reason(
     "title_metadata", Label.TITLE, TITLE, "The paragraph equal to the title the page declares."
 )
@@ -185,7 +186,7 @@ TITLE_FIRST_HEADLINE = Reason(
     "No declared title: the first headline-shaped paragraph at the top of the text.",
 )
 
-# --- the main-content selector for whole-page text (tasks.pagetext) -------------------------
+# --- the main-content selector for whole-page text (tasks.clean.pagetext) -------------------------
 MENU_RUN = Reason("menu_run", _B, MAIN_CONTENT, "Inside a run of short lines (a menu).")
 OUTSIDE_MAIN_TEXT = Reason(
     "outside_main_text", _B, MAIN_CONTENT, "Before or after the article's span of prose."
@@ -209,10 +210,11 @@ LOW_CONTENT_SCORE = Reason(
     "Inside the article span, scored not article text by the selector's network.",
 )
 
-# --- what no step removed (tasks.classify) --------------------------------------------------
+# --- what no step removed (tasks.clean.classify) --------------------------------------------------
 ARTICLE_TEXT = Reason("article_text", Label.BODY, BODY, "Article text: no step removed it.")
 
-# --- run-wide steps (tasks.corpus, tasks.dedup) ---------------------------------------------
+# --- run-wide steps (tasks.dedup.index_sync, tasks.dedup.near_duplicates)
+# ---------------------------------------------
 EXACT_DUPLICATE = Reason(
     "exact_duplicate",
     Label.DUPLICATE,

@@ -14,7 +14,7 @@ from functools import cache
 from re import _constants as sre
 from re import _parser as sre_parse
 
-from tasks.regexlead import _class_source
+from tasks.clean.regexlead import _class_source
 
 ALPHABET = (
     [chr(i) for i in range(32, 127)]

@@ -1,6 +1,7 @@
 """Nothing lost on the HTML path: every paragraph an extractor's filter removes is a row.
 
-The DOM chrome filter (``tasks.domblocks``) used to drop paragraphs from the extractor's text
+The DOM chrome filter (``tasks.extract.domblocks``) used to drop paragraphs from the extractor's
+text
 before it was split, so they had no row in ``paragraphs``; now each is a ``boilerplate`` /
 ``dom_chrome`` row, and the articles suite checks per article that the paragraphs the
 extractor's text split into are all rows (``n_paragraphs_in`` = rows = kept + removed).
@@ -16,11 +17,11 @@ import pyarrow as pa
 import pytest
 
 from benchmarks.wcxb import SUBSET_DIR
+from tasks.clean.document import process_document
 from tasks.config import EXPECTATIONS_DIR
 from tasks.models import Article
-from tasks.process import process_document
-from tasks.tables import articles_table, paragraphs_table
-from tasks.validate import run_checkpoints
+from tasks.output.tables import articles_table, paragraphs_table
+from tasks.output.validate import run_checkpoints
 
 # A pinned WCXB page (arXiv abstract page) whose trafilatura text carries the site's header,
 # which the DOM filter places in chrome.

@@ -22,8 +22,8 @@ from flows.cli import main
 from flows.pipeline import PublishFailed, newsclean_flow
 from flows.settings import SettingsError, merge_expectations
 from tasks.config import EXPECTATIONS_DIR, PipelineConfig
-from tasks.publish import LOCK_FILE, output_lock
-from tasks.read import discover_inputs
+from tasks.inputs.read import discover_inputs
+from tasks.output.publish import LOCK_FILE, output_lock
 
 from .conftest import REPO, SEEDS
 
@@ -260,7 +260,7 @@ def test_a_failure_before_publishing_says_nothing_was_published(tmp_path, capsys
     inputs = _two_seeds(tmp_path / "in")
     output = tmp_path / "out"
 
-    monkeypatch.setattr("tasks.runwide.write_staged_table", _disk_full)
+    monkeypatch.setattr("tasks.dedup.runwide.write_staged_table", _disk_full)
     code = main(["run", str(inputs), "--output", str(output)])
     stderr = capsys.readouterr().err
     messages = _messages(stderr)
@@ -282,7 +282,7 @@ def test_a_commit_that_fails_midway_is_described_and_reported(tmp_path, monkeypa
             raise OSError(errno.ENOSPC, "No space left on device")
         real_replace(source, target)
 
-    monkeypatch.setattr("tasks.publish.os.replace", rename_fails_after_articles)
+    monkeypatch.setattr("tasks.output.publish.os.replace", rename_fails_after_articles)
     with pytest.raises(PublishFailed, match="the next run completes it") as failed:
         newsclean_flow(inputs=[str(inputs)], output=str(output))
     assert failed.value.visible and failed.value.report_html is not None

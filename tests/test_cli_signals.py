@@ -21,7 +21,7 @@ import duckdb
 import pytest
 
 from flows.pipeline import newsclean_flow
-from tasks.publish import PAUSE_ENV, PAUSE_FILE_ENV, PUBLISHED_TABLES, STAGING
+from tasks.output.publish import PAUSE_ENV, PAUSE_FILE_ENV, PUBLISHED_TABLES, STAGING
 
 from .conftest import REPO, SEEDS
 from .pages import PAGE

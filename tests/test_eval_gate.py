@@ -39,7 +39,7 @@ from benchmarks.wcxb import (
 )
 
 # --- Floors (lowering one is an explicit reviewed change) ---------------------------------
-# html mode, measured 2026-11-22 with the DOM-position filter (tasks.domblocks; trafilatura
+# html mode, measured 2026-11-22 with the DOM-position filter (tasks.extract.domblocks; trafilatura
 # 2.3.1): shingle F1 .959, P .960, with kept .921, without left .031, author 22/27 = .815,
 # date 28/34 = .824, false values 0/13 and 4/6. (Before the filter: P .955, with kept .931,
 # without left .071; the filter trades a little "with" for far less chrome, so the "with"
@@ -92,7 +92,7 @@ Predictions = list[tuple[Page, Prediction]]
 
 
 def _predict(mode: str) -> Predictions:
-    from tasks.process import process_document
+    from tasks.clean.document import process_document
 
     system = newsclean_system(process_document, mode)
     pages = list(iter_pages(SUBSET_DIR))
@@ -191,7 +191,7 @@ OTHER_SUBSETS = {TRAFILATURA_EVAL: TRAFILATURA_SUBSET_DIR, READABILITY: READABIL
 
 
 def _other_set(name: str) -> SetResult:
-    from tasks.process import process_document
+    from tasks.clean.document import process_document
 
     directory = OTHER_SUBSETS[name]
     problems = verify_manifest(directory)

@@ -15,9 +15,9 @@ import pytest
 
 from flows.cli import main
 from flows.pipeline import newsclean_flow
+from tasks.clean.paragraphs import split_paragraphs
 from tasks.config import EXPECTATIONS_DIR, PipelineConfig, ReadConfig
-from tasks.paragraphs import split_paragraphs
-from tasks.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
+from tasks.output.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
 
 from .conftest import DATA, SEEDS
 

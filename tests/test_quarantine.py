@@ -17,10 +17,10 @@ import duckdb
 import pytest
 
 from flows.pipeline import newsclean_flow
+from tasks.clean.document import process_shard
 from tasks.config import PipelineConfig, ReadConfig
-from tasks.extract import EXTRACTOR_LOGGERS
+from tasks.extract.html import EXTRACTOR_LOGGERS
 from tasks.models import InputRef
-from tasks.process import process_shard
 
 from .conftest import DATA, SEEDS
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from tasks import reasons
-from tasks.corpus import label_articles
-from tasks.dedup import DedupConfig
+from tasks.clean.document import process_document
+from tasks.dedup.near_duplicates import DedupConfig
+from tasks.dedup.runwide import label_articles
 from tasks.models import Article, Rejected
-from tasks.process import process_document
 from tasks.reasons import (
     BY_NAME,
     KEPT_LABELS,
@@ -26,13 +26,13 @@ from tasks.reasons import (
     Stage,
     markdown_table,
 )
-from tasks.report import LABEL_COLOURS
+from tasks.report.run_report import LABEL_COLOURS
 
 from .pages import PAGE, PROSE
 
 ROOT = Path(__file__).resolve().parents[1]
 # Where reasons are given: everything that runs in a pipeline run.
-SOURCES = sorted([*(ROOT / "tasks").glob("*.py"), *(ROOT / "flows").glob("*.py")])
+SOURCES = sorted([*(ROOT / "tasks").rglob("*.py"), *(ROOT / "flows").glob("*.py")])
 STEPS = {
     reasons.DOM_FILTER,
     reasons.RULES,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from tasks.classify import ClassifyStep
+from tasks.clean.classify import ClassifyStep
+from tasks.clean.document import process_document, process_shard
 from tasks.config import PipelineConfig
 from tasks.models import InputRef
-from tasks.process import process_document, process_shard
 from tasks.reasons import BY_NAME, KEPT_LABELS, Stage
 from tasks.stats import StepStats, Unit, merge_stats
 
