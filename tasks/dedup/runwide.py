@@ -507,10 +507,8 @@ class RunWide:
                 ),
             )
             self.con.execute("CREATE TABLE syndication AS SELECT * FROM syndication_arrow")
-            copies = self._count("SELECT count(*) FROM links")
             total = self._count("SELECT count(*) FROM kept")
-        stats.keep(total - copies)
-        stats.drop("copies_another_article", copies)
+        stats.keep(total)  # links every article, drops none
 
     # --- 6. the tables ------------------------------------------------------------------
 
