@@ -80,7 +80,7 @@ class Measurement:
 
     @property
     def cores(self) -> int:
-        return CORES[self.mode]
+        return CORES[self.mode.split("@")[0]]
 
     @property
     def pages_per_s(self) -> float:
@@ -203,12 +203,18 @@ class TreeMemory:
             self._stop.wait(SAMPLE_SECONDS)
 
 
-def measure(mode: str, corpus: Corpus, scratch: Path) -> Measurement:
-    """Run one mode in a fresh subprocess and sample its process tree's memory."""
+def measure(mode: str, corpus: Corpus, scratch: Path, tree: Path | None = None) -> Measurement:
+    """Run one mode in a fresh subprocess and sample its process tree's memory.
+
+    ``tree``: another checkout whose flow to run (``--baseline``); its modules come first on
+    the child's path, so the child runs that tree's code (with this one's venv).
+    """
     command = [sys.executable, "-m", "benchmarks.throughput", "--child", mode]
     command += ["--corpus", str(corpus.directory), "--workdir", str(scratch)]
     load_before = os.getloadavg()[0]
-    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    cwd = tree or REPO_ROOT
+    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, text=True)
     with TreeMemory(process.pid) as memory:
         stdout, _ = process.communicate()
     if process.returncode != 0:
@@ -218,7 +224,7 @@ def measure(mode: str, corpus: Corpus, scratch: Path) -> Measurement:
     for leftover in scratch.glob(f"*-{mode}"):
         shutil.rmtree(leftover, ignore_errors=True)
     return Measurement(
-        mode=mode,
+        mode=mode if tree is None else f"{mode}@baseline",
         pages=corpus.pages,
         bytes=corpus.bytes,
         wall=result["wall"],
@@ -348,6 +354,23 @@ def _ratios(measurements: list[Measurement]) -> list[str]:
                     f"- {mode}: time({large:,}) − fixed = **{growth:.1f}×** time({small:,}) − "
                     f"fixed, for {ratio:.0f}× the pages (target ≤ {1.1 * ratio:.0f}×)"
                 )
+    for m in measurements:
+        base = by.get((f"{m.mode}@baseline", m.pages))
+        if base:
+            lines.append(
+                f"- N={m.pages:,}, {m.mode}: this tree / baseline: CPU per page "
+                f"**{m.cpu_ms_per_page / base.cpu_ms_per_page:.2f}×**, wall "
+                f"{m.wall / base.wall:.2f}×, peak RSS of all processes "
+                f"**{m.peak_rss_mb:,.0f} / {base.peak_rss_mb:,.0f} MB**"
+            )
+    for mode in {m.mode for m in measurements}:
+        points = sorted((m.pages, m.peak_rss_mb) for m in measurements if m.mode == mode)
+        if len(points) > 1:
+            (n0, r0), (n1, r1) = points[0], points[-1]
+            lines.append(
+                f"- {mode}: peak RSS grows **{(r1 - r0) * 1024 / (n1 - n0):.1f} KB per page** "
+                f"from {n0:,} to {n1:,} pages ({r0:,.0f} → {r1:,.0f} MB)"
+            )
     return lines or ["- (no pair of modes to compare)"]
 
 
@@ -362,6 +385,12 @@ def main(argv: list[str] | None = None) -> int:
         help="corpora and scratch output (corpora are kept and reused)",
     )
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up runs")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (e.g. the previous main): its flow modes run too, alternating "
+        "with this tree's, and the report gives this tree / baseline ratios",
+    )
     parser.add_argument("--results", type=Path, default=RESULTS / "throughput.md")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
@@ -382,13 +411,21 @@ def main(argv: list[str] | None = None) -> int:
             corpus = build_corpus(n, args.workdir)
             print(f"N={n:,}: {corpus.bytes / MB:,.0f} MB in {corpus.directory}", file=sys.stderr)
             for mode in modes:
-                measurements.append(measure(mode, corpus, args.workdir))
-                m = measurements[-1]
-                print(
-                    f"  {mode}: {m.wall:.1f} s, {m.pages_per_s:.2f} pages/s, "
-                    f"load {m.load_before:.2f}→{m.load_after:.2f}",
-                    file=sys.stderr,
-                )
+                trees: list[Path | None] = [None]
+                if args.baseline and mode != "trafilatura":
+                    # alternating which goes first per size: drift on a shared machine
+                    trees = (
+                        [args.baseline, None] if len(measurements) % 2 else [None, args.baseline]
+                    )
+                for tree in trees:
+                    measurements.append(measure(mode, corpus, args.workdir, tree))
+                    m = measurements[-1]
+                    print(
+                        f"  {m.mode}: {m.wall:.1f} s, {m.pages_per_s:.2f} pages/s, "
+                        f"{m.cpu_ms_per_page:.1f} CPU ms/page, peak {m.peak_rss_mb:,.0f} MB, "
+                        f"load {m.load_before:.2f}→{m.load_after:.2f}",
+                        file=sys.stderr,
+                    )
     except BenchDataMissing as missing:
         print(f"benchmarks.throughput: {missing}", file=sys.stderr)
         return 2
