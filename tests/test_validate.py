@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from tasks.validate import run_checkpoints, validation_frames
+from tasks.validate import run_checkpoints
 
 from .conftest import REPO
 
@@ -134,21 +134,6 @@ def test_a_wrong_row_count_is_reported(tmp_path, rows):
     (suites / "checked.json").write_text(json.dumps(suite), encoding="utf-8")
     report = run_checkpoints(tables, {}, suites, tmp_path / "docs")
     assert "expect_table_row_count_to_equal" in {f.expectation for f in report.failures}
-
-
-def test_derived_columns_line_up_with_their_rows():
-    """More rows than DuckDB scans in one morsel, so a query that lost the order would show."""
-    n = 300_000
-    values = np.arange(n)[::-1] % 977
-    tables = {"t": pa.table({"id": np.arange(n), "v": values})}
-    others = {"other": pa.table({"id": np.arange(0, n, 3)})}
-    derived = {"twice": "v * 2", "known": "id IN (SELECT id FROM other)"}
-    frames = validation_frames(tables, others, {"t": {"meta": {"derived_columns": derived}}})
-    frame = frames["t"]
-    assert frame.column_names == ["id", "v", "twice", "known"]
-    assert np.array_equal(frame.column("twice").to_numpy(), values * 2)
-    assert np.array_equal(frame.column("known").to_numpy(), np.arange(n) % 3 == 0)
-    assert frame.select(["id", "v"]).equals(tables["t"])  # its own columns, as they were
 
 
 @pytest.mark.slow
