@@ -161,6 +161,14 @@ class RunTables:
         memory_limit: str = DUCKDB_MEMORY,
     ) -> None:
         self._scratch = scratch
+        scratch.mkdir(parents=True, exist_ok=True)
+        self._parts: dict[str, pa.Table | list[str]] = {
+            name: source if isinstance(source, pa.Table) else parquet_files(source)
+            for name, source in tables.items()
+        }
+        for name, part in self._parts.items():
+            if not isinstance(part, pa.Table) and not part:
+                raise ValueError(f"{name}: no files (an empty part gives an empty table)")
         self._con = duckdb.connect(
             config={
                 "memory_limit": memory_limit,
@@ -169,24 +177,18 @@ class RunTables:
                 "preserve_insertion_order": False,
             }
         )
-        self._parts: dict[str, pa.Table | list[str]] = {}
-        for name, source in tables.items():
-            if isinstance(source, pa.Table):
-                self._parts[name] = source
-                marked = source.append_column(
-                    _FILE, pa.array(np.zeros(source.num_rows, np.int64))
-                ).append_column(_ROW, pa.array(np.arange(source.num_rows)))
+        for name, part in self._parts.items():
+            if isinstance(part, pa.Table):
+                marked = part.append_column(
+                    _FILE, pa.array(np.zeros(part.num_rows, np.int64))
+                ).append_column(_ROW, pa.array(np.arange(part.num_rows)))
                 self._con.register(name, marked)
-                continue
-            files = parquet_files(source)
-            if not files:
-                raise ValueError(f"{name}: no files (an empty part gives an empty table)")
-            self._parts[name] = files
-            self._con.execute(
-                f"CREATE VIEW {name} AS SELECT *, file_index AS {_FILE}, "
-                f"file_row_number AS {_ROW} "
-                f"FROM read_parquet({_sql_list(files)}, union_by_name = true)"
-            )
+            else:
+                self._con.execute(
+                    f"CREATE VIEW {name} AS SELECT *, file_index AS {_FILE}, "
+                    f"file_row_number AS {_ROW} "
+                    f"FROM read_parquet({_sql_list(part)}, union_by_name = true)"
+                )
         for name, source in (published or {}).items():
             if isinstance(source, pa.Table):
                 self._con.register(name, source)
@@ -202,13 +204,9 @@ class RunTables:
                 )
 
     def _has_view(self, name: str) -> bool:
-        found = self._con.execute(
-            "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [name]
-        ).fetchone()
-        registered = self._con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [name]
-        ).fetchone()
-        return bool((found and found[0]) or (registered and registered[0]))
+        """Whether ``name`` is a view already (a registered Arrow table is one too)."""
+        query = "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal"
+        return bool(self._con.execute(query, [name]).fetchall()[0][0])
 
     def close(self) -> None:
         self._con.close()
@@ -224,46 +222,68 @@ class RunTables:
     ) -> Iterator[pa.Table]:
         """``name``'s rows in order, ``batch_rows`` at a time, each with its derived columns.
 
-        The derived columns are computed in one DuckDB query over the whole run (a file's
-        rows must see every other file's) and written per file to the scratch folder, so the
-        query runs once, not once per batch; each file's share is read back in row order. A
-        table with no rows yields one empty batch, so its expectations are still evaluated.
+        Consecutive files share a batch when they are smaller than one (GX costs ~0.2 s a
+        batch whatever its size), and a larger file is split. A table with no rows yields
+        one empty batch, so its expectations are still evaluated.
         """
-        columns = ", ".join(f"({expr}) AS {col}" for col, expr in derived.items())
+        pending: list[pa.Table] = []
+        rows = 0
+        yielded = False
+        for piece in self._pieces(name, derived, batch_rows):
+            pending.append(piece)
+            rows += piece.num_rows
+            while rows >= batch_rows:
+                joined = pa.concat_tables(pending, promote_options="default")
+                yield joined.slice(0, batch_rows)
+                yielded = True
+                pending, rows = [joined.slice(batch_rows)], rows - batch_rows
+        if rows or not yielded:
+            pending = pending or [self._empty(name, derived)]
+            yield pa.concat_tables(pending, promote_options="default")
+
+    def _pieces(self, name: str, derived: Mapping[str, str], batch_rows: int) -> Iterator[pa.Table]:
+        """Each file's rows in order, at most ``batch_rows`` at a time, with derived columns.
+
+        The derived columns are computed by one DuckDB query over the whole run (a file's
+        rows must see every other file's) and written per file to the scratch folder: the
+        query runs once, not once per batch, and each file's share is read back in row order.
+        """
         target = self._scratch / f"derived_{name}"
         if derived:
+            columns = ", ".join(f"({expr}) AS {col}" for col, expr in derived.items())
             self._con.execute(
                 f"COPY (SELECT {_FILE}, {_ROW}, {columns} FROM {name}) "
                 f"TO '{target}' (FORMAT parquet, PARTITION_BY ({_FILE}))"
             )
         parts = self._parts[name]
-        sources = [parts] if isinstance(parts, pa.Table) else parts
-        yielded = False
-        for index, part in enumerate(sources):
-            share = None
-            for start, batch in _slices(part, batch_rows):
+        for index, part in enumerate([parts] if isinstance(parts, pa.Table) else parts):
+            share: pa.Table | None = None
+            for start, piece in _slices(part, batch_rows):
                 if derived and share is None:
                     share = self._con.sql(
-                        f"SELECT * EXCLUDE ({_ROW}) "
+                        f"SELECT {', '.join(derived)} "
                         f"FROM read_parquet('{target}/{_FILE}={index}/*.parquet') "
                         f"ORDER BY {_ROW}"
                     ).to_arrow_table()
                 if share is not None:
                     for column in derived:
-                        batch = batch.append_column(
-                            column, share.column(column).slice(start, batch.num_rows)
+                        piece = piece.append_column(
+                            column, share.column(column).slice(start, piece.num_rows)
                         )
-                yielded = True
-                yield batch
-        if not yielded:
-            first = sources[0]
-            schema = first.schema if isinstance(first, pa.Table) else pq.read_schema(first)
-            empty = schema.empty_table()
-            if derived:
-                computed = self._con.sql(f"SELECT {columns} FROM {name} LIMIT 0").to_arrow_table()
-                for column in derived:
-                    empty = empty.append_column(column, computed.column(column))
-            yield empty
+                yield piece
+
+    def _empty(self, name: str, derived: Mapping[str, str]) -> pa.Table:
+        """``name`` with no rows: its first file's columns and the derived ones."""
+        parts = self._parts[name]
+        first = parts if isinstance(parts, pa.Table) else parts[0]
+        schema = first.schema if isinstance(first, pa.Table) else pq.read_schema(first)
+        empty = schema.empty_table()
+        if derived:
+            columns = ", ".join(f"({expr}) AS {col}" for col, expr in derived.items())
+            computed = self._con.sql(f"SELECT {columns} FROM {name} LIMIT 0").to_arrow_table()
+            for column in derived:
+                empty = empty.append_column(column, computed.column(column))
+        return empty
 
     def fetch(self, query: str, parameters: list[Any] | None = None) -> list[tuple[Any, ...]]:
         """The rows of a query over the run's views (each table's name is a view)."""
