@@ -122,11 +122,15 @@ TableSource: TypeAlias = pa.Table | str | Path | Sequence[str | Path]
 # The published views the suites read, with the one column they read: on a first run (or
 # when the caller has none) they exist with no rows, so the suites' SQL still binds.
 PUBLISHED_IDS = {"published_articles": "article_id", "published_paragraphs": "paragraph_id"}
-# Rows GX checks at once: memory scales with this, not with the run. 100,000 paragraphs are
-# ~60 MB of Arrow; fewer rows per batch add GX's per-batch overhead (~50 ms) more often.
-BATCH_ROWS = 100_000
+# Arrow data GX checks at once (~150,000 paragraphs or ~5,000 articles); GX's working memory
+# is a few times this, whatever the run's size. Smaller batches pay GX's fixed cost per
+# batch more often: 16 MB took 1.5x the time of 32 MB at 20,000 articles.
+BATCH_BYTES = 32 * 1024 * 1024
 # DuckDB's own limit for the run-wide queries; beyond it, it spills to the scratch folder.
-DUCKDB_MEMORY = "1GB"
+# Its process footprint goes ~100-200 MB past the limit (readers, allocator). At 40,000
+# articles the derived columns took ~310 MB more RSS at 256 MB and ~410 MB at 512 MB, and
+# validation was no slower at 256 MB (benchmarks/validate_memory.py).
+DUCKDB_MEMORY = "256MB"
 _FILE, _ROW = "__newsclean_file", "__newsclean_row"
 
 
@@ -218,31 +222,37 @@ class RunTables:
         self.close()
 
     def batches(
-        self, name: str, derived: Mapping[str, str], batch_rows: int = BATCH_ROWS
+        self, name: str, derived: Mapping[str, str], batch_bytes: int = BATCH_BYTES
     ) -> Iterator[pa.Table]:
-        """``name``'s rows in order, ``batch_rows`` at a time, each with its derived columns.
+        """``name``'s rows in order, about ``batch_bytes`` of Arrow data at a time, each with
+        its derived columns.
 
-        Consecutive files share a batch when they are smaller than one (GX costs ~0.2 s a
-        batch whatever its size), and a larger file is split. A table with no rows yields
+        Consecutive files share a batch when they are smaller than one (GX has a fixed cost
+        per batch), and a larger file is split. A table with no rows yields
         one empty batch, so its expectations are still evaluated.
         """
         pending: list[pa.Table] = []
-        rows = 0
+        rows = size = 0
         yielded = False
-        for piece in self._pieces(name, derived, batch_rows):
+        for piece in self._pieces(name, derived, batch_bytes):
             pending.append(piece)
-            rows += piece.num_rows
-            while rows >= batch_rows:
+            rows, size = rows + piece.num_rows, size + piece.nbytes
+            while rows and size >= batch_bytes:
                 joined = pa.concat_tables(pending, promote_options="default")
-                yield joined.slice(0, batch_rows)
+                take = _rows_within(rows, size, batch_bytes)
+                yield joined.slice(0, take)
                 yielded = True
-                pending, rows = [joined.slice(batch_rows)], rows - batch_rows
+                rest = joined.slice(take)
+                pending, rows, size = [rest], rest.num_rows, rest.nbytes
         if rows or not yielded:
             pending = pending or [self._empty(name, derived)]
             yield pa.concat_tables(pending, promote_options="default")
 
-    def _pieces(self, name: str, derived: Mapping[str, str], batch_rows: int) -> Iterator[pa.Table]:
-        """Each file's rows in order, at most ``batch_rows`` at a time, with derived columns.
+    def _pieces(
+        self, name: str, derived: Mapping[str, str], batch_bytes: int
+    ) -> Iterator[pa.Table]:
+        """Each file's rows in order, at most about ``batch_bytes`` at a time, with derived
+        columns.
 
         The derived columns are computed by one DuckDB query over the whole run (a file's
         rows must see every other file's) and written per file to the scratch folder: the
@@ -258,7 +268,7 @@ class RunTables:
         parts = self._parts[name]
         for index, part in enumerate([parts] if isinstance(parts, pa.Table) else parts):
             share: pa.Table | None = None
-            for start, piece in _slices(part, batch_rows):
+            for start, piece in _slices(part, batch_bytes):
                 if derived and share is None:
                     share = self._con.sql(
                         f"SELECT {', '.join(derived)} "
@@ -290,15 +300,24 @@ class RunTables:
         return self._con.execute(query, parameters).fetchall()
 
 
-def _slices(part: pa.Table | str, batch_rows: int) -> Iterator[tuple[int, pa.Table]]:
-    """``(first row, rows)`` of a table or a Parquet file, at most ``batch_rows`` at a time."""
+def _rows_within(rows: int, size: int, budget: int) -> int:
+    """How many of ``rows`` rows taking ``size`` bytes fit ``budget`` bytes (at least one)."""
+    return max(1, min(rows, rows * budget // size)) if size else max(rows, 1)
+
+
+def _slices(part: pa.Table | str, batch_bytes: int) -> Iterator[tuple[int, pa.Table]]:
+    """``(first row, rows)`` of a table or a Parquet file, about ``batch_bytes`` at a time."""
     if isinstance(part, pa.Table):
-        for start in range(0, part.num_rows, batch_rows):
-            yield start, part.slice(start, batch_rows)
+        step = _rows_within(part.num_rows, part.nbytes, batch_bytes)
+        for start in range(0, part.num_rows, step):
+            yield start, part.slice(start, step)
         return
     start = 0
     with pq.ParquetFile(part) as parquet:
-        for batch in parquet.iter_batches(batch_size=batch_rows):
+        meta = parquet.metadata
+        size = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+        step = _rows_within(meta.num_rows, size, batch_bytes)
+        for batch in parquet.iter_batches(batch_size=step):
             yield start, pa.Table.from_batches([batch])
             start += batch.num_rows
 
@@ -593,7 +612,7 @@ def _validate_table(
     suite_spec: dict[str, Any],
     suite: Any,
     batches: Any,
-    batch_rows: int,
+    batch_bytes: int,
 ) -> Any:
     """One suite's result over all of its table's batches, in the suite's order."""
     import pandas as pd
@@ -610,7 +629,7 @@ def _validate_table(
     merged: dict[str, Any] = {}
     first = None
     rows = count = 0
-    for table in run.batches(name, derived, batch_rows):
+    for table in run.batches(name, derived, batch_bytes):
         frame = arrow_backed_frame(table)
         frame.index = pd.RangeIndex(rows, rows + table.num_rows)  # the run's row numbers
         outcome = batches.get_batch(batch_parameters={"dataframe": frame}).validate(per_batch)
@@ -657,7 +676,7 @@ def run_checkpoints(
     run_name: str | None = None,
     run_time: datetime | None = None,
     *,
-    batch_rows: int = BATCH_ROWS,
+    batch_bytes: int = BATCH_BYTES,
     memory_limit: str = DUCKDB_MEMORY,
     scratch_dir: Path | None = None,
 ) -> ValidationReport:
@@ -668,15 +687,16 @@ def run_checkpoints(
     (a glob's matches sorted). ``published`` maps the views the suites' derived SQL reads
     (``published_articles``, ``published_paragraphs``) to the same kinds of sources; a view
     left out or given no files is empty (a first run). Files are read by DuckDB (under
-    ``memory_limit``, spilling to a temporary folder in ``scratch_dir``) and, ``batch_rows``
-    rows at a time, by GX: peak memory follows the batch, not the run.
+    ``memory_limit``, spilling to a temporary folder in ``scratch_dir``) and, about
+    ``batch_bytes`` of Arrow data at a time, by GX: peak memory follows the batch and the
+    limit, not the run.
 
     Row-local expectations (``ROW_LOCAL``) run in GX per batch and their results add up;
-    those about the whole table (``RUN_WIDE``: uniqueness, row count) are DuckDB queries
-    over all of its files; derived columns are computed over all files too. Each suite's
-    result is one validation page per run (``run_name``, the newsclean run id, names it),
-    with observed values escaped for Data Docs; Data Docs are built once at the end
-    (each build re-renders every page) and the index lists every run whose results are
+    those about the whole table (``RUN_WIDE``: uniqueness, distinct values, row count) are
+    DuckDB queries over all of its files; derived columns are computed over all files too.
+    Each suite's result is one validation page per run (``run_name``, the newsclean run id,
+    names it), with observed values escaped for Data Docs; Data Docs are built once at the
+    end (each build re-renders every page) and the index lists every run whose results are
     kept.
     """
     from great_expectations.core.run_identifier import RunIdentifier
@@ -701,7 +721,7 @@ def run_checkpoints(
         for name, spec in suites.items():
             suite = context.suites.add(gx.ExpectationSuite(**spec))
             batches = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("run")
-            result = _validate_table(gx, run, spec, suite, batches, batch_rows)
+            result = _validate_table(gx, run, spec, suite, batches, batch_bytes)
             result.meta["run_id"] = run_id
             result.meta["validation_time"] = run_id.run_time
             key = ValidationResultIdentifier(

@@ -22,6 +22,7 @@ import pytest
 
 from benchmarks.validate_memory import inputs_table, synthetic_part
 from tasks.validate import (
+    BATCH_BYTES,
     ROW_LOCAL,
     RUN_WIDE,
     RunTables,
@@ -99,16 +100,16 @@ ROW_COUNTS = [
     {"type": "expect_table_row_count_to_equal", "kwargs": {"value": 3}},
     {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 3, "max_value": 3}},
 ]
-# How the three rows are laid out: one Arrow table (in batches of ``rows``), or Parquet
-# files holding the rows at these positions (the bad values are all in row 1, the
-# duplicate in rows 0 and 1), in batches of ``rows``.
+# How the three rows are laid out: one Arrow table, or Parquet files holding the rows at
+# these positions (the bad values are all in row 1, the duplicate in rows 0 and 1); and the
+# batch size in bytes (1: a batch per row; the default: one batch for every file).
 LAYOUTS = {
-    "table": (None, 100),
+    "table": (None, BATCH_BYTES),
     "table, a batch per row": (None, 1),
-    "one file": ([[0, 1, 2]], 100),
-    "a file per row": ([[0], [1], [2]], 100),
+    "one file": ([[0, 1, 2]], BATCH_BYTES),
+    "a file per row": ([[0], [1], [2]], BATCH_BYTES),
     "a file per row, a batch per row": ([[0], [1], [2]], 1),
-    "the bad row first, an empty file between": ([[1], [], [0, 2]], 2),
+    "the bad row first, an empty file between": ([[1], [], [0, 2]], 1),
 }
 
 
@@ -139,14 +140,14 @@ def _parts(table: pa.Table, groups: list[list[int]], folder: Path) -> list[str]:
 
 def _run(which: str, tmp_path: Path, layout: str = "table"):
     tables, suite = _tables_and_suite(which)
-    groups, batch_rows = LAYOUTS[layout]
+    groups, batch_bytes = LAYOUTS[layout]
     if groups is not None:
         tables = {"checked": _parts(tables["checked"], groups, tmp_path / which / "parts")}
     suites = tmp_path / which / "expectations"
     suites.mkdir(parents=True)
     (suites / "checked.json").write_text(json.dumps(suite), encoding="utf-8")
     docs = tmp_path / which / "docs"
-    return run_checkpoints(tables, {}, suites, docs, batch_rows=batch_rows)  # type: ignore[arg-type]
+    return run_checkpoints(tables, {}, suites, docs, batch_bytes=batch_bytes)  # type: ignore[arg-type]
 
 
 def test_every_expectation_type_the_suites_use_is_covered_here():
@@ -207,7 +208,7 @@ def test_a_wrong_row_count_over_the_files_is_reported(tmp_path, groups):
     suites = tmp_path / "expectations"
     suites.mkdir()
     (suites / "checked.json").write_text(json.dumps(suite), encoding="utf-8")
-    report = run_checkpoints({"checked": files}, {}, suites, tmp_path / "docs", batch_rows=3)
+    report = run_checkpoints({"checked": files}, {}, suites, tmp_path / "docs", batch_bytes=1)
     assert {f.expectation for f in report.failures} == {e["type"] for e in ROW_COUNTS}
 
 
@@ -230,7 +231,9 @@ def test_the_real_suites_see_the_whole_run_across_files(tmp_path):
     # (row 11, in the first file) points at row 7 (in the second).
     assert run["paragraphs"].column("duplicate_of").null_count == 18 - 5
     tables = {**files, "inputs": inputs_table(6)}
-    split = run_checkpoints(tables, None, REPO / "expectations", tmp_path / "docs", batch_rows=4)
+    split = run_checkpoints(
+        tables, None, REPO / "expectations", tmp_path / "docs", batch_bytes=1000
+    )
     assert split.success, [f.as_dict() for f in split.failures]
     whole = run_checkpoints(
         {**run, "inputs": inputs_table(6)}, None, REPO / "expectations", tmp_path / "docs-whole"
@@ -243,8 +246,8 @@ def test_a_duplicate_id_split_across_two_files_fails(tmp_path):
     run, files = _real_run(tmp_path, [range(6)], [range(9), range(9, 18), [4]])
     # The third file repeats paragraph 4 (in the first file) and so adds a row to article 1.
     tables = {**files, "inputs": inputs_table(6)}
-    # Batches of 9 rows: the copies are never in one batch.
-    report = run_checkpoints(tables, None, REPO / "expectations", tmp_path / "docs", batch_rows=9)
+    # A batch per row: the copies are never in one batch.
+    report = run_checkpoints(tables, None, REPO / "expectations", tmp_path / "docs", batch_bytes=1)
     failed = {(f.suite, f.expectation, f.column): f for f in report.failures}
     unique = failed.pop(("paragraphs", "expect_column_values_to_be_unique", "paragraph_id"))
     duplicated = run["paragraphs"].column("paragraph_id")[4].as_py()
@@ -278,9 +281,9 @@ def test_a_duplicate_of_a_published_paragraph_resolves_through_the_published_fil
     assert later.success, [f.as_dict() for f in later.failures]
 
 
-def _batches(tables: dict, batch_rows: int, derived: dict, published=None, tmp=None):
+def _batches(tables: dict, batch_bytes: int, derived: dict, published=None, tmp=None):
     with RunTables(tables, published, tmp) as run:
-        return list(run.batches("t", derived, batch_rows))
+        return list(run.batches("t", derived, batch_bytes))
 
 
 def test_derived_columns_line_up_with_their_rows_across_files(tmp_path):
@@ -297,8 +300,9 @@ def test_derived_columns_line_up_with_their_rows_across_files(tmp_path):
     }
     others = {"other": pa.table({"id": np.arange(0, n, 3)})}
     for number, source in enumerate((table, files)):
-        batches = _batches({"t": source}, 70_000, derived, others, tmp_path / str(number))
-        assert [b.num_rows for b in batches] == [70_000] * 4 + [20_000]
+        budget = 2_000_000  # ~80,000 rows: batches that do not follow the files
+        batches = _batches({"t": source}, budget, derived, others, tmp_path / str(number))
+        assert len(batches) >= 4 and all(b.nbytes <= budget * 1.01 for b in batches)
         frame = pa.concat_tables(batches)
         assert frame.column_names == ["id", "v", "twice", "known", "last"]
         assert np.array_equal(frame.column("twice").to_numpy(), values * 2)
