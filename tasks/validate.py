@@ -576,15 +576,21 @@ def run_wide_result(run: RunTables, table: str, config: Any) -> Any:
         }
     else:  # expect_column_values_to_be_unique: every copy of a repeated value is unexpected
         column = _quoted(kwargs["column"])
-        copies = (
+        # One pass over the column; what it keeps (nulls, repeated values) is small.
+        run.fetch(
+            f"CREATE OR REPLACE TEMP TABLE newsclean_repeats AS "
             f"SELECT {column} AS value, count(*) AS copies FROM {table} "
-            f"WHERE {column} IS NOT NULL GROUP BY {column} HAVING count(*) > 1"
+            f"GROUP BY {column} HAVING {column} IS NULL OR count(*) > 1"
         )
-        ((rows, missing, unexpected),) = run.fetch(
-            f"SELECT count(*), count(*) - count({column}), "
-            f"(SELECT coalesce(sum(copies), 0) FROM ({copies})) FROM {table}"
+        ((rows,),) = run.fetch(f"SELECT count(*) FROM {table}")
+        ((missing, unexpected),) = run.fetch(
+            "SELECT coalesce(sum(copies) FILTER (value IS NULL), 0), "
+            "coalesce(sum(copies) FILTER (value IS NOT NULL), 0) FROM newsclean_repeats"
         )
-        top = run.fetch(f"{copies} ORDER BY copies DESC, value LIMIT {SAMPLE}")
+        top = run.fetch(
+            "SELECT value, copies FROM newsclean_repeats WHERE value IS NOT NULL "
+            f"ORDER BY copies DESC, value LIMIT {SAMPLE}"
+        )
         success = unexpected == 0
         result = {
             "element_count": rows,
@@ -619,6 +625,7 @@ def _validate_table(
     from great_expectations.core.expectation_validation_result import (
         ExpectationSuiteValidationResult,
     )
+    from great_expectations.validator.v1_validator import Validator
     from great_expectations.validator.validation_statistics import calc_validation_statistics
 
     name = suite_spec["name"]
@@ -627,18 +634,22 @@ def _validate_table(
         name=name, expectations=[e for e in suite_spec["expectations"] if e["type"] in ROW_LOCAL]
     )
     merged: dict[str, Any] = {}
-    first = None
+    first: tuple[dict[str, Any], str | None] | None = None  # a batch's meta and batch id
     rows = count = 0
     for table in run.batches(name, derived, batch_bytes):
         frame = arrow_backed_frame(table)
         frame.index = pd.RangeIndex(rows, rows + table.num_rows)  # the run's row numbers
-        outcome = batches.get_batch(batch_parameters={"dataframe": frame}).validate(per_batch)
-        del frame
+        # What ValidationDefinition.run does, without storing each batch's result: the
+        # merged one is stored, escaped. (Batch.validate would load, and fingerprint, the
+        # frame twice.)
+        validator = Validator(batch_definition=batches, batch_parameters={"dataframe": frame})
+        outcome = validator.validate_expectation_suite(per_batch)
+        del frame, validator
         for result in outcome.results:
             key = _key(result.expectation_config)
             merged[key] = merge_results(merged[key], result) if key in merged else result
         if first is None:
-            first = outcome
+            first = (dict(outcome.meta), outcome.batch_id)
         rows, count = rows + table.num_rows, count + 1
     assert first is not None  # RunTables.batches yields at least one batch
     results = []
@@ -651,7 +662,8 @@ def _validate_table(
             result.expectation_config = config
             results.append(result)
     statistics = calc_validation_statistics(results)
-    meta = {key: value for key, value in first.meta.items() if key != "batch_markers"}
+    batch_meta, batch_id = first
+    meta = {key: value for key, value in batch_meta.items() if key != "batch_markers"}
     meta["batch_parameters"] = {"rows": rows, "batches": count}
     return ExpectationSuiteValidationResult(
         success=statistics.success,
@@ -664,7 +676,7 @@ def _validate_table(
             "success_percent": statistics.success_percent,
         },
         meta=meta,
-        batch_id=first.batch_id,
+        batch_id=batch_id,
     )
 
 
