@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 from prefect import flow, unmapped
 from prefect.context import FlowRunContext
 from prefect.futures import PrefectFuture, as_completed
@@ -108,10 +107,10 @@ def _shards(items: list[_Item], size: int) -> list[list[_Item]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _published(output: Path) -> dict[str, pa.Table]:
-    """Ids, credits, URLs and versions published by earlier runs (empty tables on a first run)."""
+def _published_articles(output: Path) -> pa.Table:
+    """Ids, credits, URLs and versions of the articles earlier runs published (the run-wide
+    steps read them; a few small columns per article, empty on a first run)."""
     articles = read_published(output, "articles", "article_id, credits, url, version")
-    paragraphs = read_published(output, "paragraphs", "paragraph_id")
     if articles is None:
         articles = pa.table(
             {
@@ -121,9 +120,16 @@ def _published(output: Path) -> dict[str, pa.Table]:
                 "version": pa.array([], pa.int32()),
             }
         )
-    if paragraphs is None:
-        paragraphs = pa.table({"paragraph_id": pa.array([], pa.string())})
-    return {"published_articles": articles, "published_paragraphs": paragraphs}
+    return articles
+
+
+def _published_files(output: Path) -> dict[str, str]:
+    """The published parts as globs, for the suites' checks against earlier runs (a glob that
+    matches nothing is an empty table to validation)."""
+    return {
+        "published_articles": str(output / "articles" / "part-*.parquet"),
+        "published_paragraphs": str(output / "paragraphs" / "part-*.parquet"),
+    }
 
 
 def release_result(future: PrefectFuture[Any]) -> None:
@@ -202,10 +208,8 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     dedup_state = out / DEDUP_STATE
     index_status = sync_dedup_index(out, dedup_state, config.dedup)
     refs, unsupported = find_inputs(inputs, exclude=[out])
-    published = _published(out)
-    published_ids = PublishedIds.of(
-        published["published_articles"].column("article_id").to_pylist()
-    )
+    published = _published_articles(out)
+    published_ids = PublishedIds.of(published.column("article_id").to_pylist())
     context = FlowRunContext.get()
     workers = parallelism(context.task_runner) if context else 1
     shards = _shards(refs, shard_size_for(len(refs), config.shard_size, workers))
@@ -228,9 +232,8 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         )
 
     progress.info("deduplicating %d articles", sum(r.articles for r in summaries))
-    wide = deduplicate(
-        out, run_id, config, dedup_state / "index", published["published_articles"], started
-    )
+    wide = deduplicate(out, run_id, config, dedup_state / "index", published, started)
+    del published
     skipped = sorted([*wide.skipped, *unsupported], key=_by_source)
     quarantined = wide.quarantined
     shard_stats = merge_stats([r.stats for r in summaries])
@@ -242,20 +245,23 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         read_stats.drop(UNSUPPORTED_TYPE.replace(" ", "_"), len(unsupported))
     counts = _accounting(read_stats, wide.articles, len(skipped), len(quarantined))
     sources = {name: _staged_source(out, run_id, name) for name in ("articles", "paragraphs")}
-    tables = {
-        name: source if isinstance(source, pa.Table) else pq.read_table(source)
-        for name, source in sources.items()
-    }
     progress.info("validating")
     validate_stats = StepStats("validate", Unit.ARTICLES)
     docs_dir = out / "reports" / "data_docs"
     with validate_stats.timed():
-        checked = {**tables, "inputs": pa.Table.from_pylist([counts])}
-        report = validate(checked, published, config.expectations_dir, docs_dir, run_id, started)
+        checked = {**sources, "inputs": pa.Table.from_pylist([counts])}
+        report = validate(
+            checked,
+            _published_files(out),
+            config.expectations_dir,
+            docs_dir,
+            run_id,
+            started,
+            scratch_dir=staging_dir(out, run_id),
+        )
         if report.data_docs_index:
             make_docs_offline(docs_dir)
-    validate_stats.keep(tables["articles"].num_rows)
-    del tables, checked
+    validate_stats.keep(wide.articles)
     # The report's tallies, read from the staged tables before publishing moves them.
     by_label, by_rule = removal_counts(sources["paragraphs"])
     clusters = duplicate_clusters(sources["paragraphs"], sources["articles"], output=out)

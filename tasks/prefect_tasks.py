@@ -8,6 +8,7 @@ small summary; the run-wide task reads them back from there.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from tasks.clean.document import PublishedIds, ShardSummary, stage_shard
 from tasks.config import PipelineConfig
 from tasks.dedup.runwide import RunWideResult, run_wide
 from tasks.models import InputRef
-from tasks.output.validate import ValidationReport, run_checkpoints
+from tasks.output.validate import TableSource, ValidationReport, run_checkpoints
 
 
 @task(name="clean-shard", cache_policy=NO_CACHE, retries=0)
@@ -43,11 +44,20 @@ def deduplicate(
 
 @task(name="validate", cache_policy=NO_CACHE)
 def validate(
-    tables: dict[str, pa.Table],
-    published: dict[str, pa.Table],
+    tables: Mapping[str, TableSource],
+    published: Mapping[str, TableSource] | None,
     expectations_dir: Path,
     docs_dir: Path,
     run_name: str | None = None,
     run_time: datetime | None = None,
+    scratch_dir: Path | None = None,
 ) -> ValidationReport:
-    return run_checkpoints(tables, published, expectations_dir, docs_dir, run_name, run_time)
+    return run_checkpoints(
+        tables,
+        published,
+        expectations_dir,
+        docs_dir,
+        run_name,
+        run_time,
+        scratch_dir=scratch_dir,
+    )

@@ -71,7 +71,7 @@ EXACT_DUPLICATE_RULE = EXACT_DUPLICATE.name
 CONTAINED_RULE = REPEATED_IN_ARTICLE.name
 SITE_REPEAT_RULE = SITE_REPEAT.name
 # DuckDB's memory for the run-wide queries; beyond it they spill to the staging folder.
-MEMORY_LIMIT = "512MB"
+MEMORY_LIMIT = "256MB"
 # Rows per batch streamed out of DuckDB into the tables and per article batch.
 BATCH_ROWS = 50_000
 ARTICLE_BATCH_ROWS = 5_000
