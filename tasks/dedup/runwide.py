@@ -149,8 +149,7 @@ class RunWide:
 
     def close(self) -> None:
         self.con.close()
-        shutil.rmtree(self.workdir / "spill", ignore_errors=True)
-        (self.workdir / "runwide.duckdb").unlink(missing_ok=True)
+        shutil.rmtree(self.workdir, ignore_errors=True)  # its database and what it spilled
 
     def __enter__(self) -> RunWide:
         return self
@@ -756,6 +755,8 @@ def run_wide(
             write_staged(output, run_id, {"quarantine": quarantine})
         tables.keep(articles)
         skipped = steps.skipped()
+    # The shards' rows are in the tables now; validation and publishing read only those.
+    shutil.rmtree(staging / SHARDS, ignore_errors=True)
     quarantined = [
         QuarantineRecord(row["source"], row["stage"], row["reason"], row["input_sha256"])
         for row in quarantine.to_pylist()
