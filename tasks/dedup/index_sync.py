@@ -21,6 +21,8 @@ from tasks.files import write_atomically
 # --- the persistent dedup index, kept in step with what is published -----------------------
 
 INDEX_RUNS_FILE = "runs.json"
+# DuckDB's memory for reading a run's kept paragraphs out of its published parts.
+INDEX_MEMORY = "256MB"
 
 
 def _published_runs(output: Path) -> list[str]:
@@ -50,6 +52,7 @@ def index_records(
     import duckdb
 
     with duckdb.connect() as con:
+        con.execute(f"SET memory_limit = '{INDEX_MEMORY}'")  # it spills beyond
         for name, source in (("paragraphs", paragraphs), ("articles", articles)):
             if isinstance(source, str | list):
                 files = repr(source) if isinstance(source, list) else f"'{source}'"
