@@ -40,7 +40,7 @@ from tasks.output.publish import (
     staged_parts,
     staging_dir,
 )
-from tasks.output.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
+from tasks.output.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA, PUBLISHED_ARTICLE_KEYS
 from tasks.prefect_tasks import clean_shard, deduplicate, validate
 from tasks.report.docs_offline import make_docs_offline
 from tasks.report.run_report import (
@@ -110,17 +110,8 @@ def _shards(items: list[_Item], size: int) -> list[list[_Item]]:
 def _published_articles(output: Path) -> pa.Table:
     """Ids, credits, URLs and versions of the articles earlier runs published (the run-wide
     steps read them; a few small columns per article, empty on a first run)."""
-    articles = read_published(output, "articles", "article_id, credits, url, version")
-    if articles is None:
-        articles = pa.table(
-            {
-                "article_id": pa.array([], pa.string()),
-                "credits": pa.array([], pa.list_(pa.string())),
-                "url": pa.array([], pa.string()),
-                "version": pa.array([], pa.int32()),
-            }
-        )
-    return articles
+    articles = read_published(output, "articles", ", ".join(PUBLISHED_ARTICLE_KEYS.names))
+    return PUBLISHED_ARTICLE_KEYS.empty_table() if articles is None else articles
 
 
 def _published_files(output: Path) -> dict[str, str]:

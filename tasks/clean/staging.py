@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pyarrow as pa
@@ -21,26 +22,37 @@ import pyarrow.parquet as pq
 from tasks.config import DEFAULTS, CleanConfig, PipelineConfig
 from tasks.dedup.near_duplicates import normalise_words
 from tasks.models import BODY, KEPT_LABELS, Article, Paragraph, QuarantineRecord, SkippedInput
-from tasks.output.tables import TIMESTAMP, paragraph_keys, paragraph_values
+from tasks.output.tables import (
+    ARTICLES_SCHEMA,
+    PARAGRAPHS_SCHEMA,
+    QUARANTINE_SCHEMA,
+    paragraph_keys,
+    paragraph_values,
+)
 
+# The article columns a shard knows (the published schema's, less what the run-wide steps
+# set: links, versions, the text and counts after dedup, the run's id and time).
+SHARD_ARTICLE_COLUMNS = (
+    "article_id",
+    "source",
+    "url",
+    "input_format",
+    "extractor",
+    "encoding",
+    "title",
+    "authors",
+    "credits",
+    "published_at",
+    "published_at_precision",
+    "site_name",
+    "language",
+    "description",
+    "n_paragraphs_in",
+    "input_sha256",
+)
 SHARD_ARTICLES_SCHEMA = pa.schema(
     [
-        pa.field("article_id", pa.string(), nullable=False),
-        pa.field("source", pa.string(), nullable=False),
-        pa.field("url", pa.string()),
-        pa.field("input_format", pa.string(), nullable=False),
-        pa.field("extractor", pa.string(), nullable=False),
-        pa.field("encoding", pa.string(), nullable=False),
-        pa.field("title", pa.string()),
-        pa.field("authors", pa.list_(pa.string()), nullable=False),
-        pa.field("credits", pa.list_(pa.string()), nullable=False),
-        pa.field("published_at", TIMESTAMP),
-        pa.field("published_at_precision", pa.string()),
-        pa.field("site_name", pa.string()),
-        pa.field("language", pa.string()),
-        pa.field("description", pa.string()),
-        pa.field("n_paragraphs_in", pa.int32(), nullable=False),
-        pa.field("input_sha256", pa.string(), nullable=False),
+        *(ARTICLES_SCHEMA.field(name) for name in SHARD_ARTICLE_COLUMNS),
         # Run-wide keys: the site a page belongs to (site chrome) and its URL as versions
         # compare it (null without a URL).
         pa.field("site", pa.string(), nullable=False),
@@ -52,14 +64,11 @@ SHARD_ARTICLES_SCHEMA = pa.schema(
 
 SHARD_PARAGRAPHS_SCHEMA = pa.schema(
     [
-        pa.field("paragraph_id", pa.string(), nullable=False),
-        pa.field("article_id", pa.string(), nullable=False),
-        pa.field("position", pa.int32(), nullable=False),
-        pa.field("text", pa.string(), nullable=False),
-        pa.field("label", pa.string(), nullable=False),
-        pa.field("reason", pa.string(), nullable=False),
-        pa.field("line_start", pa.int32(), nullable=False),
-        pa.field("line_end", pa.int32(), nullable=False),
+        *(
+            PARAGRAPHS_SCHEMA.field(name)
+            for name in PARAGRAPHS_SCHEMA.names
+            if name not in ("duplicate_of", "cluster_id", "run_id")  # set run-wide
+        ),
         # Whitespace-separated words (what "more than half of its words" counts).
         pa.field("words", pa.int32(), nullable=False),
         # Normalised words of a short body line; null for every other paragraph.
@@ -69,14 +78,7 @@ SHARD_PARAGRAPHS_SCHEMA = pa.schema(
     ]
 )
 
-SHARD_QUARANTINE_SCHEMA = pa.schema(
-    [
-        pa.field("source", pa.string(), nullable=False),
-        pa.field("stage", pa.string(), nullable=False),
-        pa.field("reason", pa.string(), nullable=False),
-        pa.field("input_sha256", pa.string()),
-    ]
-)
+SHARD_QUARANTINE_SCHEMA = QUARANTINE_SCHEMA.remove(QUARANTINE_SCHEMA.get_field_index("run_id"))
 
 SHARD_SKIPPED_SCHEMA = pa.schema(
     [
@@ -178,26 +180,17 @@ def shard_tables(
     for article in ordered:
         first.setdefault(article.article_id, article)
     written = sorted(first.values(), key=lambda a: a.article_id)
+    columns: dict[str, list[Any]] = {
+        name: [getattr(a, name) for a in ordered]
+        for name in SHARD_ARTICLE_COLUMNS
+        if name != "n_paragraphs_in"
+    }
     article_rows = pa.table(
         {
-            "article_id": [a.article_id for a in ordered],
-            "source": [a.source for a in ordered],
-            "url": [a.url for a in ordered],
-            "input_format": [a.input_format for a in ordered],
-            "extractor": [a.extractor for a in ordered],
-            "encoding": [a.encoding for a in ordered],
-            "title": [a.title for a in ordered],
-            "authors": [a.authors for a in ordered],
-            "credits": [a.credits for a in ordered],
-            "published_at": [a.published_at for a in ordered],
-            "published_at_precision": [a.published_at_precision for a in ordered],
-            "site_name": [a.site_name for a in ordered],
-            "language": [a.language for a in ordered],
-            "description": [a.description for a in ordered],
+            **columns,
             "n_paragraphs_in": [
                 len(a.paragraphs) if a.paragraphs_in is None else a.paragraphs_in for a in ordered
             ],
-            "input_sha256": [a.input_sha256 for a in ordered],
             "site": [site_key(a) for a in ordered],
             "version_key": [version_key(a.url) if a.url else None for a in ordered],
             "has_paragraphs": [first[a.article_id] is a for a in ordered],

@@ -59,6 +59,7 @@ from tasks.output.publish import staging_dir, write_staged, write_staged_table
 from tasks.output.tables import (
     ARTICLES_SCHEMA,
     PARAGRAPHS_SCHEMA,
+    PUBLISHED_ARTICLE_KEYS,
     QUARANTINE_SCHEMA,
     REMOVED_COUNT_COLUMNS,
     content_hash,
@@ -136,14 +137,7 @@ class RunWide:
         self._view("shard_quarantine", sources.quarantine)
         self._view("shard_skipped", sources.skipped)
         if published_articles is None:
-            published_articles = pa.table(
-                {
-                    "article_id": pa.array([], pa.string()),
-                    "credits": pa.array([], pa.list_(pa.string())),
-                    "url": pa.array([], pa.string()),
-                    "version": pa.array([], pa.int32()),
-                }
-            )
+            published_articles = PUBLISHED_ARTICLE_KEYS.empty_table()
         self._view("published_articles", published_articles)
         self.stats: dict[str, StepStats] = {}
 

@@ -49,6 +49,11 @@ ARTICLES_SCHEMA = pa.schema(
     ]
 )
 
+# What the run-wide steps read of earlier runs' articles (versions, syndication sources).
+PUBLISHED_ARTICLE_KEYS = pa.schema(
+    [ARTICLES_SCHEMA.field(name) for name in ("article_id", "credits", "url", "version")]
+)
+
 PARAGRAPHS_SCHEMA = pa.schema(
     [
         pa.field("paragraph_id", pa.string(), nullable=False),
