@@ -72,7 +72,7 @@ EXACT_DUPLICATE_RULE = EXACT_DUPLICATE.name
 CONTAINED_RULE = REPEATED_IN_ARTICLE.name
 SITE_REPEAT_RULE = SITE_REPEAT.name
 # DuckDB's memory for the run-wide queries; beyond it they spill to the staging folder.
-MEMORY_LIMIT = "256MB"
+MEMORY_LIMIT = "512MB"
 # Rows per batch streamed out of DuckDB into the tables and per article batch.
 BATCH_ROWS = 50_000
 ARTICLE_BATCH_ROWS = 5_000
@@ -284,13 +284,13 @@ class RunWide:
                 CREATE TABLE para AS
                 WITH j AS (
                     SELECT p.paragraph_id, p.article_id, p.position, p.words, p.label,
-                           p.reason, d.duplicate_of, d.cluster_id, d.similarity,
+                           p.reason, p.repeats, d.duplicate_of, d.cluster_id, d.similarity,
                            e.earlier_id IS NOT NULL AS own_version
                     FROM kept_paragraphs p
                     LEFT JOIN dups d USING (paragraph_id)
                     LEFT JOIN earlier e
                       ON e.article_id = p.article_id AND e.earlier_id = {article_of})
-                SELECT paragraph_id, article_id, position, words,
+                SELECT paragraph_id, article_id, position, words, repeats,
                     CASE WHEN duplicate_of IS NOT NULL AND NOT own_version
                          THEN 'duplicate' ELSE label END AS label,
                     CASE WHEN duplicate_of IS NOT NULL AND NOT own_version
@@ -359,11 +359,10 @@ class RunWide:
         """
         reader = _stream(
             self.con,
-            "SELECT p.article_id, p.position, p.paragraph_id, p.label, p.reason, "
-            "p.duplicate_of, p.cluster_id, k.repeats "
-            "FROM para p JOIN kept_paragraphs k USING (paragraph_id) WHERE p.article_id IN "
-            "(SELECT DISTINCT article_id FROM kept_paragraphs WHERE repeats IS NOT NULL) "
-            "ORDER BY p.article_id, p.position",
+            "SELECT article_id, position, paragraph_id, label, reason, duplicate_of, "
+            "cluster_id, repeats FROM para WHERE article_id IN "
+            "(SELECT DISTINCT article_id FROM para WHERE repeats IS NOT NULL) "
+            "ORDER BY article_id, position",
             rows=BATCH_ROWS,
         )
         updates: dict[str, list[Any]] = {
