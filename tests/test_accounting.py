@@ -20,8 +20,9 @@ from benchmarks.wcxb import SUBSET_DIR
 from tasks.clean.document import process_document
 from tasks.config import EXPECTATIONS_DIR
 from tasks.models import Article
-from tasks.output.tables import articles_table, paragraphs_table
 from tasks.output.validate import run_checkpoints
+
+from .builders import articles_table, paragraphs_table
 
 # A pinned WCXB page (arXiv abstract page) whose trafilatura text carries the site's header,
 # which the DOM filter places in chrome.

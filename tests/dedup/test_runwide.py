@@ -13,12 +13,20 @@ import pytest
 
 from flows.pipeline import DEDUP_STATE, newsclean_flow
 from tasks.clean.paragraphs import split_paragraphs
-from tasks.clean.staging import find_repeats, short_body_lines
+from tasks.clean.staging import (
+    SHARD_QUARANTINE_SCHEMA,
+    SHARD_SKIPPED_SCHEMA,
+    find_repeats,
+    shard_tables,
+    short_body_lines,
+)
 from tasks.config import CleanConfig, PipelineConfig
 from tasks.dedup.near_duplicates import DedupConfig
-from tasks.dedup.runwide import label_articles
+from tasks.dedup.runwide import RunWide, Sources, label_articles
 from tasks.models import Article, Paragraph
+from tasks.output.tables import ARTICLES_SCHEMA, PARAGRAPHS_SCHEMA
 
+from ..builders import articles_table, paragraphs_table
 from ..conftest import SEEDS
 
 ORIGINAL = SEEDS / "003_a7277c371bf19f06.txt"
@@ -380,3 +388,32 @@ def test_reprints_on_one_site_keep_their_shared_sentence_through_the_flow(tmp_pa
     kept, *copies = rows
     assert kept[1] == "body"
     assert [(label, dup) for _, label, _, dup in copies] == [("duplicate", f"{kept[0]}-00002")] * 3
+
+
+def test_the_tables_streamed_out_are_the_published_rows_of_the_articles(tmp_path):
+    """What the run-wide step writes is what the labelled articles say (the oracle builds the
+    rows from the objects, tests/builders.py): ids, labels and links of every paragraph, the
+    text joined from body paragraphs, counts per label, versions."""
+    pages = [
+        _story("a1", ["Bridge to close", LEDE, LATER, EXPANDED]),
+        _story("b2", ["Harbour bridge shuts", LEDE, EXPANDED]),
+        _page("c3", [REPRINTED[0], "Advertisement"]),
+    ]
+    pages[2].paragraphs[1].label, pages[2].paragraphs[1].reason = "ad", "ad_marker"
+    config = PipelineConfig()
+    article_rows, paragraph_rows = shard_tables(pages, config)
+    sources = Sources(
+        article_rows,
+        paragraph_rows,
+        SHARD_QUARANTINE_SCHEMA.empty_table(),
+        SHARD_SKIPPED_SCHEMA.empty_table(),
+    )
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    with RunWide(sources, tmp_path / "runwide", config.dedup, None, config.clean) as steps:
+        steps.run(None)
+        paragraphs = pa.Table.from_batches(list(steps.paragraph_batches("r")), PARAGRAPHS_SCHEMA)
+        articles = pa.Table.from_batches(list(steps.article_batches("r", when)), ARTICLES_SCHEMA)
+    assert label_articles(pages) == 3  # the same steps, written back onto the objects
+    assert paragraphs.to_pylist() == paragraphs_table(pages, "r").to_pylist()
+    assert articles.to_pylist() == articles_table(pages, "r", when).to_pylist()
+    assert articles.column("n_removed_duplicate").to_pylist() == [1, 2, 0]

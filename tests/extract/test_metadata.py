@@ -23,8 +23,8 @@ from tasks.extract.metadata import (
     strip_site_name,
     word_count,
 )
-from tasks.output.tables import articles_table
 
+from ..builders import articles_table
 from ..pages import PROSE
 
 BODY = "".join(f"<p>{p}</p>" for p in PROSE)

@@ -49,7 +49,9 @@ from tasks.output.publish import (
     write_staged_table,
 )
 from tasks.report.run_report import recovered_summary
-from tasks.output.tables import QUARANTINE_SCHEMA, quarantine_table
+from tasks.output.tables import QUARANTINE_SCHEMA
+
+from ..builders import quarantine_table
 
 from ..conftest import REPO, SEEDS
 from ..prefect_server import client_env, prefect_server
@@ -300,7 +302,7 @@ def test_a_run_that_completes_an_interrupted_one_writes_its_report_too(tmp_path)
     report says what it did."""
 
     from tasks.clean.document import process_document
-    from tasks.output.tables import articles_table, paragraphs_table
+    from ..builders import articles_table, paragraphs_table
 
     inputs, output = tmp_path / "in", tmp_path / "out"
     inputs.mkdir()

@@ -8,7 +8,9 @@ import pyarrow as pa
 
 from tasks.models import Article, Paragraph
 from tasks.clean.staging import shard_tables
-from tasks.output.tables import PARAGRAPHS_SCHEMA, articles_table, paragraph_ids, paragraphs_table
+from tasks.output.tables import PARAGRAPHS_SCHEMA, paragraph_ids
+
+from ..builders import articles_table, paragraphs_table
 
 
 def _article(article_id: str, positions: list[int], published_at: datetime | None) -> Article:
@@ -39,30 +41,6 @@ def test_paragraph_ids_are_article_paragraph_ids_at_any_width():
     assert ids.to_pylist() == expected
 
 
-def test_paragraphs_table_has_a_row_per_paragraph_with_its_values():
-    table = paragraphs_table(ARTICLES, "run-1")
-    assert table.schema == PARAGRAPHS_SCHEMA
-    expected = [
-        {
-            "paragraph_id": a.paragraph_id(p.position),
-            "article_id": a.article_id,
-            "position": p.position,
-            "text": p.text,
-            "label": p.label,
-            "reason": p.reason,
-            "duplicate_of": p.duplicate_of,
-            "cluster_id": p.cluster_id,
-            "line_start": p.line_start,
-            "line_end": p.line_end,
-            "run_id": "run-1",
-        }
-        for a in ARTICLES
-        for p in a.paragraphs
-    ]
-    assert table.to_pylist() == expected
-    assert paragraphs_table([], "run-1").num_rows == 0
-
-
 def test_shard_tables_hold_every_paragraph_with_the_run_wide_columns():
     articles, paragraphs = shard_tables(ARTICLES)
     assert articles.column("article_id").to_pylist() == ["00aa", "11bb"]
@@ -82,16 +60,3 @@ def test_a_repeated_input_in_a_shard_writes_its_paragraphs_once():
     assert articles.column("has_paragraphs").to_pylist() == [True, False]
     assert paragraphs.num_rows == 3
     assert paragraphs.column("label").to_pylist() == ["body"] * 3  # the copy's labels
-
-
-def test_articles_table_carries_the_version_columns():
-    first = _article("00aa", [0], None)
-    second = _article("22cc", [0], None)
-    second.version, second.supersedes = 2, "00aa"
-    table = articles_table([first, second], "run-1", datetime(2026, 3, 2, tzinfo=UTC))
-    assert table.schema.field("version").type == pa.int32()
-    assert not table.schema.field("version").nullable
-    assert table.select(["supersedes", "version"]).to_pylist() == [
-        {"supersedes": None, "version": 1},
-        {"supersedes": "00aa", "version": 2},
-    ]

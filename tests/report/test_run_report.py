@@ -33,7 +33,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from tasks.models import Article, Paragraph
-from tasks.output.tables import articles_table, paragraphs_table
 from tasks.output.validate import ValidationReport, run_checkpoints
 from tasks.report.docs_offline import (
     ASSETS,
@@ -52,6 +51,8 @@ from tasks.report.run_report import (
 )
 from tasks.report.run_report import write_report as write_run_report
 from tasks.stats import StepStats, Unit
+
+from ..builders import articles_table, paragraphs_table
 
 LOCAL_SCHEMES = {"file", "data", "blob", "about"}
 
