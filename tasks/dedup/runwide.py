@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -504,19 +504,45 @@ class RunWide:
 
     # --- 6. the tables ------------------------------------------------------------------
 
+    def _labelled_paragraphs(
+        self, text_columns: str, label_columns: str
+    ) -> Iterator[tuple[pa.Table, pa.Table]]:
+        """The staged paragraphs' ``text_columns`` and their state's ``label_columns``, in id
+        order, in aligned slices of ``BATCH_ROWS`` rows.
+
+        Two sorted streams zipped instead of one join: a hash join of the state with the
+        texts ran out of DuckDB's memory at 100,000 pages, where two sorts spill to disk.
+        Both have one row per kept paragraph, sorted on the same unique key.
+        """
+        texts_con, labels_con = self.con.cursor(), self.con.cursor()
+        order = "ORDER BY article_id, position"
+        try:
+            texts = _stream(
+                texts_con, f"SELECT {text_columns} FROM kept_paragraphs {order}", rows=BATCH_ROWS
+            )
+            labels = _stream(
+                labels_con, f"SELECT {label_columns} FROM para {order}", rows=BATCH_ROWS
+            )
+            yield from zip(_rechunked(texts), _rechunked(labels), strict=True)
+        finally:
+            texts_con.close()
+            labels_con.close()
+
     def paragraph_batches(self, run_id: str) -> Iterator[pa.RecordBatch]:
         """The run's paragraph rows in id order (``PARAGRAPHS_SCHEMA``)."""
-        reader = _stream(
-            self.con,
-            "SELECT k.paragraph_id, k.article_id, k.position, k.text, p.label, p.reason, "
-            "p.duplicate_of, p.cluster_id, k.line_start, k.line_end, ? AS run_id "
-            "FROM kept_paragraphs k JOIN para p USING (paragraph_id) "
-            "ORDER BY k.article_id, k.position",
-            [run_id],
-            rows=BATCH_ROWS,
-        )
-        for batch in reader:
-            yield _cast_batch(batch, PARAGRAPHS_SCHEMA)
+        for texts, labels in self._labelled_paragraphs(
+            "paragraph_id, article_id, position, text, line_start, line_end",
+            "paragraph_id, label, reason, duplicate_of, cluster_id",
+        ):
+            if texts.column("paragraph_id")[-1] != labels.column("paragraph_id")[-1]:
+                raise RuntimeError("staged paragraphs and their labels are out of step")
+            columns = {
+                **{name: texts.column(name) for name in texts.column_names},
+                **{name: labels.column(name) for name in labels.column_names},
+                "run_id": pa.repeat(pa.scalar(run_id, pa.string()), texts.num_rows),
+            }
+            table = pa.table({name: columns[name] for name in PARAGRAPHS_SCHEMA.names})
+            yield from table.cast(PARAGRAPHS_SCHEMA).to_batches()
 
     def article_batches(self, run_id: str, processed_at: datetime) -> Iterator[pa.RecordBatch]:
         """The run's article rows in id order (``ARTICLES_SCHEMA``): metadata, links,
@@ -552,15 +578,7 @@ class RunWide:
             [run_id, processed_at],
             rows=ARTICLE_BATCH_ROWS,
         )
-        body = self.con.cursor()
-        texts = _body_texts(
-            _stream(
-                body,
-                f"SELECT k.article_id, k.text FROM kept_paragraphs k JOIN para p "
-                f"USING (paragraph_id) WHERE p.label = '{BODY}' ORDER BY k.article_id, k.position",
-                rows=BATCH_ROWS,
-            )
-        )
+        texts = _body_texts(self._labelled_paragraphs("article_id, text", "label"))
         pending: tuple[str, str] | None = next(texts, None)
         try:
             for batch in articles:
@@ -585,7 +603,7 @@ class RunWide:
                 yield from table.select(ARTICLES_SCHEMA.names).cast(ARTICLES_SCHEMA).to_batches()
         finally:
             meta.close()
-            body.close()
+            texts.close()
 
     def quarantine_table(self, run_id: str) -> pa.Table:
         """The run's quarantine rows, by source (a few per bad input: small)."""
@@ -632,10 +650,6 @@ def _stream(
     return con.sql(query, params=params).to_arrow_reader(rows)
 
 
-def _cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
-    return pa.Table.from_batches([batch]).cast(schema).to_batches()[0]
-
-
 def _grouped(reader: pa.RecordBatchReader, key: str) -> Iterator[list[dict[str, Any]]]:
     """Rows of a stream sorted by ``key``, one list per key value (across batch edges)."""
     group: list[dict[str, Any]] = []
@@ -649,13 +663,15 @@ def _grouped(reader: pa.RecordBatchReader, key: str) -> Iterator[list[dict[str, 
         yield group
 
 
-def _body_texts(reader: pa.RecordBatchReader) -> Iterator[tuple[str, str]]:
-    """``(article_id, text)`` per article from its body rows sorted by id and position."""
+def _body_texts(zipped: Iterator[tuple[pa.Table, pa.Table]]) -> Generator[tuple[str, str]]:
+    """``(article_id, text)`` per article from its paragraphs in id order: the body ones
+    joined by a blank line."""
     current: str | None = None
     parts: list[str] = []
-    for batch in reader:
+    for texts, labels in zipped:
+        body = texts.filter(pc.equal(labels.column("label"), BODY))
         for article_id, text in zip(
-            batch.column(0).to_pylist(), batch.column(1).to_pylist(), strict=True
+            body.column("article_id").to_pylist(), body.column("text").to_pylist(), strict=True
         ):
             if article_id != current:
                 if current is not None:
@@ -664,6 +680,23 @@ def _body_texts(reader: pa.RecordBatchReader) -> Iterator[tuple[str, str]]:
             parts.append(text)
     if current is not None:
         yield current, "\n\n".join(parts)
+
+
+def _rechunked(reader: pa.RecordBatchReader, rows: int = BATCH_ROWS) -> Iterator[pa.Table]:
+    """The stream as tables of exactly ``rows`` rows (the last one shorter), whatever the
+    batch sizes it comes in: two streams of the same rows cut this way line up."""
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for batch in reader:
+        pending.append(batch)
+        held += batch.num_rows
+        while held >= rows:
+            table = pa.Table.from_batches(pending, reader.schema)
+            yield table.slice(0, rows).combine_chunks()
+            rest = table.slice(rows)
+            pending, held = rest.to_batches(), rest.num_rows
+    if held:
+        yield pa.Table.from_batches(pending, reader.schema).combine_chunks()
 
 
 def _repeats_of(rows: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
