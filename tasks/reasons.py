@@ -4,7 +4,7 @@ Each paragraph row carries a ``label`` (kept: ``title``, ``body``; removed: the 
 the ``reason`` that decided it. Every reason any step emits is registered here once, with
 the label it gives, the step that gives it and a one-line meaning: the rules, the classifier,
 the main-content selector, the DOM filter, deduplication and the report all name these
-entries instead of writing strings of their own, the README's table is this registry
+entries instead of writing strings of their own, docs/reasons.md's table is this registry
 (``python -m tasks.reasons`` prints it), and tests hold both to it.
 
 The quarantine ``stage`` names are registered the same way (``Stage``); the reasons of a
@@ -289,7 +289,7 @@ def _cell(text: str) -> str:
 
 
 def markdown_table() -> str:
-    """The registry as the README's table of reasons (a test keeps the two equal)."""
+    """The registry as the table of docs/reasons.md (a test keeps the two equal)."""
     rows = [f"| `{r.name}` | `{r.label}` | {r.step} | {_cell(r.meaning)} |" for r in REASONS]
     return "\n".join(["| reason | label | step | meaning |", "|---|---|---|---|", *rows])
 
