@@ -414,6 +414,24 @@ def test_a_bad_config_file_is_one_line_naming_the_key_and_file(text, message, tm
     assert message in messages[0] and "bad.toml" in messages[0], messages
 
 
+def test_every_problem_of_a_config_file_is_named_in_its_one_line(tmp_path, capsys):
+    """pydantic checks the whole file against the dataclasses: a second wrong value, in
+    another section, is named in the same line instead of after the first is fixed."""
+    config = _write(
+        tmp_path / "bad.toml",
+        '[clean]\nmenu_run = "3"\n[dedup]\nseed = 1.5\n[read]\nmax_control_share = "x"\n',
+    )
+    code = main(["run", str(SEEDS), "--output", str(tmp_path / "out"), "--config", str(config)])
+    (message,) = _messages(capsys.readouterr().err)
+    assert code == 2
+    for problem in (
+        "read.max_control_share must be a number, not 'x'",
+        "clean.menu_run must be an integer, not '3'",
+        "dedup.seed must be an integer, not 1.5",
+    ):
+        assert problem in message, message
+
+
 def test_a_nested_option_round_trips_from_the_file_to_a_deployment_run(tmp_path, monkeypatch):
     """``[clean] site_repeat_min_pages = 4`` in newsclean.toml reaches the run's config, on the
     command line and through a deployment's JSON parameter (``newsclean serve``)."""
