@@ -463,7 +463,11 @@ def _show(args: argparse.Namespace) -> int:
         shown = find(Path(args.output_folder), args.key)
     except ShowError as error:
         return refuse(str(error))
-    sys.stdout.write(render_json(shown) if args.json else render_text(shown, terminal_width()))
+    try:
+        sys.stdout.write(render_json(shown) if args.json else render_text(shown, terminal_width()))
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader had enough (`| head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

@@ -191,3 +191,16 @@ def test_show_on_the_seeds_explains_a_removed_duplicate(seeds_run, capsys, monke
     assert labels.count("title") + labels.count("body") == shown["article"]["n_paragraphs_kept"]
     kept_texts = [p["text"] for p in shown["paragraphs"] if p["label"] == "body"]
     assert shown["article"]["text"] == "\n\n".join(kept_texts)
+
+
+def test_show_into_a_closed_pipe_is_no_error(tmp_path, monkeypatch):
+    """``newsclean show ... | head -1``: a reader that left early is neither a traceback nor
+    a failure."""
+    import os
+
+    out = _output(tmp_path)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone: every write meets a closed pipe
+    with open(write_end, "w", encoding="utf-8") as closed:
+        monkeypatch.setattr("sys.stdout", closed)
+        assert main(["show", str(out), COPY_ID]) == 0
