@@ -398,6 +398,7 @@ def test_every_pipeline_option_is_a_config_key():
         ("[clean]\nsite_repeat_min_pagez = 4\n", "unknown key 'clean.site_repeat_min_pagez'"),
         ('[clean]\nmenu_run = "3"\n', "clean.menu_run must be an integer, not '3'"),
         ("[split]\nwrap_min_share = 1.5\n", "wrap_min_share must be in [0.0, 1.0], not 1.5"),
+        ("[split]\nwrap_min_share = nan\n", "wrap_min_share must be in [0.0, 1.0], not nan"),
         ("[metadata]\nlatest_year = 1800\n", "latest_year must be >= earliest_year"),
         (
             "max_input_bytes = 5\n[read]\nmax_input_bytes = 6\n",
