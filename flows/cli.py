@@ -2,6 +2,7 @@
 
 * ``newsclean run [INPUT ...] [--output DIR] [--runner local|dask] [--dask-address URL] ...``
 * ``newsclean serve --cron "..." [INPUT ...] [--output DIR]``: a scheduled deployment.
+* ``newsclean show OUTPUT SOURCE_OR_ARTICLE_ID [--json]``: one article and its paragraphs.
 
 Options come from the command line, else from the config file (``flows.settings``), else
 the defaults. Exit codes (README, "Exit codes"): 0 published; 1 validation failed, nothing
@@ -106,6 +107,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--name", type=non_empty, default="newsclean-scheduled", help="deployment name"
     )
+    show = commands.add_parser(
+        "show", help="print one article's record and its paragraphs with their labels and reasons"
+    )
+    show.add_argument("output_folder", metavar="OUTPUT", help="output directory of a run")
+    show.add_argument(
+        "key",
+        metavar="SOURCE_OR_ARTICLE_ID",
+        help="the input path as given at run time (or a unique ending of it, a WARC "
+        "path#offset), or an article_id (or a unique beginning of it)",
+    )
+    show.add_argument("--json", action="store_true", help="print JSON instead of text")
     return parser
 
 
@@ -144,6 +156,8 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     """Command line over config file over defaults; ``args.settings`` is the file read."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.command == "show":  # reads an output only: no options of the config file
+        return args
     commands = _subparsers(parser)
     actions = {
         action.dest: action
@@ -423,6 +437,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             args = parse_arguments(argv)
         except (UsageError, SettingsError) as error:
             return refuse(str(error))
+        if args.command == "show":
+            return _show(args)
         show_progress()
         try:
             if args.command == "serve":
@@ -437,6 +453,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             if state.signum is None:
                 raise
             return _stopped_command(args, state)
+
+
+def _show(args: argparse.Namespace) -> int:
+    """``newsclean show``: reads the published Parquet only (no Prefect, no lock)."""
+    from flows.show import ShowError, find, render_json, render_text, terminal_width
+
+    try:
+        shown = find(Path(args.output_folder), args.key)
+    except ShowError as error:
+        return refuse(str(error))
+    try:
+        sys.stdout.write(render_json(shown) if args.json else render_text(shown, terminal_width()))
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader had enough (`| head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
 
 
 def _stopped_command(args: argparse.Namespace, state: StopState) -> int:

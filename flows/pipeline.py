@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pyarrow as pa
 from prefect import flow, unmapped
@@ -56,6 +56,12 @@ from tasks.report.run_report import (
     write_report,
 )
 from tasks.stats import StepStats, Unit, merge_stats
+
+if TYPE_CHECKING:
+    from tasks.dedup.runwide import RunWideResult
+    from tasks.models import InputRef
+    from tasks.output.validate import ValidationReport
+    from tasks.report.run_report import ClusterRow
 
 DEDUP_STATE = "_dedup"
 progress = logging.getLogger("newsclean.progress")
@@ -189,24 +195,86 @@ def _staged_source(out: Path, run_id: str, name: str) -> list[str] | pa.Table:
 
 
 def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
+    """The run's steps, in order; nothing is visible to readers before ``_publish``."""
+    run = _begin(out, config)
+    refs, unsupported = find_inputs(inputs, exclude=[out])
+    published = _published_articles(out)
+    summaries = _clean(refs, out, run, config, published)
+    progress.info("deduplicating %d articles", sum(r.articles for r in summaries))
+    wide = deduplicate(out, run.run_id, config, run.dedup_state / "index", published, run.started)
+    del published
+    documents = _account(summaries, wide, unsupported)
+    sources = {name: _staged_source(out, run.run_id, name) for name in ("articles", "paragraphs")}
+    report, validate_stats = _validate(out, run, config, sources, documents.counts, wide.articles)
+    removals = _removals(out, sources)  # read from the staged tables before publishing moves them
+    published_files, failure = _publish(out, run, config, report.success)
+    progress.info("%s", "published" if report.success else "validation failed: not published")
+    summary = _summary(
+        out,
+        run,
+        config,
+        files=len(refs),
+        documents=documents,
+        wide=wide,
+        report=report,
+        stages=[*documents.shard_stats, *wide.stats, validate_stats],
+        removals=removals,
+        published_files=published_files,
+        failure=failure,
+    )
+    return _write_reports(out, summary, report, failure)
+
+
+@dataclass(slots=True)
+class _Run:
+    """What a run knows of itself from its start: id, start time, interrupted runs it
+    completed, and its dedup index (its status changes if updating it fails)."""
+
+    run_id: str
+    started: datetime
+    recovered: list[str]
+    dedup_state: Path
+    index_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Documents:
+    """Every document found, accounted for: the stages' counts and what was not published."""
+
+    skipped: list[SkippedInput]
+    quarantined: list[QuarantineRecord]
+    shard_stats: list[StepStats]
+    counts: dict[str, int]
+
+
+def _begin(out: Path, config: PipelineConfig) -> _Run:
+    """A new run id; interrupted runs completed (with their reports); the dedup index synced."""
     started = datetime.now(UTC).replace(microsecond=0)
     run_id = new_run_id(started)
     recovered = recover(out)
     if recovered:
         progress.info("completed interrupted runs: %s", ", ".join(recovered))
         write_recovered_reports(out, recovered, run_id)
-
     dedup_state = out / DEDUP_STATE
     index_status = sync_dedup_index(out, dedup_state, config.dedup)
-    refs, unsupported = find_inputs(inputs, exclude=[out])
-    published = _published_articles(out)
+    return _Run(run_id, started, recovered, dedup_state, index_status)
+
+
+def _clean(
+    refs: list[InputRef],
+    out: Path,
+    run: _Run,
+    config: PipelineConfig,
+    published: pa.Table,
+) -> list[ShardSummary]:
+    """Read and clean the inputs a shard per task, into the run's staging folder."""
     published_ids = PublishedIds.of(published.column("article_id").to_pylist())
     context = FlowRunContext.get()
     workers = parallelism(context.task_runner) if context else 1
     shards = _shards(refs, shard_size_for(len(refs), config.shard_size, workers))
-    shards_dir = staging_dir(out, run_id) / SHARDS
+    shards_dir = staging_dir(out, run.run_id) / SHARDS
     folders = [str(shards_dir / f"{n:05d}") for n in range(len(shards))]
-    progress.info("run %s: %d input files in %d shards", run_id, len(refs), len(shards))
+    progress.info("run %s: %d input files in %d shards", run.run_id, len(refs), len(shards))
     futures = clean_shard.map(shards, folders, unmapped(config), unmapped(published_ids))
     summaries: list[ShardSummary] = []
     for done, future in enumerate(as_completed(futures), start=1):
@@ -221,12 +289,14 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
             sum(r.skipped for r in summaries),
             sum(r.quarantined for r in summaries),
         )
+    return summaries
 
-    progress.info("deduplicating %d articles", sum(r.articles for r in summaries))
-    wide = deduplicate(out, run_id, config, dedup_state / "index", published, started)
-    del published
+
+def _account(
+    summaries: list[ShardSummary], wide: RunWideResult, unsupported: list[SkippedInput]
+) -> _Documents:
+    """The shards' and the run-wide step's counts, unsupported files counted as read."""
     skipped = sorted([*wide.skipped, *unsupported], key=_by_source)
-    quarantined = wide.quarantined
     shard_stats = merge_stats([r.stats for r in summaries])
     read_stats = next((s for s in shard_stats if s.name == "read"), None)
     if read_stats is None:
@@ -234,8 +304,19 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         shard_stats.insert(0, read_stats)
     if unsupported:
         read_stats.drop(UNSUPPORTED_TYPE.replace(" ", "_"), len(unsupported))
-    counts = _accounting(read_stats, wide.articles, len(skipped), len(quarantined))
-    sources = {name: _staged_source(out, run_id, name) for name in ("articles", "paragraphs")}
+    counts = _accounting(read_stats, wide.articles, len(skipped), len(wide.quarantined))
+    return _Documents(skipped, wide.quarantined, shard_stats, counts)
+
+
+def _validate(
+    out: Path,
+    run: _Run,
+    config: PipelineConfig,
+    sources: dict[str, list[str] | pa.Table],
+    counts: dict[str, int],
+    articles: int,
+) -> tuple[ValidationReport, StepStats]:
+    """The staged tables and the accounting against the suites; Data Docs made offline."""
     progress.info("validating")
     validate_stats = StepStats("validate", Unit.ARTICLES)
     docs_dir = out / "reports" / "data_docs"
@@ -246,68 +327,104 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
             _published_files(out),
             config.expectations_dir,
             docs_dir,
-            run_id,
-            started,
-            scratch_dir=staging_dir(out, run_id),
+            run.run_id,
+            run.started,
+            scratch_dir=staging_dir(out, run.run_id),
         )
         if report.data_docs_index:
             make_docs_offline(docs_dir)
-    validate_stats.keep(wide.articles)
-    # The report's tallies, read from the staged tables before publishing moves them.
+    validate_stats.keep(articles)
+    return report, validate_stats
+
+
+@dataclass(frozen=True, slots=True)
+class _Removals:
+    """The report's tallies of what was removed, by label and rule, with examples."""
+
+    by_label: dict[str, int]
+    by_rule: dict[str, int]
+    clusters: list[ClusterRow]
+    examples: dict[str, list[dict[str, str]]]
+
+
+def _removals(out: Path, sources: dict[str, list[str] | pa.Table]) -> _Removals:
     by_label, by_rule = removal_counts(sources["paragraphs"])
     clusters = duplicate_clusters(sources["paragraphs"], sources["articles"], output=out)
     examples = removal_examples(sources["paragraphs"], sources["articles"])
+    return _Removals(by_label, by_rule, clusters, examples)
 
-    published_files: list[str] = []
-    failure: PublishFailed | None = None
-    if report.success:
-        try:
-            published_files = [str(p) for p in publish(out, run_id)]
-        except Exception as error:
-            failure = _publish_failure(out, run_id, error)
-            published_files = [str(p) for p in _visible_parts(out, run_id)]
-        else:
-            try:
-                if paragraph_parts := run_parts(out, "paragraphs", run_id):
-                    record_published_run(
-                        dedup_state,
-                        run_id,
-                        [str(p) for p in paragraph_parts],
-                        [str(p) for p in run_parts(out, "articles", run_id)],
-                        config.dedup,
-                    )
-            except Exception as error:
-                # The renames are done: the articles are visible. The index is only a cache
-                # of the published Parquet, which sync_dedup_index rebuilds when stale.
-                index_status = f"not updated ({one_line(error)}); the next run rebuilds it"
-                failure = PublishFailed(
-                    f"the run is published (its articles are visible) but the dedup index "
-                    f"could not be updated ({one_line(error)}); the next run rebuilds the "
-                    "index from the published Parquet",
-                    visible=True,
-                )
-                failure.__cause__ = error
-    else:
-        discard(out, run_id)
 
-    progress.info("%s", "published" if report.success else "validation failed: not published")
-    stages = [*shard_stats, *wide.stats, validate_stats]
-    summary = RunSummary(
-        run_id=run_id,
-        started_at=started.isoformat(),
+def _publish(
+    out: Path, run: _Run, config: PipelineConfig, valid: bool
+) -> tuple[list[str], PublishFailed | None]:
+    """Publish a valid run (and record it in the dedup index), or discard it.
+
+    Returns the files readers can see and, when something failed, what it left behind.
+    """
+    if not valid:
+        discard(out, run.run_id)
+        return [], None
+    try:
+        published_files = [str(p) for p in publish(out, run.run_id)]
+    except Exception as error:
+        return [str(p) for p in _visible_parts(out, run.run_id)], _publish_failure(
+            out, run.run_id, error
+        )
+    try:
+        if paragraph_parts := run_parts(out, "paragraphs", run.run_id):
+            record_published_run(
+                run.dedup_state,
+                run.run_id,
+                [str(p) for p in paragraph_parts],
+                [str(p) for p in run_parts(out, "articles", run.run_id)],
+                config.dedup,
+            )
+    except Exception as error:
+        # The renames are done: the articles are visible. The index is only a cache
+        # of the published Parquet, which sync_dedup_index rebuilds when stale.
+        run.index_status = f"not updated ({one_line(error)}); the next run rebuilds it"
+        failure = PublishFailed(
+            f"the run is published (its articles are visible) but the dedup index "
+            f"could not be updated ({one_line(error)}); the next run rebuilds the "
+            "index from the published Parquet",
+            visible=True,
+        )
+        failure.__cause__ = error
+        return published_files, failure
+    return published_files, None
+
+
+def _summary(
+    out: Path,
+    run: _Run,
+    config: PipelineConfig,
+    *,
+    files: int,
+    documents: _Documents,
+    wide: RunWideResult,
+    report: ValidationReport,
+    stages: list[StepStats],
+    removals: _Removals,
+    published_files: list[str],
+    failure: PublishFailed | None,
+) -> RunSummary:
+    """The run report's content (JSON and HTML, and the Prefect artifact)."""
+    return RunSummary(
+        run_id=run.run_id,
+        started_at=run.started.isoformat(),
         finished_at=datetime.now(UTC).replace(microsecond=0).isoformat(),
         inputs={
-            "files": len(refs),
-            **counts,
+            "files": files,
+            **documents.counts,
             "published": wide.articles if report.success else 0,
             "not_published_validation_failed": 0 if report.success else wide.articles,
         },
         stages=stage_rows(stages),
-        removed_by_label=by_label,
-        removed_by_rule=by_rule,
-        duplicate_clusters=clusters,
-        quarantine=quarantine_rows(quarantined),
-        skipped=[{"source": s.source, "reason": s.reason, "url": s.url} for s in skipped],
+        removed_by_label=removals.by_label,
+        removed_by_rule=removals.by_rule,
+        duplicate_clusters=removals.clusters,
+        quarantine=quarantine_rows(documents.quarantined),
+        skipped=[{"source": s.source, "reason": s.reason, "url": s.url} for s in documents.skipped],
         validation=report.as_dict(),
         published=report.success and (failure is None or failure.visible),
         outputs={
@@ -316,14 +433,20 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
             "quarantine": str(out / "quarantine"),
             "files": published_files,
             "data_docs": report.data_docs_index,
-            "recovered_runs": recovered,
+            "recovered_runs": run.recovered,
             **({"error": str(failure)} if failure else {}),
         },
         config=config.fingerprint(),
-        dedup_index=index_status,
-        removed_examples=examples,
-        notes=[completed_note(r) for r in recovered],
+        dedup_index=run.index_status,
+        removed_examples=removals.examples,
+        notes=[completed_note(r) for r in run.recovered],
     )
+
+
+def _write_reports(
+    out: Path, summary: RunSummary, report: ValidationReport, failure: PublishFailed | None
+) -> RunResult:
+    """Write the run report and the Prefect artifact; raise what publishing left failed."""
     try:
         report_json, report_html = write_report(summary, out / "reports")
         publish_prefect_artifact(summary, report_html=report_html)
@@ -342,7 +465,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         failure.report_html = report_html
         raise failure from failure.__cause__
     return RunResult(
-        run_id=run_id,
+        run_id=summary.run_id,
         published=report.success,
         validation_success=report.success,
         output=out,

@@ -11,9 +11,10 @@ stage's section is a table of its own (``[read]``, ``[extract]``, ``[metadata]``
 (:func:`merge_expectations`).
 
 Values are checked as strictly as flags: the command line's own argument types and choices for
-its options, the dataclass's type hints (and its ``__post_init__``) for the pipeline's. An
-unknown key or a wrong value is a :class:`SettingsError` naming the key and the file. Paths in
-the file are relative to the file's folder; flags given on the command line win over the file.
+its options; for the pipeline's, pydantic validates the table against the dataclasses
+themselves (their type hints, then their ``__post_init__``). Unknown keys and wrong values are
+a :class:`SettingsError` naming each key and the file in one line. Paths in the file are
+relative to the file's folder; flags given on the command line win over the file.
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ import argparse
 import contextlib
 import copy
 import dataclasses
+import functools
 import json
 import tempfile
 import tomllib
-import types
-import typing
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,13 +123,8 @@ def load_settings(
             pipeline[key] = value
         else:
             raise SettingsError(f"{label}: unknown key {key!r}")
-    from tasks.config import PipelineConfig
-
-    _checked_fields(PipelineConfig, pipeline, base, label, prefix="")
-    try:
-        pipeline_config(pipeline)  # what only the dataclasses check (ranges, combinations)
-    except SettingsError as error:
-        raise SettingsError(f"{label}: {error}") from error
+    if pipeline:
+        validated_config(pipeline, label)
     return ConfigFile(path, label, converted, pipeline)
 
 
@@ -156,28 +151,75 @@ def pipeline_fields() -> frozenset[str]:
 
 
 def pipeline_config(values: Mapping[str, Any], **overrides: Any) -> Any:
-    """A ``PipelineConfig`` from checked file values (nested tables included) and overrides.
+    """A ``PipelineConfig`` from a config file's values (nested tables included) and overrides
+    (top-level fields, e.g. ``shard_size`` or ``expectations_dir`` from the command line).
 
-    A value the dataclass itself refuses (its ``__post_init__``) is a :class:`SettingsError`.
+    A value the dataclasses refuse is a :class:`SettingsError`.
+    """
+    config = validated_config(values, "")
+    try:
+        return dataclasses.replace(config, **overrides)
+    except (TypeError, ValueError) as error:
+        raise SettingsError(f"invalid pipeline option: {error}") from error
+
+
+def validated_config(values: Mapping[str, Any], label: str) -> Any:
+    """``values`` as a ``PipelineConfig``, validated by pydantic against the dataclasses.
+
+    Strict, as a flag is: ``"3"`` is no integer and ``true`` no number, a section must be a
+    table, a key must be a field; then the dataclasses' own checks (``__post_init__``:
+    ranges, combinations). Every problem is named, in one line, prefixed with ``label``.
     """
     from tasks.config import PipelineConfig
 
-    return _build(PipelineConfig, {**values, **overrides}, "")
+    if not values:
+        return PipelineConfig()
+    problems = [f"unknown key {key!r}" for key in values if key not in pipeline_fields()]
+    if not problems:
+        import pydantic
+
+        # JSON mode: strict types, yet tables may stand for dataclasses (never in Python mode).
+        document = json.dumps(dict(values), default=str)
+        try:
+            return _config_adapter().validate_json(document, strict=True, extra="forbid")
+        except pydantic.ValidationError as error:
+            problems = [_problem(found) for found in error.errors()]
+    raise SettingsError(f"{label}: " * bool(label) + "; ".join(problems))
 
 
-def _build(cls: type, values: Mapping[str, Any], prefix: str) -> Any:
-    arguments: dict[str, Any] = dict(values)
-    nested = [key for key, value in values.items() if isinstance(value, Mapping)]
-    if nested:  # type hints only when needed (``cls`` may be a stand-in, e.g. a partial)
-        hints = typing.get_type_hints(cls)
-        for key in nested:
-            if dataclasses.is_dataclass(hints.get(key)):
-                arguments[key] = _build(hints[key], values[key], f"{prefix}{key}.")
-    try:
-        return cls(**arguments)
-    except (TypeError, ValueError) as error:
-        where = f" in [{prefix.rstrip('.')}]" if prefix else ""
-        raise SettingsError(f"invalid pipeline option{where}: {error}") from error
+@functools.cache
+def _config_adapter() -> Any:
+    import pydantic
+
+    from tasks.config import PipelineConfig
+
+    return pydantic.TypeAdapter(PipelineConfig)
+
+
+# What a field of each type wants, by pydantic's error type for a value of another type.
+_WANTED = {
+    "bool_type": "true or false",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "string_type": "a string",
+    "path_type": "a path (a string)",
+}
+
+
+def _problem(error: Any) -> str:
+    """One pydantic error as the config file's words: the dotted key and what it must be."""
+    key = ".".join(map(str, error["loc"]))
+    kind = error["type"]
+    if kind in ("unexpected_keyword_argument", "extra_forbidden"):
+        return f"unknown key {key!r}"
+    if kind == "dataclass_type":
+        return f"{key} must be a table ([{key}])"
+    if kind == "value_error":  # a dataclass's __post_init__ refused the section
+        where = f" in [{key}]" if key else ""
+        return f"invalid pipeline option{where}: {error['ctx']['error']}"
+    if kind in _WANTED:
+        return f"{key} must be {_WANTED[kind]}, not {error['input']!r}"
+    return f"{key}: {error['msg']}"
 
 
 def _option_value(
@@ -216,62 +258,6 @@ def _scalar(action: argparse.Action, key: str, value: object, base: Path, label:
     return converted
 
 
-def _checked_fields(cls: type, values: dict[str, Any], base: Path, label: str, prefix: str) -> None:
-    """Check (and convert, in place) ``values`` against the dataclass ``cls``'s field types."""
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)} - (NOT_IN_FILE if not prefix else set())
-    for key in list(values):
-        if key not in names:
-            raise SettingsError(f"{label}: unknown key {prefix + key!r}")
-        values[key] = _typed(hints[key], values[key], f"{prefix}{key}", base, label)
-
-
-# The scalar field types a file may set: the TOML types each accepts, and how to name them.
-_SCALARS: dict[Any, tuple[type | tuple[type, ...], str]] = {
-    bool: (bool, "true or false"),
-    int: (int, "an integer"),
-    float: ((int, float), "a number"),
-    str: (str, "a string"),
-    Path: (str, "a path (a string)"),
-}
-
-
-def _typed(hint: Any, value: object, key: str, base: Path, label: str) -> object:
-    """``value`` as the field type ``hint`` wants it; a :class:`SettingsError` if it is not."""
-    if dataclasses.is_dataclass(hint):
-        if not isinstance(value, dict):
-            raise SettingsError(f"{label}: {key} must be a table ([{key}])")
-        _checked_fields(hint, value, base, label, prefix=f"{key}.")  # type: ignore[arg-type]
-        return value
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        choices = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        errors = []
-        for choice in choices:
-            try:
-                return _typed(choice, value, key, base, label)
-            except SettingsError as error:
-                errors.append(str(error))
-        raise SettingsError(errors[0] if errors else f"{label}: {key} cannot be set in a file")
-    if origin in (list, tuple, frozenset, set):
-        (item_hint, *_) = typing.get_args(hint) or (object,)
-        if not isinstance(value, list):
-            raise SettingsError(f"{label}: {key} must be a list")
-        items = [_typed(item_hint, item, key, base, label) for item in value]
-        return origin(items)
-    if hint in _SCALARS:
-        accepted, wanted = _SCALARS[hint]
-        # bool is an int subclass, but `workers = true` is no number.
-        if not isinstance(value, accepted) or (hint is not bool and isinstance(value, bool)):
-            raise SettingsError(f"{label}: {key} must be {wanted}, not {value!r}")
-        if hint is float:
-            return float(value)  # type: ignore[arg-type]
-        return base / value if hint is Path else value  # type: ignore[operator]
-    if hint is object or hint is Any:
-        return value
-    raise SettingsError(f"{label}: {key} cannot be set in a config file")
-
-
 @contextlib.contextmanager
 def run_config(config: Any) -> Iterator[Any]:
     """The run's ``PipelineConfig`` from what the flow was given.
@@ -291,15 +277,11 @@ def run_config(config: Any) -> Iterator[Any]:
     label = "the deployment's config parameter"
     options = _moved_keys(copy.deepcopy(dict(config)), label)
     extra = options.pop("expectations", None)
-    _checked_fields(PipelineConfig, options, Path.cwd(), label, prefix="")
+    built = validated_config(options, label)
     with tempfile.TemporaryDirectory(prefix="newsclean-") as scratch:
-        overrides = {}
         if extra:
-            overrides["expectations_dir"] = merge_expectations(Path(extra), Path(scratch))
-        try:
-            built = pipeline_config(options, **overrides)
-        except SettingsError as error:
-            raise SettingsError(f"{label}: {error}") from error
+            merged = merge_expectations(Path(extra), Path(scratch))
+            built = dataclasses.replace(built, expectations_dir=merged)
         yield built
 
 

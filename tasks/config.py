@@ -60,7 +60,8 @@ class _Checked:
         for spec in fields(self):  # type: ignore[arg-type]
             low, high = spec.metadata.get("min"), spec.metadata.get("max")
             value = getattr(self, spec.name)
-            if (low is not None and value < low) or (high is not None and value > high):
+            outside = value != value  # NaN (`nan` in TOML) is in no range, yet compares False
+            if outside or (low is not None and value < low) or (high is not None and value > high):
                 bounds = f"in [{low}, {high}]" if high is not None else f">= {low}"
                 raise ValueError(f"{spec.name} must be {bounds}, not {value!r}")
 

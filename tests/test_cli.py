@@ -398,6 +398,7 @@ def test_every_pipeline_option_is_a_config_key():
         ("[clean]\nsite_repeat_min_pagez = 4\n", "unknown key 'clean.site_repeat_min_pagez'"),
         ('[clean]\nmenu_run = "3"\n', "clean.menu_run must be an integer, not '3'"),
         ("[split]\nwrap_min_share = 1.5\n", "wrap_min_share must be in [0.0, 1.0], not 1.5"),
+        ("[split]\nwrap_min_share = nan\n", "wrap_min_share must be in [0.0, 1.0], not nan"),
         ("[metadata]\nlatest_year = 1800\n", "latest_year must be >= earliest_year"),
         (
             "max_input_bytes = 5\n[read]\nmax_input_bytes = 6\n",
@@ -412,6 +413,24 @@ def test_a_bad_config_file_is_one_line_naming_the_key_and_file(text, message, tm
     assert code == 2
     assert len(messages) == 1, messages
     assert message in messages[0] and "bad.toml" in messages[0], messages
+
+
+def test_every_problem_of_a_config_file_is_named_in_its_one_line(tmp_path, capsys):
+    """pydantic checks the whole file against the dataclasses: a second wrong value, in
+    another section, is named in the same line instead of after the first is fixed."""
+    config = _write(
+        tmp_path / "bad.toml",
+        '[clean]\nmenu_run = "3"\n[dedup]\nseed = 1.5\n[read]\nmax_control_share = "x"\n',
+    )
+    code = main(["run", str(SEEDS), "--output", str(tmp_path / "out"), "--config", str(config)])
+    (message,) = _messages(capsys.readouterr().err)
+    assert code == 2
+    for problem in (
+        "read.max_control_share must be a number, not 'x'",
+        "clean.menu_run must be an integer, not '3'",
+        "dedup.seed must be an integer, not 1.5",
+    ):
+        assert problem in message, message
 
 
 def test_a_nested_option_round_trips_from_the_file_to_a_deployment_run(tmp_path, monkeypatch):

@@ -140,6 +140,7 @@ def test_an_absent_library_is_named_absent() -> None:
         (lambda: CleanConfig(link_list_min_run=0), "link_list_min_run must be >= 1, not 0"),
         (lambda: SplitConfig(wrap_min_width=0), "wrap_min_width must be >= 1"),
         (lambda: PipelineConfig(shard_size=0), "shard_size must be >= 1"),
+        (lambda: SplitConfig(wrap_min_share=float("nan")), "wrap_min_share must be in"),
     ],
 )
 def test_an_out_of_range_option_is_refused_naming_it(build, message) -> None:

@@ -6,13 +6,13 @@ Written as JSON (for machines) and as one self-contained HTML page (for people) 
 
 from __future__ import annotations
 
-import html
 import json
 import os
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import quote
@@ -20,6 +20,7 @@ from urllib.parse import quote
 # typing_extensions': pydantic, which builds Prefect's parameter schemas (a flow taking a
 # RunSummary), refuses typing.TypedDict before Python 3.12.
 import duckdb
+import jinja2
 import pyarrow as pa
 from typing_extensions import TypedDict
 
@@ -251,46 +252,24 @@ def stage_rows(stats: Sequence[StepStats]) -> list[StageRow]:
     return [s.as_dict() for s in stats]
 
 
-class _Raw(str):
-    """Already-escaped HTML: table cells of this type are inserted as they are."""
-
-
-def _esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def _clip(text: object, limit: int) -> str:
     """At most ``limit`` characters: a 250,000-character paragraph must not become the page."""
     text = str(text)
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
-def _cell(value: object) -> str:
-    return value if isinstance(value, _Raw) else _esc(value)
-
-
-def _table(
-    headers: Sequence[str],
-    rows: Sequence[Sequence[object]],
-    *,
-    empty: str = "None.",
-    numeric: Collection[int] = (),
-) -> str:
-    """An HTML table, or a short note instead of an empty one; ``numeric`` columns align right."""
-    if not rows:
-        return f'<p class="empty">{_esc(empty)}</p>'
-
-    def attrs(i: int) -> str:
-        return ' class="num"' if i in numeric else ""
-
-    head = "".join(f"<th{attrs(i)}>{_esc(h)}</th>" for i, h in enumerate(headers))
-    body = "".join(
-        "<tr>"
-        + "".join(f"<td{attrs(i)}>{_cell(cell)}</td>" for i, cell in enumerate(row))
-        + "</tr>"
-        for row in rows
+@lru_cache(maxsize=1)
+def _templates() -> jinja2.Environment:
+    """The report's templates (``templates/``, shipped with the package), autoescaped."""
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("tasks.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    environment.filters["clip"] = _clip
+    return environment
 
 
 LABEL_COLOURS: dict[str, str] = {
@@ -305,34 +284,32 @@ BAR_COLOUR = "#2f6aa8"
 
 
 def bar_chart(
-    items: Sequence[tuple[str, int]], *, title: str, colours: dict[str, str] | None = None
-) -> str:
-    """Horizontal bars as inline SVG: draws in any browser, offline, with no script."""
-    if not items:
-        return '<p class="empty">Nothing removed.</p>'
+    items: Sequence[tuple[str, int]], *, colours: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Where the bars of a horizontal bar chart go (drawn by ``macros.html.j2``)."""
     row, gap, bar_area, value_area = 20, 6, 360, 56
-    label_area = min(240, 16 + 7 * max(len(name) for name, _ in items))
-    width = label_area + bar_area + value_area
-    height = gap + len(items) * (row + gap)
-    biggest = max(value for _, value in items) or 1
-    parts = [
-        f'<svg class="chart" role="img" aria-label="{_esc(title)}" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}"><title>{_esc(title)}</title>'
-    ]
+    label_area = min(240, 16 + 7 * max((len(name) for name, _ in items), default=0))
+    biggest = max((value for _, value in items), default=0) or 1
+    bars = []
     for i, (name, value) in enumerate(items):
         y = gap + i * (row + gap)
-        length = max(2, round(bar_area * value / biggest))
-        colour = (colours or {}).get(name, BAR_COLOUR)
-        baseline = y + row - 6
-        parts.append(
-            f"<g><title>{_esc(name)}: {value}</title>"
-            f'<text x="{label_area - 8}" y="{baseline}" text-anchor="end">{_esc(name)}</text>'
-            f'<rect class="bar" x="{label_area}" y="{y}" width="{length}" height="{row}" '
-            f'rx="3" fill="{colour}"/>'
-            f'<text class="value" x="{label_area + length + 6}" y="{baseline}">{value}</text></g>'
+        bars.append(
+            {
+                "name": name,
+                "value": value,
+                "y": y,
+                "baseline": y + row - 6,
+                "length": max(2, round(bar_area * value / biggest)),
+                "colour": (colours or {}).get(name, BAR_COLOUR),
+            }
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    return {
+        "bars": bars,
+        "row": row,
+        "label_area": label_area,
+        "width": label_area + bar_area + value_area,
+        "height": gap + len(items) * (row + gap),
+    }
 
 
 HISTORY_RUNS = 30
@@ -372,12 +349,12 @@ def run_history(
 
 
 def trend_chart(
-    points: Sequence[Mapping[str, Any]], series: Mapping[str, str], *, title: str, key: str = ""
-) -> str:
-    """One line per series over the runs as inline SVG (values from ``point[key][name]``, or
-    ``point[name]`` without ``key``); every point has a tooltip with its run and value."""
+    points: Sequence[Mapping[str, Any]], series: Mapping[str, str], *, key: str = ""
+) -> dict[str, Any]:
+    """Where the lines of a trend chart go, one per series over the runs (values from
+    ``point[key][name]``, or ``point[name]`` without ``key``; drawn by ``macros.html.j2``)."""
     if not points:
-        return '<p class="empty">No runs yet.</p>'
+        return {"lines": []}
     width, height, left, right, top, bottom = 640, 190, 44, 12, 12, 34
 
     def value(point: Mapping[str, Any], name: str) -> int:
@@ -394,49 +371,38 @@ def trend_chart(
     def y(v: int) -> float:
         return top + (height - top - bottom) * (1 - v / biggest)
 
-    parts = [
-        f'<svg class="chart trend" role="img" aria-label="{_esc(title)}" width="{width}" '
-        f'height="{height + 18 * len(names)}" viewBox="0 0 {width} {height + 18 * len(names)}">'
-        f"<title>{_esc(title)}</title>",
-        f'<line class="axis" x1="{left}" y1="{y(0):.1f}" x2="{width - right}" y2="{y(0):.1f}"/>',
-        f'<text x="{left - 6}" y="{y(biggest) + 4:.1f}" text-anchor="end">{biggest}</text>',
-        f'<text x="{left - 6}" y="{y(0) + 4:.1f}" text-anchor="end">0</text>',
-        f'<text x="{left}" y="{height - 10}">{_esc(points[0]["started_at"][:16])}</text>',
+    lines = [
+        {
+            "name": name,
+            "colour": series[name],
+            "points": " ".join(f"{x(i):.1f},{y(value(p, name)):.1f}" for i, p in enumerate(points)),
+            "dots": [
+                {
+                    "x": f"{x(i):.1f}",
+                    "y": f"{y(value(p, name)):.1f}",
+                    "run_id": p["run_id"],
+                    "value": value(p, name),
+                }
+                for i, p in enumerate(points)
+            ],
+            "legend_y": height + 18 * row + 6,
+        }
+        for row, name in enumerate(names)
     ]
-    if len(points) > 1:
-        parts.append(
-            f'<text x="{width - right}" y="{height - 10}" text-anchor="end">'
-            f"{_esc(points[-1]['started_at'][:16])}</text>"
-        )
-    for row, name in enumerate(names):
-        colour = series[name]
-        coords = " ".join(f"{x(i):.1f},{y(value(p, name)):.1f}" for i, p in enumerate(points))
-        parts.append(
-            f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{coords}"/>'
-        )
-        parts.extend(
-            f'<circle cx="{x(i):.1f}" cy="{y(value(p, name)):.1f}" r="3" fill="{colour}">'
-            f"<title>{_esc(p['run_id'])}: {value(p, name)} {_esc(name)}</title></circle>"
-            for i, p in enumerate(points)
-        )
-        legend_y = height + 18 * row + 6
-        parts.append(
-            f'<rect x="{left}" y="{legend_y}" width="12" height="12" fill="{colour}"/>'
-            f'<text x="{left + 18}" y="{legend_y + 10}">{_esc(name)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _stage_bar(kept: int, total: int) -> _Raw:
-    """Kept versus dropped share of one stage as a small stacked SVG bar."""
-    width = 160
-    kept_width = round(width * kept / total) if total else width
-    return _Raw(
-        f'<svg class="stagebar" width="{width}" height="12" role="img" '
-        f'aria-label="{kept} of {total} kept"><rect width="{width}" height="12" rx="2" '
-        f'class="dropped"/><rect width="{kept_width}" height="12" rx="2" class="kept"/></svg>'
-    )
+    return {
+        "lines": lines,
+        "width": width,
+        "height": height + 18 * len(names),
+        "left": left,
+        "right_x": width - right,
+        "zero_y": f"{y(0):.1f}",
+        "biggest": biggest,
+        "top_label_y": f"{y(biggest) + 4:.1f}",
+        "zero_label_y": f"{y(0) + 4:.1f}",
+        "date_y": height - 10,
+        "first": points[0]["started_at"][:16],
+        "last": points[-1]["started_at"][:16] if len(points) > 1 else None,
+    }
 
 
 def _href(target: Path, base: Path | None) -> str:
@@ -473,11 +439,9 @@ def _duration(summary: RunSummary) -> str:
     return f" ({seconds:.0f} s)"
 
 
-def _link(target: Path, base: Path | None, text: str) -> _Raw:
-    """A link to ``target`` when it exists (plain code otherwise): tables, files, docs."""
-    if not target.exists():
-        return _Raw(f"<code>{_esc(text)}</code>")
-    return _Raw(f'<a href="{_esc(_href(target, base))}"><code>{_esc(text)}</code></a>')
+def _link(target: Path, base: Path | None, text: str) -> dict[str, str | None]:
+    """A path's text, and a link to it when it exists (tables, files, docs)."""
+    return {"text": text, "href": _href(target, base) if target.exists() else None}
 
 
 def _output_links(summary: RunSummary, base: Path | None) -> list[tuple[str, str]]:
@@ -498,71 +462,8 @@ INPUT_NAMES = {
     "quarantined": "quarantined",
     "not_published_validation_failed": "held back (validation)",
 }
-
-_STYLE = """
-:root{--ink:#1d2733;--muted:#5b6675;--line:#d5dbe3;--head:#eef2f6;--ok:#17702e;--fail:#b3261e;
---kept:#3f8f5a;--dropped:#d9a3a0}
-*{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:var(--ink);
-background:#f7f9fb}
-main{max-width:72rem;margin:0 auto;padding:1.5rem 2rem 3rem}
-h1{font-size:1.55rem;margin:.2rem 0 .4rem}h1 code{font-size:1.2rem}
-h2{font-size:1.15rem;margin:2.2rem 0 .6rem;padding-bottom:.25rem;
-border-bottom:1px solid var(--line)}
-h3{font-size:1rem;margin:1rem 0 .4rem}
-code{font:12.5px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#eef1f4;
-padding:0 .25rem;border-radius:3px;word-break:break-all}
-.meta{color:var(--muted);margin:.2rem 0}
-.badge{display:inline-block;padding:.15rem .6rem;border-radius:1rem;font-weight:600;color:#fff}
-.badge.ok{background:var(--ok);color:#fff}.badge.fail{background:var(--fail);color:#fff}
-.ok{color:var(--ok)}.fail{color:var(--fail)}
-nav.links{margin:.8rem 0 0;display:flex;flex-wrap:wrap;gap:.5rem}
-nav.links a{display:inline-block;padding:.3rem .75rem;border:1px solid var(--line);
-border-radius:4px;background:#fff;color:#1f4f82;text-decoration:none}
-nav.links a:hover{border-color:#1f4f82}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr));gap:.75rem}
-.card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:.6rem .8rem}
-.card .n{font-size:1.6rem;font-weight:650;display:block}.card .k{color:var(--muted)}
-.card.warn .n{color:var(--fail)}
-table{border-collapse:collapse;margin:.4rem 0;background:#fff;width:100%}
-td,th{border:1px solid var(--line);padding:.3rem .6rem;text-align:left;vertical-align:top}
-th{background:var(--head);font-weight:600}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(30rem,1fr));gap:1.5rem}
-.chart{display:block;max-width:100%;height:auto;font-size:12px;fill:var(--ink)}
-.chart .value{fill:var(--muted)}
-.stagebar .kept{fill:var(--kept)}.stagebar .dropped{fill:var(--dropped)}
-.empty{color:var(--muted);font-style:italic}
-.notice{background:#fff7e0;border:1px solid #e0c36c;border-radius:6px;padding:.5rem .8rem}
-.trend .axis{stroke:var(--line)}
-blockquote{margin:.2rem 0;padding:.15rem .6rem;border-left:3px solid var(--line);
-white-space:pre-wrap;word-break:break-word}
-blockquote cite{display:block;color:var(--muted);font-size:12px;font-style:normal}
-details{margin-top:1rem}summary{cursor:pointer;color:var(--muted)}
-"""
-
-
-def _examples_cell(examples: Sequence[Mapping[str, str]]) -> _Raw:
-    return _Raw(
-        "".join(
-            # Clipped when captured (removal_examples); again here for reports made elsewhere.
-            f"<blockquote>{_esc(_clip(e['text'], EXAMPLE_CHARS + 40))}"
-            f"<cite>{_esc(e['source'])}</cite></blockquote>"
-            for e in examples
-        )
-    )
-
-
-def _cluster_articles_cell(cluster: Mapping[str, Any]) -> _Raw:
-    rows = []
-    for article in cluster.get("articles") or []:
-        title = article.get("title") or "(no title)"
-        role = " (kept)" if article.get("kept") else ""
-        rows.append(
-            f"<li>{_esc(_clip(title, 120))}{role}<br><code>{_esc(article.get('source') or '')}"
-            "</code></li>"
-        )
-    return _Raw(f"<ul>{''.join(rows)}</ul>" if rows else "")
+# Input counts shown as a warning when not zero.
+_WARN_INPUTS = frozenset({"quarantined", "not_published_validation_failed"})
 
 
 def render_html(
@@ -575,167 +476,90 @@ def render_html(
     ``base`` is the directory the page will be written to; links to Data Docs and the
     tables are made relative to it so they keep working when the output directory is moved
     or copied. ``history`` (from :func:`run_history`) draws the trend over earlier runs.
+    Rendered from ``templates/run_report.html.j2``, autoescaped: no value is markup.
     """
     validation = summary.validation
-    passed = bool(validation.get("success"))
-    badge = (
-        '<span class="badge ok">published</span>'
-        if summary.published
-        else '<span class="badge fail">not published</span>'
-    )
     links = [(name, _href(path, base)) for name, path in data_docs_links(summary)]
     links.append(("JSON", quote(f"run-{summary.run_id}.json")))
     links.extend(_output_links(summary, base))
     points = list(history) if history is not None else [trend_point(summary.as_dict())]
-    nav = "".join(f'<a href="{_esc(href)}">{_esc(name)}</a>' for name, href in links)
-
-    inputs = summary.inputs
-    warn = {"quarantined", "not_published_validation_failed"}
-    cards = "".join(
-        f'<div class="card{" warn" if key in warn and value else ""}"><span class="n">'
-        f'{_esc(value)}</span><span class="k">{_esc(INPUT_NAMES.get(key, key))}</span></div>'
-        for key, value in inputs.items()
-    )
-    stage_rows = [
-        [
-            s["name"],
-            s.get("unit", ""),
-            s["total"],
-            s["kept"],
-            ", ".join(f"{reason}: {n}" for reason, n in dict(s["dropped"]).items()) or "–",
-            _stage_bar(int(s["kept"]), int(s["total"])),
-            f"{float(s['seconds']):.2f}",
-        ]
+    stages = [
+        {
+            "name": s["name"],
+            "unit": s.get("unit", ""),
+            "total": s["total"],
+            "kept": s["kept"],
+            "dropped": ", ".join(f"{reason}: {n}" for reason, n in dict(s["dropped"]).items())
+            or "–",
+            "kept_width": round(160 * int(s["kept"]) / int(s["total"])) if s["total"] else 160,
+            "seconds": f"{float(s['seconds']):.2f}",
+        }
         for s in summary.stages
     ]
-    removed_total = sum(summary.removed_by_label.values())
-    failures = validation.get("failures") or []
-    suite_pages = {name.removesuffix(" validation"): href for name, href in links}
-    failure_rows = [
-        [
-            _Raw(
-                f'<a href="{_esc(suite_pages[f["suite"]])}">{_esc(f["suite"])}</a>'
-                if f["suite"] in suite_pages
-                else _esc(f["suite"])
-            ),
-            _Raw(f"<code>{_esc(f['expectation'])}</code>"),
-            f["column"] or "",
-            "" if f["unexpected_count"] is None else f["unexpected_count"],
-            _Raw(", ".join(f"<code>{_esc(_clip(v, 200))}</code>" for v in f["sample"] or [])),
-        ]
-        for f in failures
+    examples = [
+        {
+            "rule": rule,
+            "count": count,
+            # Clipped when captured (removal_examples); again here for reports made elsewhere.
+            "examples": [
+                {"text": _clip(e["text"], EXAMPLE_CHARS + 40), "source": e["source"]}
+                for e in summary.removed_examples.get(rule, [])
+            ],
+        }
+        for rule, count in summary.removed_by_rule.items()
     ]
-    validation_line = (
-        f'<p><span class="{"ok" if passed else "fail"}">'
-        f"{'All' if passed else 'Not all'} expectations met</span>: "
-        f"{_esc(validation.get('evaluated_expectations', 0))} evaluated, "
-        f"{len(failures)} failed.</p>"
-    )
+    clusters = [
+        {
+            **c,
+            "text": _clip(c["text"], 300),
+            "articles": [
+                {**a, "title": _clip(a.get("title") or "(no title)", 120)}
+                for a in c.get("articles") or []
+            ],
+        }
+        for c in summary.duplicate_clusters
+    ]
     outputs = [
-        [name, _Raw("<br>".join(_link(Path(v), base, v) for v in value))]
-        if isinstance(value, list)
-        else [name, _link(Path(value), base, value)]
+        {
+            "name": name,
+            "links": [_link(Path(v), base, v) for v in value]
+            if isinstance(value, list)
+            else [_link(Path(value), base, value)],
+        }
         for name, value in summary.outputs.items()
         if value
     ]
-    notes = "".join(f'<p class="notice">{_esc(note)}</p>' for note in summary.notes)
-    example_rows = [
-        [rule, count, _examples_cell(summary.removed_examples.get(rule, []))]
-        for rule, count in summary.removed_by_rule.items()
-    ]
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>newsclean run {_esc(summary.run_id)}</title><style>{_STYLE}</style></head>",
-        "<body><main>",
-        f"<header><h1>newsclean run <code>{_esc(summary.run_id)}</code> {badge}</h1>",
-        f'<p class="meta">{_esc(summary.started_at)} → {_esc(summary.finished_at)}'
-        f"{_esc(_duration(summary))} · validation "
-        f'<span class="{"ok" if passed else "fail"}">{"passed" if passed else "FAILED"}</span>'
-        + (f" · dedup index: {_esc(summary.dedup_index)}" if summary.dedup_index else "")
-        + "</p>",
-        f'<nav class="links">{nav}</nav>{notes}</header>',
-        '<section id="inputs"><h2>Inputs</h2>',
-        f'<div class="cards">{cards}</div></section>',
-        f'<section id="trend"><h2>Across runs ({len(points)})</h2><div class="charts">',
-        "<div><h3>Inputs per run</h3>",
-        trend_chart(points, TREND_INPUTS, title="Published, skipped and quarantined per run"),
-        "</div><div><h3>Removed paragraphs per run, by label</h3>",
-        trend_chart(
-            points, LABEL_COLOURS, key="removed", title="Removed paragraphs per run by label"
-        ),
-        "</div></div></section>",
-        '<section id="stages"><h2>Stages</h2>',
-        _table(
-            ["stage", "unit", "total", "kept", "dropped", "kept share", "seconds"],
-            stage_rows,
-            numeric=(2, 3, 6),
-        ),
-        "</section>",
-        f'<section id="removed"><h2>Removed paragraphs ({removed_total})</h2><div class="charts">',
-        "<div><h3>By label</h3>",
-        bar_chart(
-            list(summary.removed_by_label.items()),
-            title="Removed paragraphs by label",
-            colours=LABEL_COLOURS,
-        ),
-        "</div><div><h3>By rule</h3>",
-        bar_chart(list(summary.removed_by_rule.items()), title="Removed paragraphs by rule"),
-        "</div></div>",
-        "<h3>Examples by rule</h3>",
-        _table(["rule", "removed", "examples"], example_rows, numeric=(1,), empty="None."),
-        "</section>",
-        f'<section id="duplicates"><h2>Duplicate clusters ({len(summary.duplicate_clusters)})</h2>',
-        _table(
-            ["size", "text", "articles (title, source)", "paragraphs"],
-            [
-                [
-                    c["size"],
-                    _clip(c["text"], 300),
-                    _cluster_articles_cell(c),
-                    _Raw(
-                        f"kept <code>{_esc(c['kept'])}</code><br>copies "
-                        + " ".join(f"<code>{_esc(x)}</code>" for x in c["copies"])
-                    ),
-                ]
-                for c in summary.duplicate_clusters
+    return (
+        _templates()
+        .get_template("run_report.html.j2")
+        .render(
+            summary=summary,
+            passed=bool(validation.get("success")),
+            duration=_duration(summary),
+            links=links,
+            cards=[
+                {
+                    "value": value,
+                    "name": INPUT_NAMES.get(key, key),
+                    "warn": key in _WARN_INPUTS and value,
+                }
+                for key, value in summary.inputs.items()
             ],
-            empty="No duplicates.",
-        ),
-        "</section>",
-        f'<section id="quarantine"><h2>Quarantined inputs ({len(summary.quarantine)})</h2>',
-        _table(
-            ["source", "stage", "reason", "sha256"],
-            [
-                [q["source"], q["stage"], q["reason"], (q.get("input_sha256") or "")[:16]]
-                for q in summary.quarantine
-            ],
-            empty="Nothing quarantined.",
-        ),
-        "</section>",
-        f'<section id="skipped"><h2>Skipped inputs ({len(summary.skipped)})</h2>',
-        _table(
-            ["source", "URL", "reason"],
-            [[s["source"], s.get("url") or "", s["reason"]] for s in summary.skipped],
-            empty="Nothing skipped.",
-        ),
-        "</section>",
-        '<section id="validation"><h2>Validation</h2>',
-        validation_line,
-        _table(
-            ["suite", "expectation", "column", "unexpected", "sample"],
-            failure_rows,
-            numeric=(3,),
-            empty="No failed expectations.",
-        ),
-        "</section>",
-        '<section id="outputs"><h2>Outputs</h2>',
-        _table(["", "path"], outputs),
-        f"<details><summary>Configuration</summary><pre><code>{_esc(summary.config)}</code>"
-        "</pre></details></section>",
-        "</main></body></html>",
-    ]
-    return "\n".join(parts)
+            runs=len(points),
+            inputs_trend=trend_chart(points, TREND_INPUTS),
+            removed_trend=trend_chart(points, LABEL_COLOURS, key="removed"),
+            stages=stages,
+            removed_total=sum(summary.removed_by_label.values()),
+            by_label=bar_chart(list(summary.removed_by_label.items()), colours=LABEL_COLOURS),
+            by_rule=bar_chart(list(summary.removed_by_rule.items())),
+            examples=examples,
+            clusters=clusters,
+            evaluated=validation.get("evaluated_expectations", 0),
+            failures=validation.get("failures") or [],
+            suite_pages={name.removesuffix(" validation"): href for name, href in links},
+            outputs=outputs,
+        )
+    )
 
 
 def write_report(summary: RunSummary, reports_dir: Path) -> tuple[Path, Path]:

@@ -352,6 +352,46 @@ def test_report_page_is_self_contained_and_escapes_its_data():
     assert page.count('class="bar"') == 4 + 3  # one bar per rule and per label
 
 
+def test_report_templates_ship_with_the_package_and_escape_every_value():
+    """The page comes from autoescaped templates that the wheel ships (package-data): markup
+    in any value of the summary (notes, clusters, examples, failures, URLs, config) is text."""
+    import fnmatch
+    import tomllib
+
+    import lxml.html
+
+    report_dir = Path(render_html.__code__.co_filename).parent
+    templates = sorted(p.relative_to(report_dir).as_posix() for p in report_dir.glob("templates/*"))
+    assert "templates/run_report.html.j2" in templates
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    shipped = pyproject["tool"]["setuptools"]["package-data"]["tasks.report"]
+    assert all(any(fnmatch.fnmatch(t, pattern) for pattern in shipped) for t in templates)
+
+    mark = "<b class='x'>bold</b> & \"q\""
+    summary = _summary(
+        None,
+        notes=[mark],
+        dedup_index=mark,
+        config=mark,
+        removed_examples={"ad_marker": [{"label": "ad", "text": mark, "source": mark}]},
+        duplicate_clusters=[
+            {
+                "kept": mark,
+                "copies": [mark],
+                "size": 2,
+                "text": mark,
+                "articles": [{"article_id": "a", "title": mark, "source": mark, "kept": True}],
+            }
+        ],
+        skipped=[{"source": mark, "url": mark, "reason": mark}],
+    )
+    summary.validation["failures"][0]["sample"] = [mark]
+    summary.stages[0]["name"] = mark
+    tree = lxml.html.document_fromstring(render_html(summary))
+    assert tree.findall(".//b") == []
+    assert tree.text_content().count(mark) == 15  # each value above, once, as text
+
+
 def test_the_stage_tables_say_what_each_step_counts():
     summary = _summary(None)
     page = render_html(summary)
