@@ -417,8 +417,57 @@ def show_progress() -> None:
     logger.propagate = False  # Prefect's console handler would print each line again
 
 
+class _ReaderMayLeave:
+    """``sys.stdout`` or ``sys.stderr`` that outlives its reader: once the pipe it writes to
+    is closed (``newsclean run ... | head -1``), what is written goes nowhere instead of
+    raising ``BrokenPipeError`` in the middle of the run, whose outcome and exit code must
+    not depend on whether anyone reads its output."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.reader_left = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_left:
+            try:
+                return int(self.stream.write(text))
+            except BrokenPipeError:
+                self._reader_gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_left:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        """Point the descriptor at /dev/null: the interpreter's own last flush at exit (of
+        ``sys.__stdout__``) would otherwise fail and turn the exit code into 120."""
+        self.reader_left = True
+        with contextlib.suppress(Exception):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def _readers_may_leave() -> Iterator[None]:
+    """:class:`_ReaderMayLeave` on stdout and stderr for the length of the block."""
+    before = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _ReaderMayLeave(sys.stdout), _ReaderMayLeave(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = before
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    with stop_on_signals() as state:
+    with stop_on_signals() as state, _readers_may_leave():
         try:
             args = parse_arguments(argv)
         except (UsageError, SettingsError) as error:

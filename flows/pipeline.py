@@ -26,7 +26,7 @@ from tasks.clean.document import PublishedIds, ShardSummary
 from tasks.config import PipelineConfig
 from tasks.dedup.index_sync import record_published_run, sync_dedup_index
 from tasks.dedup.runwide import SHARDS
-from tasks.inputs.read import UNSUPPORTED_TYPE, find_inputs
+from tasks.inputs.read import empty_input_notes, find_inputs, skip_kind
 from tasks.models import QuarantineRecord, SkippedInput
 from tasks.output.publish import (
     COMMIT_MARKER,
@@ -199,6 +199,8 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     dedup_state = out / DEDUP_STATE
     index_status = sync_dedup_index(out, dedup_state, config.dedup)
     refs, unsupported = find_inputs(inputs, exclude=[out])
+    for note in empty_input_notes(inputs, refs, unsupported):
+        progress.warning("%s", note)
     published = _published_articles(out)
     published_ids = PublishedIds.of(published.column("article_id").to_pylist())
     context = FlowRunContext.get()
@@ -232,8 +234,8 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     if read_stats is None:
         read_stats = StepStats("read", Unit.DOCUMENTS)
         shard_stats.insert(0, read_stats)
-    if unsupported:
-        read_stats.drop(UNSUPPORTED_TYPE.replace(" ", "_"), len(unsupported))
+    for passed_over in unsupported:
+        read_stats.drop(skip_kind(passed_over.reason))
     counts = _accounting(read_stats, wide.articles, len(skipped), len(quarantined))
     sources = {name: _staged_source(out, run_id, name) for name in ("articles", "paragraphs")}
     progress.info("validating")

@@ -1,0 +1,123 @@
+"""Operations without surprises (issue #27): odd folders, closed pipes, custom expectations,
+start-up and what a run leaves in the temp folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.cli import main
+from tasks.inputs.read import find_inputs
+
+from .conftest import REPO, SEEDS
+
+RUN = (sys.executable, "-m", "flows.cli", "run")
+
+
+def _env(**extra: str) -> dict[str, str]:
+    """A user's environment: none of the test session's Prefect settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(PYTHONPATH=str(REPO), DO_NOT_TRACK="1", **extra)
+    return env
+
+
+def _seeds(folder: Path, count: int = 1) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for seed in sorted(SEEDS.iterdir())[:count]:
+        shutil.copy(seed, folder / seed.name)
+    return folder
+
+
+def _published_sources(output: Path) -> list[str]:
+    files = sorted(str(f) for f in (output / "articles").glob("*.parquet"))
+    if not files:
+        return []
+    return [r[0] for r in duckdb.sql(f"SELECT source FROM read_parquet({files!r})").fetchall()]
+
+
+def _skipped(output: Path) -> dict[str, str]:
+    import json
+
+    report = json.loads(max((output / "reports").glob("run-*.json")).read_text())
+    return {Path(s["source"]).name: s["reason"] for s in report["skipped"]}
+
+
+# --- finding 1: symlink loops -------------------------------------------------------------
+
+
+def _odd_links(folder: Path) -> Path:
+    """``a -> b``, ``b -> a``, a link to the folder's parent and one to itself."""
+    (folder / "a").symlink_to("b")
+    (folder / "b").symlink_to("a")
+    (folder / "up").symlink_to("..", target_is_directory=True)
+    (folder / "nested").mkdir()
+    (folder / "nested" / "self").symlink_to(".", target_is_directory=True)
+    return folder
+
+
+def test_symlink_loops_and_links_to_an_ancestor_are_skipped_with_a_reason(tmp_path):
+    folder = _odd_links(_seeds(tmp_path / "in"))
+    refs, skipped = find_inputs([str(folder)])
+    assert [Path(r.path).name for r in refs] == [sorted(SEEDS.iterdir())[0].name]
+    reasons = {Path(s.source).name: s.reason for s in skipped}
+    assert reasons == {
+        "a": "symlink loop (-> b)",
+        "b": "symlink loop (-> a)",
+        "up": "symlink to a folder that contains it (-> ..)",
+        "self": "symlink to a folder that contains it (-> .)",
+    }
+
+
+@pytest.mark.slow
+def test_a_run_beside_a_symlink_loop_publishes_and_an_empty_folder_says_where_it_looked(
+    tmp_path, capsys
+):
+    """Findings 1 and 6 in one run: the loop is skipped, the rest published; the folder with
+    nothing readable gets one line naming it and what was passed over."""
+    folder = _odd_links(_seeds(tmp_path / "in"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "notes.md").write_text("not a page")
+    (empty / ".hidden.txt").write_text("hidden")
+    output = tmp_path / "out"
+    code = main(["run", str(folder), str(empty), "--output", str(output)])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert len(_published_sources(output)) == 1
+    skipped = _skipped(output)
+    assert skipped["a"] == "symlink loop (-> b)" and skipped["up"].startswith("symlink to a")
+    notes = [line for line in err.splitlines() if "no input files in" in line]
+    assert len(notes) == 1, err
+    assert f"no input files in {empty} (looked for " in notes[0]
+    assert "unsupported type: 1" in notes[0] and "hidden: 1" in notes[0]
+
+
+# --- finding 2: a closed output pipe ------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_closed_output_pipe_changes_neither_the_outcome_nor_the_exit_code(tmp_path):
+    """``newsclean run ... 2>&1 | head -1``: the reader leaves after the first line."""
+    inputs, output = _seeds(tmp_path / "in", 2), tmp_path / "out"
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody reads: every write gets EPIPE
+    try:
+        process = subprocess.run(
+            [*RUN, str(inputs), "--output", str(output)],
+            stdout=write_end,
+            stderr=write_end,
+            env=_env(),
+            cwd=tmp_path,
+            timeout=600,
+        )
+    finally:
+        os.close(write_end)
+    assert process.returncode == 0
+    assert len(_published_sources(output)) == 2
+    assert not list(output.glob("reports/failed-*.log"))
