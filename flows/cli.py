@@ -18,6 +18,7 @@ import contextlib
 import gc
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import traceback
@@ -29,12 +30,12 @@ from typing import Any, NoReturn
 from flows.apiserver import run_api_server, signal_api_server, wait_until_ready
 from flows.environment import configure_environment
 from flows.preflight import (
-    OutputBusy,
+    OutputBusyError,
     UsageError,
     check_dask_address,
     check_inputs,
-    check_not_locked,
     check_output_writable,
+    hold_output_lock,
 )
 from flows.settings import ConfigFile, SettingsError, load_settings, merge_expectations
 from flows.stopping import StopState, finish_now, prefect_sigterm_arms, stop_on_signals
@@ -275,29 +276,50 @@ def _run(args: argparse.Namespace, state: StopState) -> int:
     output = Path(args.output)
     if args.runner != "dask" and (args.workers or args.dask_address):
         return refuse("--workers and --dask-address need --runner dask")
-    try:
-        check_inputs(args.inputs, output)
-        check_output_writable(output)
-        check_not_locked(output)
-        if args.runner == "dask" and args.dask_address:
-            check_dask_address(args.dask_address)
-    except UsageError as error:
-        return refuse(str(error))
-    except OutputBusy as error:
-        return refuse(str(error), EXIT_BUSY)
+    with contextlib.ExitStack() as held:
+        try:
+            check_inputs(args.inputs, output)
+            check_output_writable(output)
+            # The lock, taken before anything heavy starts; held until the run ends.
+            held.enter_context(hold_output_lock(output))
+            if args.runner == "dask" and args.dask_address:
+                check_dask_address(args.dask_address)
+        except UsageError as error:
+            return refuse(str(error))
+        except OutputBusyError as error:
+            return refuse(str(error), EXIT_BUSY)
+        return _start_run(args, output, state)
+
+
+def _start_run(args: argparse.Namespace, output: Path, state: StopState) -> int:
     # The server first: it boots on another core while this process imports the pipeline.
     # (A config file's values were checked when it was read; what is left to check here is
     # the --expectations folder.)
-    configure_environment(prefect_home=output / PREFECT_DIR)
-    with (
-        tempfile.TemporaryDirectory(prefix="newsclean-") as scratch,
-        _api_server(Path(os.environ["PREFECT_HOME"]), state) as api_url,
-    ):
-        try:
-            config = _pipeline_config(args, Path(scratch) / "expectations")
+    with _scratch_folder(state) as scratch:
+        try:  # before the server: a bad --expectations is refused before any work
+            config = _pipeline_config(args, scratch / "expectations")
         except SettingsError as error:
             return refuse(str(error))
-        return _run_flow(args, output, config, api_url, state)
+        configure_environment(prefect_home=output / PREFECT_DIR)
+        with _api_server(Path(os.environ["PREFECT_HOME"]), state) as api_url:
+            return _run_flow(args, output, config, api_url, state)
+
+
+@contextlib.contextmanager
+def _scratch_folder(state: StopState) -> Iterator[Path]:
+    """The run's scratch folder in the temp folder, removed at the end, and by the stop
+    watchdog too (which ends the process without unwinding this block)."""
+    with tempfile.TemporaryDirectory(prefix="newsclean-") as scratch:
+
+        def remove() -> None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+        state.cleanups.append(remove)
+        try:
+            yield Path(scratch)
+        finally:
+            with contextlib.suppress(ValueError):
+                state.cleanups.remove(remove)
 
 
 def _run_flow(
@@ -306,7 +328,6 @@ def _run_flow(
     from prefect.exceptions import TerminationSignal
 
     from flows.pipeline import newsclean_flow
-    from tasks.output.publish import OutputBusyError
     from tasks.output.validate import preload_great_expectations
 
     if not args.verbose:

@@ -121,3 +121,147 @@ def test_a_closed_output_pipe_changes_neither_the_outcome_nor_the_exit_code(tmp_
     assert process.returncode == 0
     assert len(_published_sources(output)) == 2
     assert not list(output.glob("reports/failed-*.log"))
+
+
+# --- finding 3: custom expectations the suites cannot run ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expectation", "problem"),
+    [
+        (
+            {"type": "expect_column_mean_to_be_between", "kwargs": {"column": "word_count"}},
+            "expect_column_mean_to_be_between is not supported",
+        ),
+        (
+            {
+                "type": "expect_column_values_to_not_be_null",
+                "kwargs": {"column": "title", "mostly": 0.9},
+            },
+            "expect_column_values_to_not_be_null with 'mostly' is not supported",
+        ),
+    ],
+    ids=["type", "mostly"],
+)
+def test_an_expectation_the_suites_cannot_run_is_refused_before_any_work(
+    expectation, problem, tmp_path, capsys
+):
+    import json
+
+    from tasks.output.validate import ROW_LOCAL, RUN_WIDE
+
+    extra = tmp_path / "checks"
+    extra.mkdir()
+    (extra / "articles.json").write_text(json.dumps({"expectations": [expectation]}))
+    output = tmp_path / "out"
+    code = main(
+        ["run", str(_seeds(tmp_path / "in")), "--output", str(output), "--expectations", str(extra)]
+    )
+    err = capsys.readouterr().err
+    assert code == 2
+    (line,) = err.strip().splitlines()
+    assert line.startswith(f"newsclean: {extra / 'articles.json'}: {problem}; supported: ")
+    assert all(kind in line for kind in ROW_LOCAL | RUN_WIDE)
+    assert not (output / ".prefect").exists(), "a server was started before the refusal"
+
+
+def test_readme_lists_the_supported_expectation_types():
+    from tasks.output.validate import SUPPORTED_EXPECTATIONS
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    paragraph = readme[readme.index("`--expectations DIR` (or") :].split("\n\n")[0]
+    assert all(f"`{kind}`" in paragraph for kind in SUPPORTED_EXPECTATIONS)
+
+
+# --- finding 9: nothing left in the temp folder -------------------------------------------
+
+
+def test_a_test_session_leaves_nothing_in_the_temp_folder(tmp_path):
+    """Each session left its Prefect home (``newsclean-test-prefect-*``, up to 13 MB)."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    session = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/test_reasons.py",
+            "-k",
+            "readme",
+        ],
+        cwd=REPO,
+        env={**os.environ, "TMPDIR": str(temp)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert session.returncode == 0, session.stdout[-2000:]
+    assert "passed" in session.stdout
+    assert [p.name for p in temp.iterdir() if p.name.startswith("newsclean-")] == []
+
+
+# --- finding 5: start-up ------------------------------------------------------------------
+
+
+class _ServerStarted(Exception):
+    """Raised by the stand-in for the run's API server: the test has seen what it needs."""
+
+
+def test_the_run_holds_the_output_lock_before_it_starts_anything_heavy(tmp_path, monkeypatch):
+    """Before, the command only probed the lock and the flow took it after the server's boot
+    (10-20 s later): a second run started meanwhile passed the probe, booted a server and
+    imported everything, and was refused only then, 16 s later, with a Prefect warning."""
+    import contextlib
+    import fcntl
+
+    from flows import cli
+    from tasks.output.lock import LOCK_FILE
+
+    output = tmp_path / "out"
+    seen: list[bool] = []
+
+    @contextlib.contextmanager
+    def server(home, state):
+        with open(output / LOCK_FILE, "a+") as handle:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                seen.append(True)  # held, by the run that is starting
+            else:
+                seen.append(False)
+        raise _ServerStarted
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(cli, "_api_server", server)
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "home"))
+    with pytest.raises(_ServerStarted):
+        cli.main(["run", str(_seeds(tmp_path / "in")), "--output", str(output)])
+    assert seen == [True]
+
+
+def test_a_lock_refusal_imports_nothing_heavy(tmp_path):
+    """One line and exit 3, without Prefect, Great Expectations or the API server."""
+    from tasks.output.lock import output_lock
+
+    output = tmp_path / "out"
+    script = (
+        "import sys; from flows.cli import main; code = main(sys.argv[1:]);"
+        "heavy = {'prefect', 'great_expectations', 'pandas', 'duckdb', 'pyarrow', 'uvicorn'};"
+        "print(sorted(heavy & {m.split('.')[0] for m in sys.modules})); sys.exit(code)"
+    )
+    with output_lock(output):
+        done = subprocess.run(
+            [sys.executable, "-c", script, "run", str(SEEDS), "--output", str(output)],
+            cwd=tmp_path,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 3
+    assert done.stderr.splitlines() == [f"newsclean: another newsclean run is writing to {output}"]
+    assert done.stdout.strip() == "[]"
+    assert not (output / ".prefect").exists()
