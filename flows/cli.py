@@ -401,17 +401,26 @@ def _serve(args: argparse.Namespace, state: StopState) -> int:
     try:
         state.cleanups.append(terminate_children)
         state.farewell = lambda: f"newsclean: serve stopped by {_signal_name(state)}"
-        serve(
+        # A signal while serving is handled by serve itself (it cancels the run in progress
+        # in Prefect, then stops); the watchdog only ends a stop that hangs.
+        state.grace = SERVE_STOP_GRACE_SECONDS
+        stopped_by = serve(
             inputs=list(args.inputs),
             output=args.output,
             cron=args.cron,
             name=args.name,
-            on_signal=state.handle,
+            on_signal=state.arm,
             config=config or None,
         )
     except ServeError as error:
         return refuse(str(error))
+    if stopped_by is not None:
+        state.farewell = None
+        return refuse(f"serve stopped by {_signal_name(state)}", state.exit_code)
     return EXIT_PUBLISHED
+
+
+SERVE_STOP_GRACE_SECONDS = 15.0
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
