@@ -169,7 +169,7 @@ def test_readme_lists_the_supported_expectation_types():
     from tasks.output.validate import SUPPORTED_EXPECTATIONS
 
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    paragraph = readme[readme.index("`--expectations DIR` (or") :].split("\n\n")[0]
+    paragraph = readme[readme.index("\n`--expectations DIR` ") :].split("\n\n")[0]
     assert all(f"`{kind}`" in paragraph for kind in SUPPORTED_EXPECTATIONS)
 
 
@@ -218,7 +218,7 @@ def test_the_run_holds_the_output_lock_before_it_starts_anything_heavy(tmp_path,
     import fcntl
 
     from flows import cli
-    from tasks.output.lock import LOCK_FILE
+    from tasks.output.publish import LOCK_FILE
 
     output = tmp_path / "out"
     seen: list[bool] = []
@@ -244,7 +244,7 @@ def test_the_run_holds_the_output_lock_before_it_starts_anything_heavy(tmp_path,
 
 def test_a_lock_refusal_imports_nothing_heavy(tmp_path):
     """One line and exit 3, without Prefect, Great Expectations or the API server."""
-    from tasks.output.lock import output_lock
+    from tasks.output.publish import output_lock
 
     output = tmp_path / "out"
     script = (
