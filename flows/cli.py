@@ -19,6 +19,7 @@ import contextlib
 import gc
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import traceback
@@ -30,12 +31,12 @@ from typing import Any, NoReturn
 from flows.apiserver import run_api_server, signal_api_server, wait_until_ready
 from flows.environment import configure_environment
 from flows.preflight import (
-    OutputBusy,
+    OutputBusyError,
     UsageError,
     check_dask_address,
     check_inputs,
-    check_not_locked,
     check_output_writable,
+    hold_output_lock,
 )
 from flows.settings import ConfigFile, SettingsError, load_settings, merge_expectations
 from flows.stopping import StopState, finish_now, prefect_sigterm_arms, stop_on_signals
@@ -289,29 +290,50 @@ def _run(args: argparse.Namespace, state: StopState) -> int:
     output = Path(args.output)
     if args.runner != "dask" and (args.workers or args.dask_address):
         return refuse("--workers and --dask-address need --runner dask")
-    try:
-        check_inputs(args.inputs, output)
-        check_output_writable(output)
-        check_not_locked(output)
-        if args.runner == "dask" and args.dask_address:
-            check_dask_address(args.dask_address)
-    except UsageError as error:
-        return refuse(str(error))
-    except OutputBusy as error:
-        return refuse(str(error), EXIT_BUSY)
+    with contextlib.ExitStack() as held:
+        try:
+            check_inputs(args.inputs, output)
+            check_output_writable(output)
+            # The lock, taken before anything heavy starts; held until the run ends.
+            held.enter_context(hold_output_lock(output))
+            if args.runner == "dask" and args.dask_address:
+                check_dask_address(args.dask_address)
+        except UsageError as error:
+            return refuse(str(error))
+        except OutputBusyError as error:
+            return refuse(str(error), EXIT_BUSY)
+        return _start_run(args, output, state)
+
+
+def _start_run(args: argparse.Namespace, output: Path, state: StopState) -> int:
     # The server first: it boots on another core while this process imports the pipeline.
     # (A config file's values were checked when it was read; what is left to check here is
     # the --expectations folder.)
-    configure_environment(prefect_home=output / PREFECT_DIR)
-    with (
-        tempfile.TemporaryDirectory(prefix="newsclean-") as scratch,
-        _api_server(Path(os.environ["PREFECT_HOME"]), state) as api_url,
-    ):
-        try:
-            config = _pipeline_config(args, Path(scratch) / "expectations")
+    with _scratch_folder(state) as scratch:
+        try:  # before the server: a bad --expectations is refused before any work
+            config = _pipeline_config(args, scratch / "expectations")
         except SettingsError as error:
             return refuse(str(error))
-        return _run_flow(args, output, config, api_url, state)
+        configure_environment(prefect_home=output / PREFECT_DIR)
+        with _api_server(Path(os.environ["PREFECT_HOME"]), state) as api_url:
+            return _run_flow(args, output, config, api_url, state)
+
+
+@contextlib.contextmanager
+def _scratch_folder(state: StopState) -> Iterator[Path]:
+    """The run's scratch folder in the temp folder, removed at the end, and by the stop
+    watchdog too (which ends the process without unwinding this block)."""
+    with tempfile.TemporaryDirectory(prefix="newsclean-") as scratch:
+
+        def remove() -> None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+        state.cleanups.append(remove)
+        try:
+            yield Path(scratch)
+        finally:
+            with contextlib.suppress(ValueError):
+                state.cleanups.remove(remove)
 
 
 def _run_flow(
@@ -320,7 +342,6 @@ def _run_flow(
     from prefect.exceptions import TerminationSignal
 
     from flows.pipeline import newsclean_flow
-    from tasks.output.publish import OutputBusyError
     from tasks.output.validate import preload_great_expectations
 
     if not args.verbose:
@@ -394,17 +415,26 @@ def _serve(args: argparse.Namespace, state: StopState) -> int:
     try:
         state.cleanups.append(terminate_children)
         state.farewell = lambda: f"newsclean: serve stopped by {_signal_name(state)}"
-        serve(
+        # A signal while serving is handled by serve itself (it cancels the run in progress
+        # in Prefect, then stops); the watchdog only ends a stop that hangs.
+        state.grace = SERVE_STOP_GRACE_SECONDS
+        stopped_by = serve(
             inputs=list(args.inputs),
             output=args.output,
             cron=args.cron,
             name=args.name,
-            on_signal=state.handle,
+            on_signal=state.arm,
             config=config or None,
         )
     except ServeError as error:
         return refuse(str(error))
+    if stopped_by is not None:
+        state.farewell = None
+        return refuse(f"serve stopped by {_signal_name(state)}", state.exit_code)
     return EXIT_PUBLISHED
+
+
+SERVE_STOP_GRACE_SECONDS = 15.0
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -431,8 +461,57 @@ def show_progress() -> None:
     logger.propagate = False  # Prefect's console handler would print each line again
 
 
+class _ReaderMayLeave:
+    """``sys.stdout`` or ``sys.stderr`` that outlives its reader: once the pipe it writes to
+    is closed (``newsclean run ... | head -1``), what is written goes nowhere instead of
+    raising ``BrokenPipeError`` in the middle of the run, whose outcome and exit code must
+    not depend on whether anyone reads its output."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.reader_left = False
+
+    def write(self, text: str) -> int:
+        if not self.reader_left:
+            try:
+                return int(self.stream.write(text))
+            except BrokenPipeError:
+                self._reader_gone()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.reader_left:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        """Point the descriptor at /dev/null: the interpreter's own last flush at exit (of
+        ``sys.__stdout__``) would otherwise fail and turn the exit code into 120."""
+        self.reader_left = True
+        with contextlib.suppress(Exception):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+@contextlib.contextmanager
+def _readers_may_leave() -> Iterator[None]:
+    """:class:`_ReaderMayLeave` on stdout and stderr for the length of the block."""
+    before = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _ReaderMayLeave(sys.stdout), _ReaderMayLeave(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = before
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    with stop_on_signals() as state:
+    with stop_on_signals() as state, _readers_may_leave():
         try:
             args = parse_arguments(argv)
         except (UsageError, SettingsError) as error:

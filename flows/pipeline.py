@@ -26,7 +26,7 @@ from tasks.clean.document import PublishedIds, ShardSummary
 from tasks.config import PipelineConfig
 from tasks.dedup.index_sync import record_published_run, sync_dedup_index
 from tasks.dedup.runwide import SHARDS
-from tasks.inputs.read import UNSUPPORTED_TYPE, find_inputs
+from tasks.inputs.read import empty_input_notes, find_inputs, skip_kind
 from tasks.models import QuarantineRecord, SkippedInput
 from tasks.output.publish import (
     COMMIT_MARKER,
@@ -198,6 +198,8 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     """The run's steps, in order; nothing is visible to readers before ``_publish``."""
     run = _begin(out, config)
     refs, unsupported = find_inputs(inputs, exclude=[out])
+    for note in empty_input_notes(inputs, refs, unsupported):
+        progress.warning("%s", note)
     published = _published_articles(out)
     summaries = _clean(refs, out, run, config, published)
     progress.info("deduplicating %d articles", sum(r.articles for r in summaries))
@@ -302,8 +304,8 @@ def _account(
     if read_stats is None:
         read_stats = StepStats("read", Unit.DOCUMENTS)
         shard_stats.insert(0, read_stats)
-    if unsupported:
-        read_stats.drop(UNSUPPORTED_TYPE.replace(" ", "_"), len(unsupported))
+    for passed_over in unsupported:
+        read_stats.drop(skip_kind(passed_over.reason))
     counts = _accounting(read_stats, wide.articles, len(skipped), len(wide.quarantined))
     return _Documents(skipped, wide.quarantined, shard_stats, counts)
 

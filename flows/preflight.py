@@ -10,26 +10,23 @@ they are one line and an exit code instead of a Prefect flow run that crashes wi
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import socket
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-# The output folder's lock file (tasks.output.publish.LOCK_FILE; tests/test_cli.py holds them
-# equal).
-# Repeated here so the check needs no import of the pipeline's modules.
-LOCK_FILE = ".newsclean.lock"
+# The output folder's lock (a module that imports nothing heavy): the command line takes it
+# before anything else.
+from tasks.output.lock import LOCK_FILE as LOCK_FILE
+from tasks.output.lock import OutputBusyError as OutputBusyError
+from tasks.output.lock import hold_output_lock as hold_output_lock
+
 DASK_CONNECT_TIMEOUT_SECONDS = 5.0
 
 
 class UsageError(ValueError):
     """The command cannot run as asked (exit 2); the message is one line."""
-
-
-class OutputBusy(RuntimeError):
-    """Another run holds the output folder's lock (exit 3)."""
 
 
 def is_within(path: Path, folder: Path) -> bool:
@@ -75,27 +72,6 @@ def check_output_writable(output: Path) -> None:
             f"the output folder {output} is not writable ({reason or detail}): "
             "give a folder you can write to with --output"
         ) from error
-
-
-def check_not_locked(output: Path) -> None:
-    """Fail now if another run holds ``output``'s lock (the flow takes it for real later).
-
-    A probe, not a reservation: a run that takes the lock in between is still refused by
-    the flow's own lock (``tasks.output.publish.output_lock``), with the same exit code.
-    """
-    lock = output / LOCK_FILE
-    if not lock.exists():
-        return
-    try:
-        handle = open(lock, "a+", encoding="utf-8")  # noqa: SIM115 - closed just below
-    except OSError as error:
-        raise UsageError(f"cannot open the lock file {lock}: {error.strerror}") from error
-    with handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise OutputBusy(f"another newsclean run is writing to {output}") from error
-        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def check_dask_address(address: str, timeout: float = DASK_CONNECT_TIMEOUT_SECONDS) -> None:

@@ -332,6 +332,7 @@ def merge_expectations(extra: Path, into: Path, builtin: Path | None = None) -> 
             isinstance(e, dict) and isinstance(e.get("type"), str) for e in expectations
         ):
             raise SettingsError(f'{path}: needs an "expectations" list of {{"type", "kwargs"}}')
+        check_supported(path, expectations)
         suite = suites[path.stem]
         suite["expectations"] = [*suite["expectations"], *expectations]
         derived = added.get("meta", {}).get("derived_columns", {})
@@ -344,3 +345,15 @@ def merge_expectations(extra: Path, into: Path, builtin: Path | None = None) -> 
     for table, suite in suites.items():
         (into / f"{table}.json").write_text(json.dumps(suite, indent=1), encoding="utf-8")
     return into
+
+
+def check_supported(path: Path, expectations: list[dict[str, Any]]) -> None:
+    """Refuse, before any work, an expectation the batched validation cannot run (its type,
+    or ``mostly``): the run would otherwise clean everything and then fail."""
+    from tasks.output.validate import SUPPORTED_EXPECTATIONS, unsupported_expectation
+
+    for expectation in expectations:
+        problem = unsupported_expectation(expectation)
+        if problem:
+            supported = ", ".join(sorted(SUPPORTED_EXPECTATIONS))
+            raise SettingsError(f"{path}: {problem}; supported: {supported}")

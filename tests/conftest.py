@@ -5,8 +5,10 @@ Runs before any test module imports Prefect (which reads its settings at import 
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -14,6 +16,9 @@ from pathlib import Path
 import pytest
 
 _HOME = Path(tempfile.mkdtemp(prefix="newsclean-test-prefect-"))
+# Removed when the session ends (up to 13 MB of database and logs each). Registered before
+# Prefect is imported, so it runs after Prefect's own exit hooks have stopped its server.
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 for _key in ("PREFECT_API_URL", "PREFECT_PROFILE", "PREFECT_API_KEY"):
     os.environ.pop(_key, None)
 os.environ["PREFECT_HOME"] = str(_HOME)

@@ -133,7 +133,9 @@ def test_a_signal_mid_shard_stops_the_run_and_leaves_the_dataset(
     shutil.copytree(base, output)
     before = _dataset(output)
     log = tmp_path / "run.log"
-    process = _start(output, more, log)
+    temp = tmp_path / "temp"  # the run's temp folder: left empty however it stops
+    temp.mkdir()
+    process = _start(output, more, log, TMPDIR=str(temp))
     try:
         _wait_for(lambda: "input files in" in log.read_text(), process, log, "its shards")
         servers = _api_servers_of(process.pid)
@@ -150,6 +152,7 @@ def test_a_signal_mid_shard_stops_the_run_and_leaves_the_dataset(
     assert "Traceback" not in log.read_text()
     assert _dataset(output) == before
     assert _gone_within(servers, 10), "the run's API server outlived it"
+    assert not list(temp.iterdir()), "the run left its scratch folder in the temp folder"
 
 
 @pytest.mark.slow

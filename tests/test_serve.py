@@ -125,6 +125,13 @@ def test_serve_schedules_runs_and_a_triggered_run_publishes(api_url, tmp_path):
             triggered.state,
             serve_log.read_text()[-3000:],
         )
+        line = f"run {triggered.name} (started "
+        said = _wait_for(
+            lambda: next((x for x in serve_log.read_text().splitlines() if line in x), None),
+            60,
+            "serve's line for the triggered run",
+        )
+        assert said.endswith("Completed; 2 inputs, 2 published, 0 skipped, 0 quarantined"), said
     assert sorted(p.suffix for p in (output / "articles").iterdir()) == [".parquet"]
     assert (output / "reports" / "latest.json").is_file()
 
@@ -201,3 +208,53 @@ def test_serve_stops_on_sigterm_and_ctrl_c(api_url, sig, to_group, code, tmp_pat
     text = serve_log.read_text()
     assert "never awaited" not in text
     assert "serve stopped by" in text
+
+
+@pytest.mark.server
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(
+    ("sig", "to_group", "code"),
+    [(signal.SIGTERM, False, 143), (signal.SIGINT, True, 130)],
+    ids=["sigterm", "ctrl-c"],
+)
+def test_a_stop_while_a_run_is_in_progress_cancels_it_in_prefect_without_a_traceback(
+    api_url, sig, to_group, code, tmp_path
+):
+    """Before: a 40-line asyncio traceback, and the interrupted flow run stayed "Running" in
+    Prefect for good."""
+
+    from .pages import PAGE
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for number in range(300):  # enough work that the run is still going when serve stops
+        (inputs / f"page-{number:03d}.html").write_text(
+            PAGE.replace("Copyright 2025", f"Copyright 2025, page {number}"), encoding="utf-8"
+        )
+    args = [str(inputs), "--output", str(tmp_path / "out"), "--cron", "0 0 1 1 *"]
+    name = f"{NAME}-{sig.name.lower()}"
+    with _serving(api_url, tmp_path, args, name) as (server, client, serve_log, found):
+        flow_run = client.create_flow_run_from_deployment(found.id)
+
+        def running() -> FlowRun | None:
+            current = client.read_flow_run(flow_run.id)
+            return current if current.state_type == StateType.RUNNING else None
+
+        _wait_for(running, 300, "the triggered run to start")
+        time.sleep(3)  # the run is cleaning its shard
+        (os.killpg if to_group else os.kill)(server.pid, sig)
+        assert server.wait(timeout=60) == code, serve_log.read_text()[-3000:]
+
+        def final() -> FlowRun | None:
+            current = client.read_flow_run(flow_run.id)
+            return current if current.state_type != StateType.RUNNING else None
+
+        ended = _wait_for(final, 30, "the interrupted run to leave Running")
+    text = serve_log.read_text()
+    assert "Traceback" not in text, text[-3000:]
+    assert ended.state_type in (StateType.CANCELLED, StateType.CRASHED), ended.state
+    assert ended.state.message, ended.state
+    assert f"run {ended.name}: Cancelled (newsclean serve was stopped by {sig.name})" in text
+    assert text.strip().splitlines()[-1] == "newsclean: serve stopped by " + (
+        "Ctrl-C" if sig == signal.SIGINT else "SIGTERM"
+    )

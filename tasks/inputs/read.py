@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
 import os
 import re
 import stat
 import zlib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,9 +106,10 @@ def find_inputs(
     ``exclude``: the run's output folder, so that a run never reads its own reports and tables
     back as articles. The other files of a folder that are not a supported type (``.md``, no
     extension, ...) come back as skipped with the reason, so the report accounts for every
-    file it was shown. A file named explicitly is read whatever its name (as text unless it
-    says otherwise). A path that does not exist is an infrastructure error (the user mistyped
-    it), not a per-input rejection.
+    file it was shown; so do symlinks the walk does not follow (:func:`_unfollowed_link`): a
+    loop, a link to a folder. A file named explicitly is read whatever its name (as text
+    unless it says otherwise). A path that does not exist is an infrastructure error (the user
+    mistyped it), not a per-input rejection.
     """
     excluded = [Path(os.path.realpath(folder)) for folder in exclude]
 
@@ -115,22 +118,31 @@ def find_inputs(
         return any(real == root or root in real.parents for root in excluded)
 
     found: dict[str, InputRef] = {}
-    unsupported: dict[str, SkippedInput] = {}
+    skipped: dict[str, SkippedInput] = {}
     for given in paths:
         path = Path(given)
         if path.is_dir():
             for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(
-                    d for d in dirs if not d.startswith(".") and not is_excluded(Path(root) / d)
-                )
+                kept = []
+                for name in sorted(dirs):
+                    child = Path(root) / name
+                    if name.startswith(".") or is_excluded(child):
+                        continue
+                    if (link := _unfollowed_link(child)) is not None:
+                        skipped.setdefault(os.path.abspath(child), link)
+                    else:
+                        kept.append(name)
+                dirs[:] = kept
                 for name in sorted(files):
                     child = Path(root) / name
                     if name.startswith(".") or is_excluded(child):
                         continue
-                    if _supported(name):
+                    if (link := _unfollowed_link(child)) is not None:
+                        skipped.setdefault(os.path.abspath(child), link)
+                    elif _supported(name):
                         found.setdefault(str(child.resolve()), _input_ref(child))
                     else:
-                        unsupported.setdefault(str(child.resolve()), _unsupported(child))
+                        skipped.setdefault(str(child.resolve()), _unsupported(child))
         elif path.exists():
             if not is_excluded(path):
                 found.setdefault(str(path.resolve()), _input_ref(path))
@@ -138,7 +150,90 @@ def find_inputs(
             raise FileNotFoundError(f"input not found: {given}")
     return (
         sorted(found.values(), key=lambda ref: ref.source),
-        sorted(unsupported.values(), key=lambda skipped: skipped.source),
+        sorted(skipped.values(), key=lambda skipped: skipped.source),
+    )
+
+
+SYMLINK_LOOP = "symlink loop"
+SYMLINK_TO_ANCESTOR = "symlink to a folder that contains it"
+SYMLINK_TO_FOLDER = "symlink to a folder (not followed)"
+
+
+def _unfollowed_link(path: Path) -> SkippedInput | None:
+    """A symlink the walk does not follow, as a skipped input with the reason; else ``None``.
+
+    A loop (``a -> b``, ``b -> a``) can never be read; a link to a folder that contains it
+    would make the walk endless; a link to any other folder is not followed either (the walk
+    reads each real folder once, where it is). A link to a file, or a dangling one, is left
+    to the read step (a dangling link is quarantined there, saying where it pointed).
+    """
+    if not path.is_symlink():
+        return None
+    target = os.readlink(path)
+    source = _input_ref(path).source
+    try:
+        is_folder = stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError as error:
+        if error.errno != errno.ELOOP:
+            return None
+        return SkippedInput(source, f"{SYMLINK_LOOP} (-> {target})")
+    if not is_folder:
+        return None
+    real = Path(os.path.realpath(path))
+    parent = Path(os.path.realpath(path.parent))
+    if real == parent or real in parent.parents:
+        return SkippedInput(source, f"{SYMLINK_TO_ANCESTOR} (-> {target})")
+    return SkippedInput(source, f"{SYMLINK_TO_FOLDER} (-> {target})")
+
+
+def skip_kind(reason: str) -> str:
+    """A skipped input's reason without its details, as a counter name (``unsupported_type``)."""
+    return reason.split(" (", 1)[0].replace(" ", "_")
+
+
+def empty_input_notes(
+    paths: Iterable[str], refs: Iterable[InputRef], skipped: Iterable[SkippedInput]
+) -> list[str]:
+    """A :func:`nothing_found` line for each input folder in which no input file was found."""
+    found = [os.path.abspath(ref.source) for ref in refs]
+    skipped = list(skipped)
+    notes = []
+    for given in paths:
+        root = os.path.abspath(given)
+        if os.path.isdir(given) and not any(
+            path == root or path.startswith(root + os.sep) for path in found
+        ):
+            notes.append(nothing_found(given, skipped))
+    return notes
+
+
+SUPPORTED_NAMES = (
+    *sorted(f"*{suffix}" for suffix in SUPPORTED_SUFFIXES),
+    *(f"*{suffix}" for suffix in WARC_SUFFIXES),
+    "*.gz of a page or text",
+)
+
+
+def nothing_found(given: str, skipped: Iterable[SkippedInput]) -> str:
+    """One line for an input folder in which no supported file was found: where it looked
+    and what it passed over (skipped files by kind, hidden entries)."""
+    root = os.path.abspath(given)
+    kinds = Counter(
+        skip_kind(s.reason).replace("_", " ")
+        for s in skipped
+        if os.path.abspath(s.source) == root or os.path.abspath(s.source).startswith(root + os.sep)
+    )
+    hidden = 0
+    for _folder, dirs, files in os.walk(given):
+        hidden += sum(name.startswith(".") for name in [*dirs, *files])
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
+    passed = [f"{kind}: {n}" for kind, n in sorted(kinds.items())]
+    if hidden:
+        passed.append(f"hidden: {hidden}")
+    what = ", ".join(passed) if passed else "nothing: the folder is empty"
+    return (
+        f"no input files in {given} (looked for {', '.join(SUPPORTED_NAMES)} "
+        f"in it and its subfolders); passed over {what}"
     )
 
 

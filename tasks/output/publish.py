@@ -33,7 +33,6 @@ are not the dataset (``tasks.files.write_atomically`` keeps ``latest.*`` whole f
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import shutil
@@ -47,10 +46,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+# The lock's names, here too for the modules and tests that import them from here.
+from tasks.output.lock import LOCK_FILE as LOCK_FILE
+from tasks.output.lock import OutputBusyError as OutputBusyError
+from tasks.output.lock import output_lock as output_lock
+
 PUBLISHED_TABLES = ("articles", "paragraphs", "quarantine")
 STAGING = "_staging"
 COMMIT_MARKER = "COMMIT"
-LOCK_FILE = ".newsclean.lock"
 # Parts sized for readers: DuckDB, Spark and Polars read a folder of Parquet fastest in files
 # of ~100 MB-1 GB (fewer files to open and plan, one file per reader thread still fits in
 # memory) made of row groups of tens of MB (the unit they parallelise and skip on). Rows are
@@ -82,36 +85,11 @@ PAUSE_POINTS = ("staging", "committed", "renaming", "published")
 Batches = Iterable[pa.RecordBatch | pa.Table]
 
 
-class OutputBusyError(RuntimeError):
-    """Another run holds the output directory's lock."""
-
-
 def _test_pause(point: str) -> None:
     if os.environ.get(PAUSE_ENV) != point:
         return
     Path(os.environ[PAUSE_FILE_ENV]).write_text(str(os.getpid()), encoding="utf-8")
     time.sleep(3600)
-
-
-@contextmanager
-def output_lock(output: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``output`` for a whole run, or fail at once.
-
-    Two runs on one output (a scheduled run and a manual one) would otherwise interleave:
-    one run's :func:`recover` deletes the other's uncommitted staging folder, and both could
-    publish the same new input. ``flock`` is released by the kernel when the process dies,
-    so a killed run never leaves a stale lock.
-    """
-    output.mkdir(parents=True, exist_ok=True)
-    with open(output / LOCK_FILE, "a+", encoding="utf-8") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as error:
-            raise OutputBusyError(f"another newsclean run is writing to {output}") from error
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def staging_dir(output: Path, run_id: str) -> Path:

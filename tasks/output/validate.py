@@ -441,25 +441,32 @@ RUN_WIDE = frozenset(
         "expect_table_row_count_to_be_between",
     }
 )
+SUPPORTED_EXPECTATIONS = ROW_LOCAL | RUN_WIDE
 # Unexpected values kept per expectation, as GX's SUMMARY result format keeps.
 SAMPLE = 20
 _NO_EXCEPTION = {"raised_exception": False, "exception_traceback": None, "exception_message": None}
 
 
-def check_batchable(suite: Mapping[str, Any]) -> None:
-    """Refuse a suite whose verdicts could not be added up over batches.
+def unsupported_expectation(expectation: Mapping[str, Any]) -> str | None:
+    """Why the batched validation cannot run ``expectation``, or ``None`` when it can.
 
     ``mostly`` is refused too: a batch passing 95 % says nothing of the run passing it.
     """
+    kind = expectation["type"]
+    if kind not in SUPPORTED_EXPECTATIONS:
+        return f"{kind} is not supported"
+    if "mostly" in expectation.get("kwargs", {}):
+        return f"{kind} with 'mostly' is not supported"
+    return None
+
+
+def check_batchable(suite: Mapping[str, Any]) -> None:
+    """Refuse a suite whose verdicts could not be added up over batches (the types are
+    ``ROW_LOCAL`` or ``RUN_WIDE``; a new one is added there once its batches add up)."""
     for expectation in suite["expectations"]:
-        kind = expectation["type"]
-        if kind not in ROW_LOCAL | RUN_WIDE:
-            raise ValueError(
-                f"suite {suite['name']}: {kind} is neither known row-local (ROW_LOCAL) nor "
-                "answered by a run-wide query (RUN_WIDE) in tasks/validate.py"
-            )
-        if "mostly" in expectation["kwargs"]:
-            raise ValueError(f"suite {suite['name']}: {kind} with 'mostly' is not supported")
+        problem = unsupported_expectation(expectation)
+        if problem:
+            raise ValueError(f"suite {suite['name']}: {problem}")
 
 
 def _key(config: Any) -> str:
