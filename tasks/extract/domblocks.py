@@ -75,6 +75,18 @@ _TAG_FLAGS = (
     ("t_strong", ("strong", "b", "em", "i", "small", "time", "cite")),
 )
 FLAGS = (*(name for name, _ in _TAG_FLAGS), *(name for name, _ in _CLASS_PATTERNS), "itemprop")
+# Kinds of chrome told by DOM position (``chrome_filter``'s ``kinds``): a class, id or role token
+# that opens with one of these words names the box. Tokens, not substrings: "has-sidebar" on
+# <body> names the layout, not a box.
+SIDEBAR = "sidebar"
+TEASER = "teaser"
+_SIDEBAR_TOKEN = re.compile(r"(?:^|\s)(?:sidebar|side-bar|aside|widget|rail|complementary)", re.I)
+_TEASER_TOKEN = re.compile(
+    r"(?:^|\s)(?:teaser|card|related|recommend|promo|more-(?:stories|articles|from)|read-?next"
+    r"|also-|product-(?:card|teaser|box|tile))",
+    re.I,
+)
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 _FLAG_BIT = {name: 1 << i for i, name in enumerate(FLAGS)}
 _TAG_BITS: dict[str, int] = {}
 for _name, _tags in _TAG_FLAGS:
@@ -89,6 +101,9 @@ EXTRACTORS = ("trafilatura", "trafilatura_baseline", "page_text")
 # changing them means retraining. The cutoff on its score is ``ExtractConfig.chrome_below``.
 PROSE_WORDS = 25
 MAIN_SHARE = 0.7
+# A teaser headline: at most this many words, at least this share of them link text.
+TEASER_MAX_WORDS = 20
+TEASER_LINK_SHARE = 0.9
 
 FEATURES = (
     "log_words",
@@ -179,6 +194,19 @@ class PageDom:
             self._depth[node] = depth
         return bits
 
+    def within(self, element: etree._Element, box: re.Pattern[str], tag: str = "") -> bool:
+        """Whether ``element`` or an ancestor is a ``tag`` element or has a class, id or role
+        token that ``box`` finds."""
+        node = element
+        while node is not None:
+            if tag and node.tag == tag:
+                return True
+            attrs = " ".join(filter(None, (node.get("class"), node.get("id"), node.get("role"))))
+            if attrs and box.search(attrs):
+                return True
+            node = node.getparent()
+        return False
+
     def depth(self, element: etree._Element) -> int:
         self.flags(element)
         return self._depth[element]
@@ -217,9 +245,16 @@ def _descends(element: etree._Element, ancestor: etree._Element) -> bool:
 
 
 def paragraph_features(
-    tree: etree._Element, paragraphs: Sequence[str], extractor: str
+    tree: etree._Element,
+    paragraphs: Sequence[str],
+    extractor: str,
+    kinds: list[str | None] | None = None,
 ) -> np.ndarray:
-    """One row of ``FEATURES`` per paragraph of an extractor's text from page ``tree``."""
+    """One row of ``FEATURES`` per paragraph of an extractor's text from page ``tree``.
+
+    ``kinds``, when given, is filled with each paragraph's kind of chrome by DOM position
+    (``_kind``): ``SIDEBAR``, ``TEASER`` or None.
+    """
     dom = PageDom(tree)
     n = len(paragraphs)
     tokens = [_WORD.findall(p.lower()) for p in paragraphs]
@@ -311,7 +346,45 @@ def paragraph_features(
         tag = block.tag.lower() if isinstance(block.tag, str) else ""
         if tag in _BLOCK_TAGS:
             row[col[f"blk_{tag}"]] = 1.0
+    if kinds is not None:
+        links = col["t_a"]
+        kinds[:] = [
+            _kind(dom, text, nodes, main, rows[i, links])
+            for i, (text, nodes) in enumerate(zip(paragraphs, located, strict=True))
+        ]
     return rows
+
+
+def _kind(
+    dom: PageDom,
+    text: str,
+    nodes: Sequence[_Node],
+    main: etree._Element | None,
+    link_share: float,
+) -> str | None:
+    """The kind of chrome the DOM places a paragraph in, or None.
+
+    ``SIDEBAR``: every word in an ``<aside>`` or a sidebar or widget box, off the container of
+    the page's prose. ``TEASER``: a headline (no sentence end, at most
+    ``TEASER_MAX_WORDS``) whose words are nearly all link text, in a teaser, card, promo or
+    related box: the link to another page that such a box shows.
+    """
+    if not nodes:
+        return None
+    if (
+        main is not None
+        and not any(_descends(node.element, main) for node in nodes)
+        and all(dom.within(node.element, _SIDEBAR_TOKEN, "aside") for node in nodes)
+    ):
+        return SIDEBAR
+    if (
+        link_share >= TEASER_LINK_SHARE
+        and len(text.split()) <= TEASER_MAX_WORDS
+        and not _SENTENCE_END.search(text)
+        and all(dom.within(node.element, _TEASER_TOKEN) for node in nodes)
+    ):
+        return TEASER
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -348,12 +421,14 @@ def chrome_filter(
     paragraphs: Sequence[str],
     extractor: str,
     config: ExtractConfig = DEFAULTS.extract,
+    kinds: list[str | None] | None = None,
 ) -> list[bool]:
     """For each paragraph: True to keep it, False if the model calls it page chrome (its
-    probability of article text is under ``config.chrome_below``)."""
+    probability of article text is under ``config.chrome_below``). ``kinds``: filled as
+    ``paragraph_features`` does."""
     if not paragraphs:
         return []
     model = load_model()
-    scores = predict(model, paragraph_features(tree, paragraphs, extractor))
+    scores = predict(model, paragraph_features(tree, paragraphs, extractor, kinds))
     keep: list[bool] = (scores >= config.chrome_below).tolist()
     return keep
