@@ -101,9 +101,6 @@ EXTRACTORS = ("trafilatura", "trafilatura_baseline", "page_text")
 # changing them means retraining. The cutoff on its score is ``ExtractConfig.chrome_below``.
 PROSE_WORDS = 25
 MAIN_SHARE = 0.7
-# A teaser headline: at most this many words, at least this share of them link text.
-TEASER_MAX_WORDS = 20
-TEASER_LINK_SHARE = 0.9
 
 FEATURES = (
     "log_words",
@@ -249,11 +246,12 @@ def paragraph_features(
     paragraphs: Sequence[str],
     extractor: str,
     kinds: list[str | None] | None = None,
+    config: ExtractConfig = DEFAULTS.extract,
 ) -> np.ndarray:
     """One row of ``FEATURES`` per paragraph of an extractor's text from page ``tree``.
 
     ``kinds``, when given, is filled with each paragraph's kind of chrome by DOM position
-    (``_kind``): ``SIDEBAR``, ``TEASER`` or None.
+    (``_kind``, with ``config``'s teaser bounds): ``SIDEBAR``, ``TEASER`` or None.
     """
     dom = PageDom(tree)
     n = len(paragraphs)
@@ -349,7 +347,7 @@ def paragraph_features(
     if kinds is not None:
         links = col["t_a"]
         kinds[:] = [
-            _kind(dom, text, nodes, main, rows[i, links])
+            _kind(dom, text, nodes, main, rows[i, links], config)
             for i, (text, nodes) in enumerate(zip(paragraphs, located, strict=True))
         ]
     return rows
@@ -361,13 +359,15 @@ def _kind(
     nodes: Sequence[_Node],
     main: etree._Element | None,
     link_share: float,
+    config: ExtractConfig,
 ) -> str | None:
     """The kind of chrome the DOM places a paragraph in, or None.
 
     ``SIDEBAR``: every word in an ``<aside>`` or a sidebar or widget box, off the container of
     the page's prose. ``TEASER``: a headline (no sentence end, at most
-    ``TEASER_MAX_WORDS``) whose words are nearly all link text, in a teaser, card, promo or
-    related box: the link to another page that such a box shows.
+    ``config.teaser_max_words``) whose words are nearly all link text
+    (``config.teaser_link_share``), in a teaser, card, promo or related box: the link to
+    another page that such a box shows.
     """
     if not nodes:
         return None
@@ -378,8 +378,8 @@ def _kind(
     ):
         return SIDEBAR
     if (
-        link_share >= TEASER_LINK_SHARE
-        and len(text.split()) <= TEASER_MAX_WORDS
+        link_share >= config.teaser_link_share
+        and len(text.split()) <= config.teaser_max_words
         and not _SENTENCE_END.search(text)
         and all(dom.within(node.element, _TEASER_TOKEN) for node in nodes)
     ):
@@ -429,6 +429,6 @@ def chrome_filter(
     if not paragraphs:
         return []
     model = load_model()
-    scores = predict(model, paragraph_features(tree, paragraphs, extractor, kinds))
+    scores = predict(model, paragraph_features(tree, paragraphs, extractor, kinds, config))
     keep: list[bool] = (scores >= config.chrome_below).tolist()
     return keep
