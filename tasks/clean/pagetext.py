@@ -1,30 +1,31 @@
 """Pick the article's main content out of a whole-page plain-text dump.
 
-Method: every paragraph gets cheap shape features (length, density of the stop words of the
-page's language (``stop_words``), sentence ends, commas, capitalised/digit share, separators, boilerplate and date vocabulary, in-page duplicates)
-plus page context: windowed means of length and prose-ness, the length of the run of short lines
-it sits in (menus, link lists), where it lies relative to the densest run of prose (maximum-sum
-segment of per-paragraph prose scores) and whether a short "N Comments" line precedes it. A
-two-stage model scores them: stage 1 is a small MLP (one tanh layer) on those features; stage 2
-re-scores each paragraph from the same features plus its neighbours' stage-1 scores, so a short
-subheading inside prose survives and a stray sentence inside a footer does not. Weights ship in
-``pagetext_model.json``, trained by ``benchmarks/train_pagetext.py`` (WCXB dev pages,
-train/held-out split by domain) when the stop words were one fixed list of seven Western
-languages (prose density ~0.42 in English, ~0.31 in German, ~0.07 in Polish); jusText's
-per-language lists put prose of every language near 0.5. A retrain on those features (what the
-script computes now) scored lower on the trafilatura-eval and Readability dumps than these
-weights read with per-language lists (docs/benchmarks.md, 2026-12-07), so they were kept. Rules on top: the headline (longest headline-shaped line just
-before the main text) is kept; a short line with newsletter/share/cookie vocabulary next to a
-dropped line is dropped; paragraphs seen on other pages of the same site are dropped unless most
-of the kept text repeats (a duplicate page, which deduplication handles, not chrome).
+Method: every paragraph gets cheap shape features (length, density of the stop words of the page's
+language (``stop_words``), sentence ends, commas, capitalised/digit share, separators, boilerplate
+and date vocabulary, in-page duplicates) plus page context: windowed means of length and prose-ness,
+the length of the run of short lines it sits in (menus, link lists), where it lies relative to the
+densest run of prose (maximum-sum segment of per-paragraph prose scores) and whether a short "N
+Comments" line precedes it. A two-stage model scores them: stage 1 is a small MLP (one tanh layer)
+on those features; stage 2 re-scores each paragraph from the same features plus its neighbours'
+stage-1 scores, so a short subheading inside prose survives and a stray sentence inside a footer
+does not. Weights ship in ``pagetext_model.json``, trained by ``benchmarks/train_pagetext.py`` (WCXB
+dev pages, train/held-out split by domain) when the stop words were one fixed list of seven Western
+languages (prose density ~0.42 in English, ~0.31 in German, ~0.07 in Polish); jusText's per-language
+lists put prose of every language near 0.5. A retrain on those features (what the script computes
+now) scored lower on the trafilatura-eval and Readability dumps than these weights read with
+per-language lists (docs/benchmarks.md, 2026-12-07), so they were kept. Rules on top: the headline
+(longest headline-shaped line just before the main text) is kept; a short line with
+newsletter/share/cookie vocabulary next to a dropped line is dropped; paragraphs seen on other pages
+of the same site are dropped unless most of the kept text repeats (a duplicate page, which
+deduplication handles, not chrome).
 
-Known failure modes (WCXB dev): comment threads and long "about the author" or teaser blurbs
-after the article are often kept; main content that is itself list-like (directories, data
-tables dumped a cell per line, product specs, recipe ingredients) is dropped as menus; pages with
-several equal prose blocks (Q&A, listicles with long captions) are cut at the wrong block; a
-newsletter box title inside the article can pass as a subheading; languages without a jusText
-list (Chinese, Japanese, Thai...) fall back to the union list; WCXB's ground truth mostly excludes the headline, so keeping it
-costs ~0.3 F1 points there.
+Known failure modes (WCXB dev): comment threads and long "about the author" or teaser blurbs after
+the article are often kept; main content that is itself list-like (directories, data tables dumped a
+cell per line, product specs, recipe ingredients) is dropped as menus; pages with several equal
+prose blocks (Q&A, listicles with long captions) are cut at the wrong block; a newsletter box title
+inside the article can pass as a subheading; languages without a jusText list (Chinese, Japanese,
+Thai...) fall back to the union list; WCXB's ground truth mostly excludes the headline, so keeping
+it costs ~0.3 F1 points there.
 """
 
 from __future__ import annotations
