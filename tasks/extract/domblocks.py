@@ -191,18 +191,20 @@ class PageDom:
             self._depth[node] = depth
         return bits
 
-    def within(self, element: etree._Element, box: re.Pattern[str], tag: str = "") -> bool:
-        """Whether ``element`` or an ancestor is a ``tag`` element or has a class, id or role
-        token that ``box`` finds."""
+    def box(
+        self, element: etree._Element, names: re.Pattern[str], tag: str = ""
+    ) -> etree._Element | None:
+        """The nearest of ``element`` and its ancestors that is a ``tag`` element or has a
+        class, id or role token that ``names`` finds; None if there is none."""
         node = element
         while node is not None:
             if tag and node.tag == tag:
-                return True
+                return node
             attrs = " ".join(filter(None, (node.get("class"), node.get("id"), node.get("role"))))
-            if attrs and box.search(attrs):
-                return True
+            if attrs and names.search(attrs):
+                return node
             node = node.getparent()
-        return False
+        return None
 
     def depth(self, element: etree._Element) -> int:
         self.flags(element)
@@ -363,25 +365,23 @@ def _kind(
 ) -> str | None:
     """The kind of chrome the DOM places a paragraph in, or None.
 
-    ``SIDEBAR``: every word in an ``<aside>`` or a sidebar or widget box, off the container of
-    the page's prose. ``TEASER``: a headline (no sentence end, at most
-    ``config.teaser_max_words``) whose words are nearly all link text
-    (``config.teaser_link_share``), in a teaser, card, promo or related box: the link to
-    another page that such a box shows.
+    ``SIDEBAR``: every word in an ``<aside>`` or a sidebar or widget box that does not hold the
+    container of the page's prose (a box around the article names a layout, not a sidebar).
+    ``TEASER``: a headline (no sentence end, at most ``config.teaser_max_words``) whose words
+    are nearly all link text (``config.teaser_link_share``), in a teaser, card, promo or
+    related box: the link to another page that such a box shows.
     """
     if not nodes:
         return None
-    if (
-        main is not None
-        and not any(_descends(node.element, main) for node in nodes)
-        and all(dom.within(node.element, _SIDEBAR_TOKEN, "aside") for node in nodes)
-    ):
-        return SIDEBAR
+    if main is not None and not any(_descends(node.element, main) for node in nodes):
+        boxes = [dom.box(node.element, _SIDEBAR_TOKEN, "aside") for node in nodes]
+        if all(box is not None and not _descends(main, box) for box in boxes):
+            return SIDEBAR
     if (
         link_share >= config.teaser_link_share
         and len(text.split()) <= config.teaser_max_words
         and not _SENTENCE_END.search(text)
-        and all(dom.within(node.element, _TEASER_TOKEN) for node in nodes)
+        and all(dom.box(node.element, _TEASER_TOKEN) is not None for node in nodes)
     ):
         return TEASER
     return None
