@@ -10,14 +10,14 @@ on those features; stage 2 re-scores each paragraph from the same features plus 
 stage-1 scores, so a short subheading inside prose survives and a stray sentence inside a footer
 does not. Weights ship in ``pagetext_model.json``, trained by ``benchmarks/train_pagetext.py`` (WCXB
 dev pages, train/held-out split by domain) when the stop words were one fixed list of seven Western
-languages (prose density ~0.42 in English, ~0.31 in German, ~0.07 in Polish); jusText's per-language
-lists put prose of every language near 0.5. A retrain on those features (what the script computes
-now) scored lower on the trafilatura-eval and Readability dumps than these weights read with
-per-language lists (docs/benchmarks.md, 2026-12-07), so they were kept. Rules on top: the headline
-(longest headline-shaped line just before the main text) is kept; a short line with
-newsletter/share/cookie vocabulary next to a dropped line is dropped; paragraphs seen on other pages
-of the same site are dropped unless most of the kept text repeats (a duplicate page, which
-deduplication handles, not chrome).
+languages (prose density ~0.42 in English, ~0.31 in German, ~0.07 in Polish). Pages are now read
+with their own language's stop words, scaled to the density the weights know (``stop_words``,
+``stop_scale``); a retrain on jusText's lists for every language scored lower on the
+trafilatura-eval and Readability dumps (docs/benchmarks.md, 2026-12-07), so the weights were kept.
+Rules on top: the headline (longest headline-shaped line just before the main text) is kept; a short
+line with newsletter/share/cookie vocabulary next to a dropped line is dropped; paragraphs seen on
+other pages of the same site are dropped unless most of the kept text repeats (a duplicate page,
+which deduplication handles, not chrome).
 
 Known failure modes (WCXB dev): comment threads and long "about the author" or teaser blurbs after
 the article are often kept; main content that is itself list-like (directories, data tables dumped a
@@ -47,15 +47,42 @@ from tasks.reasons import Reason
 
 MODEL_PATH = Path(__file__).with_name("pagetext_model.json")
 
-# Stop words per language: jusText's lists (built from Wikipedia, one per language, so that
-# prose in any of them has about the same stop-word density, ~0.5), keyed by the ISO 639-1 code
-# py3langid gives. A text whose language is not detected, or has no list, is read with the
-# union of the lists of the languages most pages are written in.
+# Stop words per language, keyed by the ISO 639-1 code py3langid gives. English is read with the
+# English words of the list the selector's weights were trained with; every other language with
+# jusText's list (built from Wikipedia so that prose in any language has about the same density,
+# ~0.52), its counts scaled by STOP_SCALE to the weights' English scale (prose at ~0.42). A text
+# whose language is not detected, or has no list, is read with the whole trained list: English
+# and a few words of six other Western languages (the fallback union).
+ENGLISH_STOP_WORDS = frozenset(
+    (  # noqa: SIM905
+        "the a an and or of to in on for with is are was were be been it that this as at by "
+        "from has have had not but they he she we you his her their its which who will would "
+        "can could more than also about into there these those when what if so all one our "
+        "your i my do does did no just like after some other how them then only most said "
+        "says while over new"
+    ).split()
+)
+FALLBACK_STOP_WORDS = ENGLISH_STOP_WORDS | frozenset(
+    (  # noqa: SIM905
+        # German
+        "der die das und ist nicht ein eine zu den mit sich auf für von dem im es auch werden "
+        "wird sie er wir ich aber nach bei oder wie noch "
+        # French
+        "le la les et des un une du est que qui dans pour pas sur au avec il elle ce sont par "
+        "plus ne se aux mais nous vous ou "
+        # Spanish, Italian, Portuguese, Dutch
+        "el los las y en del por con para es su al lo como más pero sus ya fue este ha muy il "
+        "di che e per non sono della nel alla si da ma anche o os não um uma em do da dos das "
+        "com na mais mas de het een van dat op te zijn voor er maar ook"
+    ).split()
+)
+# Feature definitions the weights were trained with, not options (changing them means retraining).
+STOP_SCALE = 0.8
 STOPLIST_NAMES: dict[str, str] = {
     "af": "Afrikaans", "an": "Aragonese", "ar": "Arabic", "az": "Azerbaijani",
     "be": "Belarusian", "bg": "Bulgarian", "bn": "Bengali", "br": "Breton", "bs": "Bosnian",
     "ca": "Catalan", "cs": "Czech", "cy": "Welsh", "da": "Danish", "de": "German",
-    "el": "Greek", "en": "English", "eo": "Esperanto", "es": "Spanish", "et": "Estonian",
+    "el": "Greek", "eo": "Esperanto", "es": "Spanish", "et": "Estonian",
     "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French", "fy": "West_Frisian",
     "ga": "Irish", "gl": "Galician", "gu": "Gujarati", "he": "Hebrew", "hi": "Hindi",
     "hr": "Croatian", "ht": "Haitian", "hu": "Hungarian", "hy": "Armenian", "id": "Indonesian",
@@ -70,19 +97,25 @@ STOPLIST_NAMES: dict[str, str] = {
     "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu", "uz": "Uzbek",
     "vi": "Vietnamese", "vo": "Volapuk", "wa": "Walloon", "yo": "Yoruba",
 }  # fmt: skip
-FALLBACK_LANGUAGES = ("en", "de", "fr", "es", "it", "pt", "nl")
 
 
 @cache
 def stop_words(language: str | None) -> frozenset[str]:
-    """The stop words of ``language`` (ISO 639-1); the fallback languages' union when it is
-    None or has no list."""
-    import justext  # its stoplists ship in the wheel; a dependency of trafilatura too
-
+    """The stop words of ``language`` (ISO 639-1); the fallback union when it is None or has
+    no list."""
+    if language == "en":
+        return ENGLISH_STOP_WORDS
     name = STOPLIST_NAMES.get(language or "")
     if name is None:
-        return frozenset().union(*(stop_words(code) for code in FALLBACK_LANGUAGES))
+        return FALLBACK_STOP_WORDS
+    import justext  # its stoplists ship in the wheel; a dependency of trafilatura too
+
     return frozenset(word.lower() for word in justext.get_stoplist(name))
+
+
+def stop_scale(language: str | None) -> float:
+    """What a stop word of ``language`` counts for (``STOP_SCALE`` for jusText's lists)."""
+    return STOP_SCALE if language != "en" and language in STOPLIST_NAMES else 1.0
 
 
 def prose_sample(paragraphs: Sequence[str], chars: int) -> str:
@@ -391,6 +424,7 @@ def _local_features(
     chars = lengths.astype(np.float64)
     rows[0] = np.log1p(words)
     rows[1] = np.log1p(chars)
+    stops *= stop_scale(language)
     np.divide(stops, words, out=rows[2])
     rows[3] = np.log1p(stops)
     rows[4] = ((last & _END) > 0) | (((last & _CLOSE) > 0) & ((before_last & _END) > 0))
