@@ -34,8 +34,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tasks.clean.pagetext import select_main_content  # noqa: E402
+from tasks.clean.pagetext import prose_sample, select_main_content  # noqa: E402
 from tasks.clean.paragraphs import split_paragraphs  # noqa: E402
+from tasks.config import DEFAULTS  # noqa: E402
+from tasks.extract.metadata import detect_language  # noqa: E402
 
 DATA = Path("/work/shared/bench/wcxb-dev-articles")
 CACHE = ROOT / "benchmarks" / "results" / "pagetext_pages.pkl"
@@ -165,8 +167,14 @@ def score(pages: Sequence[Page], keep: Callable[[Page], list[bool]]) -> Scores:
     )
 
 
+def page_language(paragraphs: Sequence[str]) -> str | None:
+    """The dump's language as the text path detects it (``tasks.clean.document``)."""
+    return detect_language(prose_sample(paragraphs, DEFAULTS.metadata.language_sample_chars))
+
+
 def keep_model(page: Page) -> list[bool]:
-    return [reason is None for reason in select_main_content(page.paragraphs)]
+    language = page_language(page.paragraphs)
+    return [reason is None for reason in select_main_content(page.paragraphs, language=language)]
 
 
 def keep_justext(page: Page) -> list[bool]:

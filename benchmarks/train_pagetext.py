@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pagetext_dev import Page, load_pages
+from pagetext_dev import Page, load_pages, page_language
 
 from tasks.clean import pagetext
 
@@ -90,7 +90,7 @@ def fold_of(domain: str) -> int:
 def build(pages: list[Page]) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     feats, labels, words = [], [], []
     for page in pages:
-        feats.append(pagetext.page_features(page.paragraphs))
+        feats.append(pagetext.page_features(page.paragraphs, page_language(page.paragraphs)))
         labels.append(np.asarray(page.labels, dtype=np.float64))
         words.append(np.maximum([len(t.split()) for t in page.paragraphs], 1).astype(np.float64))
     return feats, labels, words

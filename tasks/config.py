@@ -109,6 +109,12 @@ class ExtractConfig(_Checked):
     # shingle F1 by +0.011 [+0.001, +0.023] on Readability's pages (first 300 / 300 / 130
     # pages, paired bootstrap); 0.1 and 0.0 (no filter) lose more on WCXB, gain nothing else.
     chrome_below: float = _share(0.2)
+    # A teaser headline (``teaser_headline``): a line in a teaser, card or related box of the
+    # DOM with at most this many words, no sentence end, and at least this share of its words
+    # link text (the link to the other page). Such a box's headline is a link; a subheading
+    # or a product name in the article text is not all link text.
+    teaser_max_words: int = _at_least(20, 1)
+    teaser_link_share: float = _share(0.9)
     # Readability's isProbablyReaderable: a block of prose counts from this many characters,
     # and the page has one once the blocks' sqrt(characters - 140) add up past the score.
     # Readability's own values: with them the port agrees on all 133 of its test pages.

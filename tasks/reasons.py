@@ -73,6 +73,19 @@ DOM_CHROME = Reason(
     "dom_chrome", _B, DOM_FILTER, "The page's DOM places the extracted line in page chrome."
 )
 
+SIDEBAR_PARAGRAPH = Reason(
+    "sidebar_paragraph",
+    _B,
+    DOM_FILTER,
+    "The page's DOM places the line in a sidebar or widget box (<aside>), off the article.",
+)
+TEASER_HEADLINE = Reason(
+    "teaser_headline",
+    _P,
+    DOM_FILTER,
+    "A headline linking to another page from a teaser, card or related-content box.",
+)
+
 # --- the rule catalogue (tasks.clean.rules): one reason per rule, in catalogue order -------------
 AD_MARKER = Reason(
     "ad_marker", Label.AD, RULES, "Ad slot labels left in the text where an ad was rendered."
@@ -140,7 +153,19 @@ INLINE_RELATED_LINK = Reason(
     RULES,
     "'Topic:Headline' related-story links (no space after the colon, no sentence end).",
 )
+NAVIGATION_LINK = Reason(
+    "navigation_link",
+    _B,
+    RULES,
+    "Back, next, previous and see-all links as text ('Back to overview', 'Next »').",
+)
 NEWSLETTER_PROMO = Reason("newsletter_promo", _P, RULES, "Newsletter and subscription boxes.")
+SUBSCRIBE_PROMPT = Reason(
+    "subscribe_prompt",
+    _P,
+    RULES,
+    "A prompt to subscribe or register, newsletters aside ('Subscribe to X on YouTube').",
+)
 # The colon tells it from a headline ("Iran says").
 COMMENT_HEADER = Reason(
     "comment_header",
@@ -242,6 +267,8 @@ SITE_REPEAT = Reason(
 
 REASONS: tuple[Reason, ...] = (
     DOM_CHROME,
+    SIDEBAR_PARAGRAPH,
+    TEASER_HEADLINE,
     AD_MARKER,
     TEMPLATE_RESIDUE,
     EMPTY_DATE_LABEL,
@@ -261,7 +288,9 @@ REASONS: tuple[Reason, ...] = (
     RELATED_HEADING,
     LINK_ARROW,
     INLINE_RELATED_LINK,
+    NAVIGATION_LINK,
     NEWSLETTER_PROMO,
+    SUBSCRIBE_PROMPT,
     COMMENT_HEADER,
     APP_OR_FOLLOW_PROMO,
     RELATED_LINK_LIST,

@@ -229,12 +229,15 @@ def classify_columns(
     site_repeats: Collection[str] = frozenset(),
     link_lists: bool | None = None,
     removed: Mapping[int, Reason] | None = None,
+    language: str | None = None,
     config: CleanConfig = DEFAULTS.clean,
 ) -> Classification:
     """``classify`` on paragraphs given as columns (``tasks.clean.paragraphs.split_lines``).
 
     ``removed`` holds positions an earlier filter already removed (the extractor's DOM chrome
     filter), with their reason: they keep that decision, their names are not read.
+    ``language``: the page's detected language, whose stop words the main-content selector
+    counts (None: not detected, the selector's fallback list).
     Decisions are written into label and reason lists and every ``Paragraph`` is built once,
     at the end, with its final label: a page dump has ~240 paragraphs, and a pass of Python
     attribute reads and writes over all of them costs as much as a stage of the selector.
@@ -265,7 +268,10 @@ def classify_columns(
 
         open_indices = _open(labels)
         verdicts = select_main_content(
-            [texts[i] for i in open_indices], site_repeats=site_repeats, config=config
+            [texts[i] for i in open_indices],
+            site_repeats=site_repeats,
+            language=language,
+            config=config,
         )
         body = []
         for i, verdict in zip(open_indices, verdicts, strict=True):
@@ -301,6 +307,7 @@ class ClassifyStep:
     whole_page: bool = True
     link_lists: bool | None = None
     removed: Mapping[int, Reason] | None = None
+    language: str | None = None
     config: CleanConfig = DEFAULTS.clean
     name = "classify"
     unit = Unit.PARAGRAPHS
@@ -313,6 +320,7 @@ class ClassifyStep:
                 whole_page=self.whole_page,
                 link_lists=self.link_lists,
                 removed=self.removed,
+                language=self.language,
                 config=self.config,
             )
         removed = Counter(p.reason for p in result.paragraphs if p.label not in KEPT_LABELS)

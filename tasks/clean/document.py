@@ -124,11 +124,13 @@ def process_document(
     texts, line_starts, line_ends = lines or split_lines(text, config.split)
     if not texts:
         raise Rejected(Stage.SPLIT, "no paragraphs of text after extraction")
+    whole_page = fmt == "text" and config.clean.select_main_content
     classify: Step[Lines, Classification] = ClassifyStep(
         known_title=known_title,
-        whole_page=fmt == "text" and config.clean.select_main_content,
+        whole_page=whole_page,
         link_lists=fmt == "text",
         removed=removed,
+        language=dump_language(texts, config) if whole_page else None,
         config=config.clean,
     )
     result = classify(
@@ -148,6 +150,16 @@ def process_document(
     article.authors.extend(a for a in result.authors if a not in article.authors)
     article.credits = [*declared_credits, *(c for c in result.credits if c not in declared_credits)]
     return article
+
+
+def dump_language(texts: Sequence[str], config: PipelineConfig = DEFAULTS) -> str | None:
+    """The language of a page dump, detected from its longest paragraphs (its prose, not its
+    menus): the main-content selector counts that language's stop words."""
+    from tasks.clean.pagetext import prose_sample  # the selector's tables load on first use
+
+    return detect_language(
+        prose_sample(texts, config.metadata.language_sample_chars), config.metadata
+    )
 
 
 def not_an_article(

@@ -1,26 +1,31 @@
 """Pick the article's main content out of a whole-page plain-text dump.
 
-Method: every paragraph gets cheap shape features (length, stop-word density, sentence ends,
-commas, capitalised/digit share, separators, boilerplate and date vocabulary, in-page duplicates)
-plus page context: windowed means of length and prose-ness, the length of the run of short lines
-it sits in (menus, link lists), where it lies relative to the densest run of prose (maximum-sum
-segment of per-paragraph prose scores) and whether a short "N Comments" line precedes it. A
-two-stage model scores them: stage 1 is a small MLP (one tanh layer) on those features; stage 2
-re-scores each paragraph from the same features plus its neighbours' stage-1 scores, so a short
-subheading inside prose survives and a stray sentence inside a footer does not. Weights ship in
-``pagetext_model.json``, reproducible with ``benchmarks/train_pagetext.py`` (WCXB dev pages,
-train/held-out split by domain). Rules on top: the headline (longest headline-shaped line just
-before the main text) is kept; a short line with newsletter/share/cookie vocabulary next to a
-dropped line is dropped; paragraphs seen on other pages of the same site are dropped unless most
-of the kept text repeats (a duplicate page, which deduplication handles, not chrome).
+Method: every paragraph gets cheap shape features (length, density of the stop words of the page's
+language (``stop_words``), sentence ends, commas, capitalised/digit share, separators, boilerplate
+and date vocabulary, in-page duplicates) plus page context: windowed means of length and prose-ness,
+the length of the run of short lines it sits in (menus, link lists), where it lies relative to the
+densest run of prose (maximum-sum segment of per-paragraph prose scores) and whether a short "N
+Comments" line precedes it. A two-stage model scores them: stage 1 is a small MLP (one tanh layer)
+on those features; stage 2 re-scores each paragraph from the same features plus its neighbours'
+stage-1 scores, so a short subheading inside prose survives and a stray sentence inside a footer
+does not. Weights ship in ``pagetext_model.json``, trained by ``benchmarks/train_pagetext.py`` (WCXB
+dev pages, train/held-out split by domain) when the stop words were one fixed list of seven Western
+languages (prose density ~0.42 in English, ~0.31 in German, ~0.07 in Polish). Pages are now read
+with their own language's stop words, scaled to the density the weights know (``stop_words``,
+``stop_scale``); a retrain on jusText's lists for every language scored lower on the
+trafilatura-eval and Readability dumps (docs/benchmarks.md, 2026-12-07), so the weights were kept.
+Rules on top: the headline (longest headline-shaped line just before the main text) is kept; a short
+line with newsletter/share/cookie vocabulary next to a dropped line is dropped; paragraphs seen on
+other pages of the same site are dropped unless most of the kept text repeats (a duplicate page,
+which deduplication handles, not chrome).
 
-Known failure modes (WCXB dev): comment threads and long "about the author" or teaser blurbs
-after the article are often kept; main content that is itself list-like (directories, data
-tables dumped a cell per line, product specs, recipe ingredients) is dropped as menus; pages with
-several equal prose blocks (Q&A, listicles with long captions) are cut at the wrong block; a
-newsletter box title inside the article can pass as a subheading; the stop-word list covers only
-a few Western European languages; WCXB's ground truth mostly excludes the headline, so keeping it
-costs ~0.3 F1 points there.
+Known failure modes (WCXB dev): comment threads and long "about the author" or teaser blurbs after
+the article are often kept; main content that is itself list-like (directories, data tables dumped a
+cell per line, product specs, recipe ingredients) is dropped as menus; pages with several equal
+prose blocks (Q&A, listicles with long captions) are cut at the wrong block; a newsletter box title
+inside the article can pass as a subheading; languages without a jusText list (Chinese, Japanese,
+Thai...) fall back to the union list; WCXB's ground truth mostly excludes the headline, so keeping
+it costs ~0.3 F1 points there.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Collection, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -42,23 +47,89 @@ from tasks.reasons import Reason
 
 MODEL_PATH = Path(__file__).with_name("pagetext_model.json")
 
-_STOP_WORDS = (  # noqa: SIM905
-    # English
-    "the a an and or of to in on for with is are was were be been it that this as at by from "
-    "has have had not but they he she we you his her their its which who will would can could "
-    "more than also about into there these those when what if so all one our your i my do does "
-    "did no just like after some other how them then only most said says while over new "
-    # German
-    "der die das und ist nicht ein eine zu den mit sich auf für von dem im es auch werden wird "
-    "sie er wir ich aber nach bei oder wie noch "
-    # French
-    "le la les et des un une du est que qui dans pour pas sur au avec il elle ce sont par plus ne "
-    "se aux mais nous vous ou "
-    # Spanish, Italian, Portuguese, Dutch
-    "el los las y en del por con para es su al lo como más pero sus ya fue este ha muy il di che "
-    "e per non sono della nel alla si da ma anche o os não um uma em do da dos das com na mais "
-    "mas de het een van dat op te zijn voor er maar ook"
-).split()
+# Stop words per language, keyed by the ISO 639-1 code py3langid gives. English is read with the
+# English words of the list the selector's weights were trained with; every other language with
+# jusText's list (built from Wikipedia so that prose in any language has about the same density,
+# ~0.52), its counts scaled by STOP_SCALE to the weights' English scale (prose at ~0.42). A text
+# whose language is not detected, or has no list, is read with the whole trained list: English
+# and a few words of six other Western languages (the fallback union).
+ENGLISH_STOP_WORDS = frozenset(
+    (  # noqa: SIM905
+        "the a an and or of to in on for with is are was were be been it that this as at by "
+        "from has have had not but they he she we you his her their its which who will would "
+        "can could more than also about into there these those when what if so all one our "
+        "your i my do does did no just like after some other how them then only most said "
+        "says while over new"
+    ).split()
+)
+FALLBACK_STOP_WORDS = ENGLISH_STOP_WORDS | frozenset(
+    (  # noqa: SIM905
+        # German
+        "der die das und ist nicht ein eine zu den mit sich auf für von dem im es auch werden "
+        "wird sie er wir ich aber nach bei oder wie noch "
+        # French
+        "le la les et des un une du est que qui dans pour pas sur au avec il elle ce sont par "
+        "plus ne se aux mais nous vous ou "
+        # Spanish, Italian, Portuguese, Dutch
+        "el los las y en del por con para es su al lo como más pero sus ya fue este ha muy il "
+        "di che e per non sono della nel alla si da ma anche o os não um uma em do da dos das "
+        "com na mais mas de het een van dat op te zijn voor er maar ook"
+    ).split()
+)
+# Feature definitions the weights were trained with, not options (changing them means retraining).
+STOP_SCALE = 0.8
+STOPLIST_NAMES: dict[str, str] = {
+    "af": "Afrikaans", "an": "Aragonese", "ar": "Arabic", "az": "Azerbaijani",
+    "be": "Belarusian", "bg": "Bulgarian", "bn": "Bengali", "br": "Breton", "bs": "Bosnian",
+    "ca": "Catalan", "cs": "Czech", "cy": "Welsh", "da": "Danish", "de": "German",
+    "el": "Greek", "eo": "Esperanto", "es": "Spanish", "et": "Estonian",
+    "eu": "Basque", "fa": "Persian", "fi": "Finnish", "fr": "French", "fy": "West_Frisian",
+    "ga": "Irish", "gl": "Galician", "gu": "Gujarati", "he": "Hebrew", "hi": "Hindi",
+    "hr": "Croatian", "ht": "Haitian", "hu": "Hungarian", "hy": "Armenian", "id": "Indonesian",
+    "ig": "Igbo", "is": "Icelandic", "it": "Italian", "jv": "Javanese", "ka": "Georgian",
+    "kk": "Kazakh", "kn": "Kannada", "ko": "Korean", "ku": "Kurdish", "ky": "Kyrgyz",
+    "la": "Latin", "lb": "Luxembourgish", "lt": "Lithuanian", "lv": "Latvian",
+    "mk": "Macedonian", "ml": "Malayalam", "mr": "Marathi", "ms": "Malay", "mt": "Maltese",
+    "ne": "Nepali", "nl": "Dutch", "nn": "Norwegian_Nynorsk", "no": "Norwegian_Bokmal",
+    "oc": "Occitan", "pl": "Polish", "pt": "Portuguese", "qu": "Quechua", "ro": "Romanian",
+    "ru": "Russian", "sk": "Slovak", "sl": "Slovenian", "sq": "Albanian", "sr": "Serbian",
+    "sv": "Swedish", "sw": "Swahili", "ta": "Tamil", "te": "Telugu", "tk": "Turkmen",
+    "tl": "Tagalog", "tr": "Turkish", "uk": "Ukrainian", "ur": "Urdu", "uz": "Uzbek",
+    "vi": "Vietnamese", "vo": "Volapuk", "wa": "Walloon", "yo": "Yoruba",
+}  # fmt: skip
+
+
+@cache
+def stop_words(language: str | None) -> frozenset[str]:
+    """The stop words of ``language`` (ISO 639-1); the fallback union when it is None or has
+    no list."""
+    if language == "en":
+        return ENGLISH_STOP_WORDS
+    name = STOPLIST_NAMES.get(language or "")
+    if name is None:
+        return FALLBACK_STOP_WORDS
+    import justext  # its stoplists ship in the wheel; a dependency of trafilatura too
+
+    return frozenset(word.lower() for word in justext.get_stoplist(name))
+
+
+def stop_scale(language: str | None) -> float:
+    """What a stop word of ``language`` counts for (``STOP_SCALE`` for jusText's lists)."""
+    return STOP_SCALE if language != "en" and language in STOPLIST_NAMES else 1.0
+
+
+def prose_sample(paragraphs: Sequence[str], chars: int) -> str:
+    """The longest paragraphs of a page (its prose, not its menus), about ``chars`` characters:
+    what language detection reads."""
+    picked: list[str] = []
+    total = 0
+    for text in sorted(paragraphs, key=len, reverse=True):
+        if total >= chars:
+            break
+        picked.append(text)
+        total += len(text) + 1
+    return "\n".join(picked)[:chars]
+
 
 LOCAL_FEATURES = (
     "log_words",
@@ -138,8 +209,6 @@ _DATE_WORDS = (  # noqa: SIM905
 ).split()
 _COMMENT_WORDS = ("comment", "comments", "responses", "replies", "reply", "discussion")
 _WORD_CLASS: dict[str, int] = {}
-for _w in _STOP_WORDS:
-    _WORD_CLASS[_w] = _STOP
 for _w in _BOILER_WORDS:
     for _t in _TRAILING:
         _WORD_CLASS[_w + _t] = _WORD_CLASS.get(_w + _t, 0) | _BOILER
@@ -241,6 +310,23 @@ _VOCAB_WORDS = sorted(_WORD_CLASS)
 _VOCABULARY = _HashTable(
     _vocabulary_hashes(_VOCAB_WORDS), np.array([_WORD_CLASS[w] for w in _VOCAB_WORDS])
 )
+
+
+@cache
+def _stop_hashes(language: str | None) -> np.ndarray:
+    """Sorted hashes of the stop words of ``language`` (``stop_words``): too many for the
+    collision-free table, they are found by binary search."""
+    return np.unique(_vocabulary_hashes(sorted(stop_words(language))))
+
+
+def _stop_flags(hashes: np.ndarray, language: str | None) -> np.ndarray:
+    """``_STOP`` for each word hash that is a stop word of ``language``, else 0."""
+    stops = _stop_hashes(language)
+    at = np.minimum(np.searchsorted(stops, hashes), len(stops) - 1)
+    flags: np.ndarray = (np.take(stops, at) == hashes) * _STOP
+    return flags
+
+
 _PAIR_MULT = np.uint64(0xD6E8FEB86659FD93)
 _PAIR_WORDS = sorted({a for a, _ in _BOILER_PAIR_SET} | {b for _, b in _BOILER_PAIR_SET})
 _PAIR_HASH = dict(zip(_PAIR_WORDS, _vocabulary_hashes(_PAIR_WORDS).tolist(), strict=True))
@@ -269,9 +355,11 @@ def _paragraph_ids(starts: np.ndarray, size: int) -> np.ndarray:
     return np.cumsum(marks, dtype=np.int32)
 
 
-def _local_features(paragraphs: Sequence[str], rows: np.ndarray) -> np.ndarray:
+def _local_features(
+    paragraphs: Sequence[str], rows: np.ndarray, language: str | None = None
+) -> np.ndarray:
     """Fill ``rows[:len(LOCAL_FEATURES)]`` (feature-major) with per-paragraph shape features;
-    return the word counts (at least 1).
+    return the word counts (at least 1). Stop words are those of ``language``.
 
     The page is joined into one string and classified per code point with one table lookup.
     Characters that are rarely set (capitals, digits, punctuation) are counted per paragraph
@@ -315,7 +403,7 @@ def _local_features(paragraphs: Sequence[str], rows: np.ndarray) -> np.ndarray:
     has_lower = np.logical_or.reduceat((cls & _LO) > 0, starts) if size > 0 else upper > 0
 
     hashes = _word_hashes(bmp, word_starts, word_ends)
-    word_class = _VOCABULARY.get(hashes)
+    word_class = _VOCABULARY.get(hashes) | _stop_flags(hashes, language)
     # Per paragraph, how many words have each class bit (and a capital first letter): one
     # bincount of (paragraph, class bits) pairs, then a product with the bit columns.
     code = word_class | ((cls[word_starts] & _UP) > 0) * _CAPITAL
@@ -336,6 +424,7 @@ def _local_features(paragraphs: Sequence[str], rows: np.ndarray) -> np.ndarray:
     chars = lengths.astype(np.float64)
     rows[0] = np.log1p(words)
     rows[1] = np.log1p(chars)
+    stops *= stop_scale(language)
     np.divide(stops, words, out=rows[2])
     rows[3] = np.log1p(stops)
     rows[4] = ((last & _END) > 0) | (((last & _CLOSE) > 0) & ((before_last & _END) > 0))
@@ -508,18 +597,20 @@ def _context_features(rows: np.ndarray, words: np.ndarray) -> None:
     ctx[19, 1:] = np.maximum.accumulate(marker[:-1])
 
 
-def _features(paragraphs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _features(
+    paragraphs: Sequence[str], language: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Feature-major array (one row per feature of both stages, one column per paragraph) with
     the stage-1 rows filled, and the word counts. Rows are written in place: no stacking."""
     rows = np.empty((_N_ALL, len(paragraphs)))
-    words = _local_features(paragraphs, rows)
+    words = _local_features(paragraphs, rows, language)
     _context_features(rows, words)
     return rows, words
 
 
-def page_features(paragraphs: Sequence[str]) -> np.ndarray:
+def page_features(paragraphs: Sequence[str], language: str | None = None) -> np.ndarray:
     """Stage-1 feature matrix (local shape + page context), one row per paragraph."""
-    return _features(paragraphs)[0][:_N_STAGE1].T
+    return _features(paragraphs, language)[0][:_N_STAGE1].T
 
 
 def _stage2_rows(p1: np.ndarray, words: np.ndarray, out: np.ndarray) -> None:
@@ -615,10 +706,12 @@ def select_main_content(
     paragraphs: Sequence[str],
     *,
     site_repeats: Collection[str] = frozenset(),
+    language: str | None = None,
     config: CleanConfig = DEFAULTS.clean,
 ) -> list[Reason | None]:
     """For each paragraph: ``None`` to keep it as article text, else the reason it was dropped
-    (registered in ``tasks.reasons``, all label it ``boilerplate``).
+    (registered in ``tasks.reasons``, all label it ``boilerplate``). ``language`` (ISO 639-1,
+    None when not detected) chooses the stop words (``stop_words``).
 
     Reasons: ``site_repeat`` (seen on other pages of this site), ``menu_run`` (inside a run of
     short lines), ``outside_main_text`` (before or after the article's prose); inside the
@@ -629,7 +722,7 @@ def select_main_content(
     if n == 0:
         return []
     model = _load_model()
-    rows, _ = _features(paragraphs)
+    rows, _ = _features(paragraphs, language)
     x = rows.T
     x1 = x[:, :_N_STAGE1]
     words = np.exp(x1[:, 0]) - 1.0

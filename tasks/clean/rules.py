@@ -30,12 +30,14 @@ from tasks.reasons import (
     HOMEPAGE_PROMO,
     INLINE_RELATED_LINK,
     LINK_ARROW,
+    NAVIGATION_LINK,
     NEWSLETTER_PROMO,
     PHOTO_CAPTION,
     RELATED_HEADING,
     REPORTING_CREDIT,
     SHARE_WIDGET,
     SOURCE_CREDIT,
+    SUBSCRIBE_PROMPT,
     TAG_LIST,
     TEMPLATE_RESIDUE,
     WATCH_PROMO,
@@ -172,6 +174,21 @@ def _rule(
 _SHARE_WORDS = (
     r"share|shares|sharing|bookmark|tweet|email|e-mail|print|pin|save|copy link|facebook|twitter"
     r"|x|linkedin|whatsapp|reddit|pinterest|telegram|messenger|flipboard|comments?|\d++"
+    r"|teilen|drucken|merken|partager|imprimer|compartir|imprimir|condividi|stampa|delen"
+    r"|udostępnij|compartilhar"
+)
+# Share, like and rating widgets in other words: "Teilen mit:", "Diese Geschichte teilen", "Like
+# this:", "%d bloggers like this:", "Artikel bewerten".
+_WIDGET_PHRASES = (
+    r"(?:teilen|partager|compartir|condividi|delen|share)(?: (?:sie )?(?:dies|das|this))?"
+    r"(?: mit| on| sur| en| su)?"
+    r"|(?:(?:diese[nrs]?|den|die|das) (?:geschichte|seite|artikel|beitrag|story) |mit (?:anderen"
+    r"|freunden) )(?:mit (?:anderen|freunden) )?teilen"
+    r"|(?:share|partagez|comparte|condividi) (?:this|cet|l'|este|esta|questo|questa)"
+    r"(?: (?:article|story|post|page|artículo|noticia|articolo))?"
+    r"|gefällt mir(?: wird geladen\.*)?|%d (?:bloggern gefällt das|bloggers like this)"
+    r"|like this|like loading\.*|j'aime chargement…|me gusta cargando\.*"
+    r"|(?:(?:artikel|beitrag) )?bewerten|rate this(?: article| post| story)?|valora esta noticia"
 )
 
 RULES: tuple[Rule, ...] = (
@@ -182,10 +199,13 @@ RULES: tuple[Rule, ...] = (
         r"|paid (?:content|post|partner content)|promoted(?: content| stories)?"
         r"|(?:story|article) continues (?:below|after)(?: (?:this )?(?:advertisement|ad))?"
         r"|continue reading (?:below|after the ad(?:vertisement)?)"
-        r"|scroll (?:down )?to continue(?: with content)?|skip ad|report (?:this )?ad)"
+        r"|scroll (?:down )?to continue(?: with content)?|skip ad|report (?:this )?ad"
+        # ... and in other languages: the label, or an affiliate-link notice
+        r"|anzeige|werbung|publicit[ée]|publicidad|pubblicit[àa]|advertentie|reklama"
+        r"|(?:anzeige, )?(?:enthält )?affiliate[ -]?links?)"
         r"[.:]?$",
         max_chars=44,
-        first="[aspcr]",
+        first="[aspcrwe]",
     ),
     # --- template residue and widgets ------------------------------------------------
     _rule(
@@ -202,14 +222,23 @@ RULES: tuple[Rule, ...] = (
     _rule(
         SHARE_WIDGET,
         rf"^(?:(?:{_SHARE_WORDS})(?: (?:this|the|on|and|to|via|by|a|an|article|story|post|page))*"
-        rf"[\s|/·•,:]*)+$",
-        first=r"[sbtepcfxlwrm\d]",
+        rf"[\s|/·•,:]*)+$|^(?:{_WIDGET_PHRASES})\s*:?$",
+        first=r"[sbtepcfxlwrmdgiu%jv\d]",
     ),
     _rule(
         TAG_LIST,
-        r"^(?:tagged|tags|topics|filed under|categories|category|related topics)\s*(?::|,|$)"
-        r"[^.!?]{0,400}$",
-        first="[tfcr]",
+        r"^(?:tagged|tags|topics|filed under|categories|category|related topics|schlagwörter"
+        r"|schlagworte|stichwörter|kategorien?|themen|étiquettes|mots-clés|catégories?|etiquetas"
+        r"|categorías?|temas|argomenti|categorie|trefwoorden|tagi|kategorie)\s*(?::|,|$)"
+        r"[^.!?]{0,400}$"
+        # blog engines' post footers: "Filed under X", "This entry was posted in X ..."
+        r"|^(?:abgelegt unter|veröffentlicht in|posted in|publié dans|publicado en|pubblicato in)"
+        r" [^.!?]{1,400}$"
+        r"|^(?:this entry was posted|dieser eintrag wurde (?:am [^.!?]{1,40} )?veröffentlicht"
+        r"|der beitrag wurde am .{1,60}? veröffentlicht|cette entrée a été publiée)"
+        r"\b.{0,400}$",
+        max_chars=500,
+        first="[tfcrsékeaavpdb]",
     ),
     _rule(
         COMMENT_FORM,
@@ -217,9 +246,27 @@ RULES: tuple[Rule, ...] = (
         r"|\d+ comments?|comments? (?:are )?closed\.?|join the (?:conversation|discussion)"
         r"|your email address will not be published\b.*|required fields are marked.*"
         r"|cancel reply|submit comment|post comment|log ?in to (?:comment|reply).*"
-        r"|be the first to comment.*|show comments|view comments|load comments)$",
+        r"|be the first to comment.*|show comments|view comments|load comments"
+        r"|notify me of (?:follow-up|new) (?:comments|posts).*"
+        r"|\d+ (?:responses?|replies) to [“\"«„‘'].*"
+        r"|(?:e-?)?mail \((?:required|will not be published|wird (?:benötigt|nicht veröffentlicht))"
+        r"[^)]*\).*|comments? \(\d+\)"
+        # ... and in other languages (blog engines' comment forms)
+        r"|hinterlasse (?:eine[n]?) (?:antwort|kommentar)|kommentar (?:verfassen|schreiben|abgeben"
+        r"|hinterlassen)(?: antwort abbrechen)?|antwort(?:en)? abbrechen|kommentieren sie hier"
+        r"|\d+ (?:kommentare?|antworten|commentaires?|comentarios?|commenti|reacties"
+        r"|komentarz[ey]?)"
+        r"(?: (?:zu|à|a|su|op|do) [“\"«„‘'].*)?|kommentare? \(\d+\)|kommentare insgesamt: \d+"
+        r"|(?:keine kommentare\.? )?kommentare (?:sind )?geschlossen\.?|keine kommentare\.?"
+        r"|(?:deine|ihre) e-mail-adresse wird nicht veröffentlicht\b.*"
+        r"|du musst angemeldet sein, um (?:einen kommentar abzugeben|kommentieren zu können)\.?"
+        r"|benachrichtige mich über (?:nachfolgende|neue) (?:kommentare|beiträge)\b.*"
+        r"|votre adresse (?:e-mail|de messagerie) ne sera pas publiée\b.*"
+        r"|laisser un commentaire|tu dirección de correo electrónico no será publicada\b.*"
+        r"|deja un comentario|lascia un commento|il tuo indirizzo email non sarà pubblicato\b.*"
+        r"|laat een reactie achter|dodaj komentarz)$",
         max_chars=300,
-        first=r"[lpaw\dcjyrsbv]",
+        first=r"[lpaw\dcjyrsbvnemhkdtv]",
     ),
     _rule(
         COPYRIGHT_LINE,
@@ -265,10 +312,11 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         BYLINE,
-        r"^(?i:by|written by|words by|author:?|posted by|story by|reported by)\s+"
+        r"^(?i:by|written by|words by|author:?|posted by|story by|reported by|von|verfasst von:?"
+        r"|geschrieben von:?|autor(?:in)?:|par|écrit par|por|escrito por|door)\s+"
         rf"(?P<names>{_NAME_LIST})(?:,\s*(?P<org>(?:the )?[A-Z][\w&/.' -]{{1,40}}))?"
         r"(?:\s*[|·•–—-]\s*.{0,40})?$",
-        first="(?i:[bwapsr])",
+        first="(?i:[bwapsrvgéed])",
         flags=0,
         authors=_group_names("names"),
     ),
@@ -277,12 +325,18 @@ RULES: tuple[Rule, ...] = (
         PHOTO_CAPTION,
         r"^(?:in this (?:undated |handout |file |aerial )*(?:photo|picture|image|photograph"
         r"|video|screen ?grab|still)\b.*"
-        r"|(?:file |handout )?(?:photo|image|picture|photograph)(?: credit)?\s*(?::|by\b).*)",
+        r"|(?:file |handout )?(?:photo|image|picture|photograph)(?: credit)?\s*(?::|by\b).*"
+        # ... and in other languages: "Foto: X", "Bild: X", "Abbildung 4: ..."
+        r"|(?:foto|fotos|bild|titelbild|bildquelle|abbildung|abb\.|imagen|immagine|afbeelding"
+        r"|zdjęcie|fot\.|crédits? photo)(?: \d{1,3})?\s*:.*)",
         max_chars=600,
-        first="[ifhp]",
+        first="[ifhpbtaczé]",
         tail=(")", "getty", "ap photo/", "reuters/", "shutterstock", "istock"),
+        # An agency's credit ends a caption: a credit mark before it, no sentence after it (an
+        # answer that names the agency in a sentence is not a caption).
         tail_pattern=r"^(?:.*\((?:AP|AFP|Reuters|Getty|EPA|Xinhua)(?: Photo| Images)?(?:/[^)]*)?\)$"
-        r"|.*\b(?:Getty Images|AP Photo/|Reuters/|AFP via Getty|Shutterstock|iStock)\b.{0,60}$)",
+        r"|.*(?:[|/©:(]|\b(?:credit|courtesy|photo|foto|bild|image|picture)\b)[^.!?]{0,40}"
+        r"\b(?:Getty Images|AP Photo/|Reuters/|AFP via Getty|Shutterstock|iStock)\b[^.!?]{0,60}$)",
     ),
     # --- promos and related links ------------------------------------------------------
     _rule(
@@ -295,25 +349,41 @@ RULES: tuple[Rule, ...] = (
         WATCH_PROMO,
         r"^(?:now watch|watch|watch now|watch next|video|listen|listen now|podcast|don't miss"
         r"|read more|read next|read also|more|more from|related|see also|recommended"
-        r"|also read|also see|up next|top stories|trending|most read|popular)\s*[:|›»>-].*$",
-        first="[nwvlpdrmsaut]",
+        r"|also read|also see|up next|top stories|trending|most read|popular"
+        # ... and in other languages
+        r"|weiterlesen|lesen sie (?:auch|mehr|hier)|siehe auch|auch interessant|mehr zum thema"
+        r"|lire (?:aussi|la suite|plus)|voir aussi|à lire|leer más|lee también|ver también"
+        r"|(?:también )?(?:le|te) puede interesar|leggi (?:anche|tutto)|vedi anche"
+        r"|lees (?:ook|meer)"
+        r"|zie ook|dowiedz się więcej|czytaj (?:też|także|więcej)|zobacz (?:też|także)|leia também"
+        r"|veja também)\s*[:|›»>-].*$",
+        first="[nwvlpdrmsautàzcs]",
     ),
     _rule(
         RELATED_HEADING,
         r"^(?:related(?: articles?| posts?| stories| reading| content| links| news)?"
-        r"|you (?:might|may) also (?:like|enjoy|be interested in)"
-        r"|more (?:stories|articles|news) (?:like this|from [\w .'’&-]{1,40})"
-        r"|recommended(?: for you| reading| articles| stories)?|further reading"
-        r"|das könnte sie auch interessieren|weitere artikel|ähnliche (?:artikel|beiträge)"
-        r"|mehr zum thema|lesen sie auch|(?:à )?lire aussi|articles similaires"
-        r"|sur le même sujet|artículos relacionados|te puede interesar|leggi anche"
-        r"|articoli correlati|gerelateerde artikelen|lees ook)\s*:?$",
-        first="[rymfdwälstagà]",
+        r"|you (?:might|may|will|could) also (?:like|love|enjoy|be interested in)"
+        r"|(?:more|other) (?:stories|articles|news|posts)(?: (?:like this|from [\w .'’&-]{1,40}"
+        r"|you (?:might|may) like))?|recommended(?: for you| reading| articles| stories)?"
+        r"|further reading|don't miss|(?:most )?popular (?:posts|stories|articles)"
+        r"|(?:das|dies) (?:könnte|dürfte) (?:sie|dich|euch|ihnen) auch interessieren"
+        r"|auch interessant|empfehlungen (?:aus der|der) redaktion|unsere empfehlungen"
+        r"|weitere (?:artikel|beiträge|meldungen|nachrichten|themen|news)(?: (?:zum thema|aus der"
+        r" rubrik|aus|zu|von) [^.!?:]{1,40})?|ähnliche (?:artikel|beiträge|themen)"
+        r"|mehr (?:zum thema|aus der rubrik|dazu|artikel)(?: [^.!?:]{1,40})?"
+        r"|lesen sie auch(?: die folgenden beiträge)?|(?:à )?lire aussi|articles similaires"
+        r"|sur le même sujet|vous (?:aimerez|pourriez aimer|aimerez aussi)(?: aussi)?"
+        r"|artículos relacionados|(?:también )?te (?:puede|podría) interesar|leggi anche"
+        r"|(?:ti )?potrebbe(?:ro)? (?:anche )?interessarti|articoli correlati"
+        r"|gerelateerde artikelen|lees ook|dit vind je misschien ook leuk|polecamy"
+        r"|zobacz (?:też|także)|czytaj (?:też|także)|veja também|leia também)"
+        r"\s*(?::|…|\.\.\.)?$",
+        first="[rymfdwälstagàeuoapvgzcd]",
     ),
     _rule(
         LINK_ARROW,
-        r"^(?:>>|»|›|→|►|▶|⟶)\s*\S.*$",
-        first="[>»›→►▶⟶]",
+        r"^(?:>>|»|›|→|►|▶|⟶|←|◄|◀)\s*\S.*$",
+        first="[>»›→►▶⟶←◄◀]",
     ),
     _rule(
         INLINE_RELATED_LINK,
@@ -322,25 +392,68 @@ RULES: tuple[Rule, ...] = (
         flags=0,
     ),
     _rule(
+        NAVIGATION_LINK,
+        r"^(?:(?:weiter|next|suivant|siguiente|avanti|volgende|zurück|back|previous|précédent"
+        r"|anterior|vorige)\s*[»›>→«‹<←]*"
+        r"|(?:vorheriger|voriger|nächster|previous|next) (?:artikel|beitrag|eintrag|post|article"
+        r"|story|entry)\b.{0,150}"
+        r"|(?:zurück (?:zur|zum|nach)|back to|retour (?:à|au|aux)|volver a|torna a|terug naar)"
+        r" [^.!?]{1,40}|(?:alle )?anzeigen|alle (?:artikel|beiträge|meldungen)|(?:see|view|show)"
+        r" (?:all|more)|voir tout|ver todo)$",
+        first="[nsaztbprvtsv]",
+    ),
+    _rule(
         NEWSLETTER_PROMO,
-        r"^.{0,80}\b(?:sign up|subscribe|get our|join our|register)\b.{0,60}"
-        r"\b(?:newsletters?|briefing|alerts|digest|inbox)\b.{0,80}$",
+        r"^.{0,80}\b(?:sign(?:ing)? up|subscrib\w*|get our|join our|register|abonnier\w*"
+        r"|anmelden|inscri\w*|abonne[rz]\w*|suscr[ií]b\w*|iscriv\w*|aanmelden|zapisz się"
+        r"|assine)\b.{0,60}\b(?:newsletters?|[\w-]+-newsletters?|briefing|alerts|digest|inbox"
+        r"|boletín|nieuwsbrief)\b.{0,80}$"
+        # ... or the newsletter named first: "Jetzt zum kostenlosen Newsletter anmelden"
+        r"|^.{0,60}\bnewsletters?\b.{0,40}\b(?:anmelden|abonnieren|bestellen|sign up"
+        r"|subscribe|abonnez-vous|suscríbete|iscriviti)\b[^.!?]{0,40}$",
         first="",
-        tail=("newsletter", "briefing", "alerts", "digest", "inbox"),
+        tail=(
+            "newsletter",
+            "briefing",
+            "alerts",
+            "digest",
+            "inbox",
+            "bolet",
+            "nieuwsbrief",
+            "anmelden",
+            "abonnieren",
+            "bestellen",
+            "sign up",
+            "subscribe",
+        ),
     ),
     _rule(
         COMMENT_HEADER,
-        r"^[^.!?:,]{2,40}?\s+says:"
+        r"^[^.!?:,]{2,40}?\s+(?:says|sagt|schreibt|dit|dice|scrive|zegt|pisze)\s?:"
         r"(?:\s{1,3}[\w ,.]{3,30}?\s{1,3}at\s{1,3}\d{1,2}:\d{2}\s{0,3}(?:[ap]m)?)?$",
         first="",
-        tail=("says", "am", "pm"),
+        tail=("says", "sagt", "schreibt", "dit", "dice", "scrive", "zegt", "pisze", "am", "pm"),
+    ),
+    _rule(
+        SUBSCRIBE_PROMPT,
+        # A line that opens with the call: "Subscribe to X on YouTube", "Jetzt registrieren".
+        r"^(?:(?:jetzt|hier|now) )?(?:(?:kostenlos|gratis|free) )?(?:subscribe|abonniere[nt]?"
+        r"|abonnez-vous|suscr[ií]b(?:e|ete|ase)|iscriviti|abonneer|subskrybuj|assine)\b[^.!?]{0,120}"
+        r"[.!]?$|^(?:jetzt|hier)(?: (?:kostenlos|gratis))? (?:registrieren|anmelden|abonnieren)\b"
+        r"[^.!?]{0,40}$|^(?:register|sign up) (?:now|for free|today)\b[^.!?]{0,40}$",
+        max_chars=160,
+        first="[jhnkgfsaiar]",
     ),
     _rule(
         APP_OR_FOLLOW_PROMO,
         r"^(?:download (?:our|the) app|get the app|follow us on|follow .{1,30} on "
-        r"(?:twitter|facebook|instagram|x|tiktok|linkedin)|like us on facebook"
-        r"|click here (?:to|for)|tap here to).*$",
-        first="[dgflct]",
+        r"(?:twitter|facebook|instagram|x|tiktok|linkedin|youtube|threads|bluesky|mastodon)"
+        r"|like us on facebook|click here (?:to|for)|tap here to"
+        # ... and in other languages
+        r"|folge(?:n sie)? uns|folgt uns|suivez-nous|síguenos|seguici|volg ons|obserwuj nas"
+        r"|siga-nos|(?:lade|laden sie) (?:dir )?(?:die|unsere) app|téléchargez (?:l'|notre )app"
+        r"|descarga (?:la|nuestra) app).*$",
+        first="[dgflctsvoí]",
     ),
 )
 

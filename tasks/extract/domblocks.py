@@ -75,6 +75,18 @@ _TAG_FLAGS = (
     ("t_strong", ("strong", "b", "em", "i", "small", "time", "cite")),
 )
 FLAGS = (*(name for name, _ in _TAG_FLAGS), *(name for name, _ in _CLASS_PATTERNS), "itemprop")
+# Kinds of chrome told by DOM position (``chrome_filter``'s ``kinds``): a class, id or role token
+# that opens with one of these words names the box. Tokens, not substrings: "has-sidebar" on
+# <body> names the layout, not a box.
+SIDEBAR = "sidebar"
+TEASER = "teaser"
+_SIDEBAR_TOKEN = re.compile(r"(?:^|\s)(?:sidebar|side-bar|aside|widget|rail|complementary)", re.I)
+_TEASER_TOKEN = re.compile(
+    r"(?:^|\s)(?:teaser|card|related|recommend|promo|more-(?:stories|articles|from)|read-?next"
+    r"|also-|product-(?:card|teaser|box|tile))",
+    re.I,
+)
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 _FLAG_BIT = {name: 1 << i for i, name in enumerate(FLAGS)}
 _TAG_BITS: dict[str, int] = {}
 for _name, _tags in _TAG_FLAGS:
@@ -179,6 +191,21 @@ class PageDom:
             self._depth[node] = depth
         return bits
 
+    def box(
+        self, element: etree._Element, names: re.Pattern[str], tag: str = ""
+    ) -> etree._Element | None:
+        """The nearest of ``element`` and its ancestors that is a ``tag`` element or has a
+        class, id or role token that ``names`` finds; None if there is none."""
+        node = element
+        while node is not None:
+            if tag and node.tag == tag:
+                return node
+            attrs = " ".join(filter(None, (node.get("class"), node.get("id"), node.get("role"))))
+            if attrs and names.search(attrs):
+                return node
+            node = node.getparent()
+        return None
+
     def depth(self, element: etree._Element) -> int:
         self.flags(element)
         return self._depth[element]
@@ -217,9 +244,17 @@ def _descends(element: etree._Element, ancestor: etree._Element) -> bool:
 
 
 def paragraph_features(
-    tree: etree._Element, paragraphs: Sequence[str], extractor: str
+    tree: etree._Element,
+    paragraphs: Sequence[str],
+    extractor: str,
+    kinds: list[str | None] | None = None,
+    config: ExtractConfig = DEFAULTS.extract,
 ) -> np.ndarray:
-    """One row of ``FEATURES`` per paragraph of an extractor's text from page ``tree``."""
+    """One row of ``FEATURES`` per paragraph of an extractor's text from page ``tree``.
+
+    ``kinds``, when given, is filled with each paragraph's kind of chrome by DOM position
+    (``_kind``, with ``config``'s teaser bounds): ``SIDEBAR``, ``TEASER`` or None.
+    """
     dom = PageDom(tree)
     n = len(paragraphs)
     tokens = [_WORD.findall(p.lower()) for p in paragraphs]
@@ -311,7 +346,45 @@ def paragraph_features(
         tag = block.tag.lower() if isinstance(block.tag, str) else ""
         if tag in _BLOCK_TAGS:
             row[col[f"blk_{tag}"]] = 1.0
+    if kinds is not None:
+        links = col["t_a"]
+        kinds[:] = [
+            _kind(dom, text, nodes, main, rows[i, links], config)
+            for i, (text, nodes) in enumerate(zip(paragraphs, located, strict=True))
+        ]
     return rows
+
+
+def _kind(
+    dom: PageDom,
+    text: str,
+    nodes: Sequence[_Node],
+    main: etree._Element | None,
+    link_share: float,
+    config: ExtractConfig,
+) -> str | None:
+    """The kind of chrome the DOM places a paragraph in, or None.
+
+    ``SIDEBAR``: every word in an ``<aside>`` or a sidebar or widget box that does not hold the
+    container of the page's prose (a box around the article names a layout, not a sidebar).
+    ``TEASER``: a headline (no sentence end, at most ``config.teaser_max_words``) whose words
+    are nearly all link text (``config.teaser_link_share``), in a teaser, card, promo or
+    related box: the link to another page that such a box shows.
+    """
+    if not nodes:
+        return None
+    if main is not None and not any(_descends(node.element, main) for node in nodes):
+        boxes = [dom.box(node.element, _SIDEBAR_TOKEN, "aside") for node in nodes]
+        if all(box is not None and not _descends(main, box) for box in boxes):
+            return SIDEBAR
+    if (
+        link_share >= config.teaser_link_share
+        and len(text.split()) <= config.teaser_max_words
+        and not _SENTENCE_END.search(text)
+        and all(dom.box(node.element, _TEASER_TOKEN) is not None for node in nodes)
+    ):
+        return TEASER
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -348,12 +421,14 @@ def chrome_filter(
     paragraphs: Sequence[str],
     extractor: str,
     config: ExtractConfig = DEFAULTS.extract,
+    kinds: list[str | None] | None = None,
 ) -> list[bool]:
     """For each paragraph: True to keep it, False if the model calls it page chrome (its
-    probability of article text is under ``config.chrome_below``)."""
+    probability of article text is under ``config.chrome_below``). ``kinds``: filled as
+    ``paragraph_features`` does."""
     if not paragraphs:
         return []
     model = load_model()
-    scores = predict(model, paragraph_features(tree, paragraphs, extractor))
+    scores = predict(model, paragraph_features(tree, paragraphs, extractor, kinds, config))
     keep: list[bool] = (scores >= config.chrome_below).tolist()
     return keep

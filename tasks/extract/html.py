@@ -40,7 +40,7 @@ from trafilatura.utils import is_dubious_html, repair_faulty_html
 from tasks.clean.paragraphs import split_lines
 from tasks.clean.rules import split_names
 from tasks.config import DEFAULTS, ExtractConfig, MetadataConfig, PipelineConfig
-from tasks.extract.domblocks import chrome_filter
+from tasks.extract.domblocks import SIDEBAR, TEASER, chrome_filter
 from tasks.extract.metadata import (
     PageMetadata,
     byline_authors,
@@ -52,7 +52,7 @@ from tasks.extract.metadata import (
 )
 from tasks.extract.readerable import is_probably_readerable, link_texts
 from tasks.models import Rejected
-from tasks.reasons import DOM_CHROME, Reason, Stage
+from tasks.reasons import DOM_CHROME, SIDEBAR_PARAGRAPH, TEASER_HEADLINE, Reason, Stage
 
 EXTRACTOR_TRAFILATURA = "trafilatura"
 EXTRACTOR_FALLBACK = "dom_text"
@@ -298,6 +298,9 @@ def extractor_text(
     return document.text or "", EXTRACTOR_TRAFILATURA, title
 
 
+_KIND_REASONS = {SIDEBAR: SIDEBAR_PARAGRAPH, TEASER: TEASER_HEADLINE}
+
+
 def dom_chrome(
     tree: lxml.html.HtmlElement | None,
     paragraphs: list[str],
@@ -307,14 +310,22 @@ def dom_chrome(
     """Positions of the ``paragraphs`` that ``tasks.extract.domblocks`` places in page chrome.
 
     Each is removed as ``DOM_CHROME`` (``boilerplate`` / ``dom_chrome``); none when the model
-    would drop all of them (then it is the model, not the page, that is wrong).
+    would drop all of them (then it is the model, not the page, that is wrong). Paragraphs in
+    a sidebar and teaser headlines (``domblocks.chrome_filter``'s kinds) get their own reasons.
     """
     if tree is None:
         return {}
-    keep = chrome_filter(tree, paragraphs, extractor, config)
-    if all(keep) or not any(keep):
-        return {}
-    return {i: DOM_CHROME for i, k in enumerate(keep) if not k}
+    kinds: list[str | None] = []
+    keep = chrome_filter(tree, paragraphs, extractor, config, kinds)
+    removed: dict[int, Reason] = (
+        {} if all(keep) or not any(keep) else {i: DOM_CHROME for i, k in enumerate(keep) if not k}
+    )
+    # Sidebar paragraphs and teaser headlines go by their place in the DOM, with their kind,
+    # whether or not the model saw them as chrome; never all the text.
+    by_kind = {i: _KIND_REASONS[kind] for i, kind in enumerate(kinds) if kind is not None}
+    if len(removed.keys() | by_kind.keys()) < len(paragraphs):
+        removed.update(by_kind)
+    return removed
 
 
 def extract_html(

@@ -11,16 +11,19 @@ import numpy as np
 import pytest
 
 from tasks.clean.pagetext import (
+    _STOP,
     _VOCABULARY,
     _WORD_CLASS,
     LOCAL_FEATURES,
     _HashTable,
     _paragraph_ids,
+    _stop_flags,
     _url_flags,
     _window_means,
     _word_hashes,
     page_features,
     select_main_content,
+    stop_words,
 )
 from tasks.clean.paragraphs import split_paragraphs
 from tasks.reasons import (
@@ -227,8 +230,11 @@ def test_word_classes_by_hash_equal_the_dictionary_lookup():
     spans = [m.span() for m in re.finditer(r"\S+", text)]
     starts, ends = (np.array(side) for side in zip(*spans, strict=True))
     bmp = np.minimum(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32), 0xFFFF)
-    found = _VOCABULARY.get(_word_hashes(bmp, starts, ends)).tolist()
-    assert found == [_WORD_CLASS.get(word, 0) for word in text.lower().split()]
+    hashes = _word_hashes(bmp, starts, ends)
+    found = (_VOCABULARY.get(hashes) | _stop_flags(hashes, None)).tolist()
+    stops = stop_words(None)
+    expected = [_WORD_CLASS.get(w, 0) | (_STOP if w in stops else 0) for w in text.lower().split()]
+    assert found == expected
     assert found.count(0) < len(found) / 2  # the sample is mostly vocabulary
 
 

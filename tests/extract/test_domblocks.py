@@ -79,12 +79,12 @@ def test_shipped_model_scores_are_probabilities():
 def test_filter_never_empties_the_text_and_needs_a_tree(monkeypatch):
     assert dom_chrome(None, PARAGRAPHS, "trafilatura") == {}
     monkeypatch.setattr(
-        "tasks.extract.html.chrome_filter", lambda tree, paragraphs, ex, config: [False] * 6
+        "tasks.extract.html.chrome_filter", lambda tree, paragraphs, ex, config, kinds: [False] * 6
     )
     assert dom_chrome(parse_html(PAGE), PARAGRAPHS, "trafilatura") == {}
     keep = [True, True, False, True, False, False]
     monkeypatch.setattr(
-        "tasks.extract.html.chrome_filter", lambda tree, paragraphs, ex, config: keep
+        "tasks.extract.html.chrome_filter", lambda tree, paragraphs, ex, config, kinds: keep
     )
     removed = dom_chrome(parse_html(PAGE), PARAGRAPHS, "trafilatura")
     assert removed == {i: DOM_CHROME for i in (2, 4, 5)}
