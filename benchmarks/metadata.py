@@ -317,8 +317,8 @@ def score_page(page: MetaPage, prediction: MetaPrediction) -> Outcome:
             ),
         },
         p,
-        decoration_only(p.title, page.title),
-        declared,
+        title_decoration_only=decoration_only(p.title, page.title),
+        date_declared=declared,
     )
 
 
