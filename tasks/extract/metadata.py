@@ -197,6 +197,14 @@ def _without_credentials(name: str, capitals: bool) -> str:
     return " ".join(words)
 
 
+# A company's legal form ends an organisation's name, never a person's: "Kneib Dentistry PC",
+# "SmartEtailing Inc" are who runs the site, not authors.
+_ORGANISATION = re.compile(
+    r"[\s,](?:inc|llc|l\.l\.c|ltd|limited|corp|corporation|gmbh|plc|pc|p\.c|pllc|s\.a)\.?$",
+    re.I,
+)
+
+
 # Placeholders, roles and template labels that fill author fields in place of a name.
 _NOT_NAMES = frozenset(
     {
@@ -533,6 +541,8 @@ def clean_author_names(
         value = _UPDATED.sub("", " ".join(value.split())).strip(" ,;|-–—")
         for name in split_names(value):
             name = _ROLE_WORDS.sub("", name.strip(" ,;|-–—:")).strip(" ,;|-–—:")
+            if _ORGANISATION.search(name):
+                continue
             name = _without_role(_without_credentials(name, capitals))
             if (
                 not name

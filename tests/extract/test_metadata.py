@@ -135,6 +135,8 @@ def test_credentials_in_a_byline_are_no_authors():
     """Issue #25: "By Ilana Muhlstein, MS, RDN" published three authors."""
     body = '<h1>Meal prep basics</h1><p class="byline">By Ilana Muhlstein, MS, RDN</p>'
     assert extract_html(_page(body=body)).authors == ["Ilana Muhlstein"]
+    declared = '<meta name="author" content="Ilana Muhlstein, MS, RDN">'
+    assert extract_html(_page(declared, body)).authors == ["Ilana Muhlstein"]
     assert clean_author_names(["Jane Doe Ph.D.", "Sam Lee, PA-C", "RDN"]) == ["Jane Doe", "Sam Lee"]
     # Capitals are no degree in a byline written all in capitals, nor in a wire's name.
     assert clean_author_names(["JANE DOE", "AP"]) == ["JANE DOE", "AP"]
