@@ -306,12 +306,19 @@ def extract_html(
     declared = _declared(html, tree, about)
     found = _trafilatura_metadata(tree, url, declared)
     # The page without comments, related lists and footers: where dates and bylines are read.
-    article = without_elsewhere(tree, declared.title) if tree is not None else None
+    # Copying it costs a few ms, so only for a page that declares no date or no author.
+    searched_authors = clean_author_names(
+        [found.author] if found.author else [], searched=True, config=about
+    )
+    needs_article = tree is not None and (
+        declared.published_at is None or not (declared.authors or searched_authors)
+    )
+    article = without_elsewhere(tree, declared.title) if needs_article else None
     published = publication(article, declared, url or found.url, about)
     metadata: _Metadata = {
         "title": declared.title,
         "authors": declared.authors
-        or clean_author_names([found.author] if found.author else [], searched=True, config=about)
+        or searched_authors
         or (byline_authors(article, about, declared.title) if article is not None else []),
         "credits": declared.credits,
         "published_at": published.at,
