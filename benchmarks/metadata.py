@@ -2,19 +2,23 @@
 
 Usage::
 
-    python -m benchmarks.metadata [--sets wcxb,readability] [--systems newsclean,trafilatura]
+    python -m benchmarks.metadata [--sets wcxb,readability,htmldate]
+                                  [--systems newsclean,trafilatura,htmldate]
                                   [--limit N] [--json OUT]
 
-Two sets, both under ``../shared/bench`` (``$NEWSCLEAN_BENCH_ROOT`` overrides it):
+Three sets, all under ``../shared/bench`` (``$NEWSCLEAN_BENCH_ROOT`` overrides it):
 
 * ``wcxb``: the WCXB dev articles (hand-checked ``title``, ``author``, ``publish_date``);
 * ``readability``: Mozilla Readability's test pages (``title``, ``byline``, ``publishedTime``,
   ``lang`` from ``expected-metadata.json``). These are Readability's own reviewed output, not
   independent labels: a mismatch there is a question, not a verdict.
+* ``htmldate``: half of htmldate's evaluation pages (``htmldate-dev``), one hand-checked
+  publication day each, the day in the page's own offset; no URL is given to the systems.
 
 newsclean is scored on what it would publish (``tasks.clean.document.process_document`` on the page
-bytes; a quarantined page publishes nothing, so every field is empty). trafilatura is
-``bare_extraction(with_metadata=True)`` with its defaults.
+bytes; a quarantined page publishes nothing, so every field is empty); its date is
+``published_date``, the day the page states. trafilatura is ``bare_extraction(with_metadata=True)``
+with its defaults; ``htmldate`` is ``find_date(html, original_date=True)`` alone (dates only).
 
 Rules (all in :mod:`benchmarks.metrics`):
 
@@ -24,20 +28,25 @@ Rules (all in :mod:`benchmarks.metrics`):
   and "by"), so order and separators do not matter but a missing or extra name does. Accuracy
   on pages with an author; "invented" is the share of pages WITHOUT an author given one.
 * date: the same calendar day as the page states it (no time-zone conversion; a truth known
-  only to the month matches any day of it). Accuracy and "invented" as for authors.
+  only to the month matches any day of it). Accuracy and "invented" as for authors; on pages
+  with a date, also the shares right, wrong and none. An invented date that the page declares
+  in JSON-LD or a meta tag (the same day) is counted apart, "declared", and those pages listed.
 * language: the primary subtag (``en`` of ``en-GB``), on pages whose truth declares one.
 
 Also counted: wrong titles that are the truth without separator segments at its start or end
 (the truth kept a site name or section, as Readability's titles often do). They stay wrong.
 
 Intervals are 95 % bootstrap intervals that resample web domains, not pages (a site's pages
-share a template, so they are not independent draws): 2,000 resamples, fixed seed.
+share a template, so they are not independent draws): 2,000 resamples, fixed seed. Each set is
+also scored on two domain-disjoint halves (by a hash of the domain), so that a change can be
+shown to help on both.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import os
 import random
@@ -49,13 +58,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from benchmarks import metrics
 from benchmarks.wcxb import REPO_ROOT, iter_pages
 
 BENCH_ROOT_ENV = "NEWSCLEAN_BENCH_ROOT"
-SETS = ("wcxb", "readability")
-SYSTEMS = ("newsclean", "trafilatura")
+SETS = ("wcxb", "readability", "htmldate")
+SYSTEMS = ("newsclean", "trafilatura", "htmldate")
+FIELDS = ("title", "authors", "date", "language")
+# The fields each system predicts; the others are shown as "n/a", not scored as empty.
+SYSTEM_FIELDS = {"htmldate": ("date",)}
+# The fields each set labels; the others are shown as "n/a" (no truth is not "none").
+SET_FIELDS = {"htmldate": ("date",)}
 RESAMPLES = 2000
 SEED = 17
 _NUMBERED = re.compile(r"-\d+$")
@@ -96,6 +111,8 @@ class Outcome:
     group: str
     fields: dict[str, metrics.FieldScore] = field(default_factory=dict)
     prediction: MetaPrediction = field(default_factory=MetaPrediction)
+    # An invented date (the truth has none) that the page declares in JSON-LD or a meta tag.
+    date_declared: bool = False
     # A wrong title that is the truth minus separator segments at its start or end ("How to
     # Build a Terrarium" for "How to Build a Terrarium | eHow"): the truth kept a decoration.
     title_decoration_only: bool = False
@@ -146,12 +163,69 @@ def readability_pages(root: Path, limit: int | None = None) -> Iterator[MetaPage
         )
 
 
+def htmldate_pages(root: Path, limit: int | None = None) -> Iterator[MetaPage]:
+    """htmldate-dev: pages with one hand-checked publication day (two have none: NaN)."""
+    directory = root / "htmldate-dev"
+    if not (directory / "truth.json").is_file():
+        raise BenchDataMissing(f"{directory / 'truth.json'} is missing")
+    truth = json.loads((directory / "truth.json").read_text(encoding="utf-8"))
+    names = sorted(truth)
+    for name in names if limit is None else names[:limit]:
+        day = truth[name].get("date")
+        host = urlsplit(truth[name].get("url") or "").hostname or name
+        yield MetaPage(
+            "htmldate",
+            name.removesuffix(".html.gz"),
+            host.removeprefix("www."),
+            gzip.decompress((directory / "html" / name).read_bytes()),
+            None,
+            None,
+            day if isinstance(day, str) else None,
+            None,
+        )
+
+
 def load_set(name: str, root: Path, limit: int | None) -> list[MetaPage]:
     if name == "wcxb":
         if not (root / "wcxb-dev-articles" / "html").is_dir():
             raise BenchDataMissing(f"{root / 'wcxb-dev-articles'} is missing")
         return list(wcxb_pages(root, limit))
+    if name == "htmldate":
+        return list(htmldate_pages(root, limit))
     return list(readability_pages(root, limit))
+
+
+def half(group: str) -> int:
+    """0 or 1: the domain-disjoint half of the set that web domain ``group`` falls in.
+
+    The hash is salted: htmldate-dev itself is the half of a set whose domains' plain SHA-256
+    starts with an even byte, so that hash would put every page in one half.
+    """
+    return hashlib.sha256(f"metadata-half:{group}".encode()).digest()[0] % 2
+
+
+def declared_days(html: bytes) -> set[str]:
+    """Days (``YYYY-MM-DD``) the page declares as its publication date in JSON-LD
+    (``datePublished``, ``dateCreated``) or a meta tag (``tasks.extract.metadata.DATE_META``),
+    read as written (the page's own offset)."""
+    import lxml.html
+
+    from tasks.extract.metadata import DATE_META, json_ld_objects
+
+    try:
+        tree = lxml.html.fromstring(html)
+    except Exception:  # unparsable markup declares nothing
+        return set()
+    raw: list[object] = [
+        o.get(k) for o in json_ld_objects(tree) for k in ("datePublished", "dateCreated")
+    ]
+    for meta in tree.iter("meta"):
+        keys = {(meta.get(a) or "").strip().lower() for a in ("property", "name", "itemprop")}
+        if keys & set(DATE_META):
+            raw.append(meta.get("content"))
+    return {
+        d for value in raw if isinstance(value, str) and (d := metrics.date_part(value.strip()))
+    }
 
 
 def newsclean_predict() -> Callable[[MetaPage], MetaPrediction]:
@@ -164,9 +238,9 @@ def newsclean_predict() -> Callable[[MetaPage], MetaPrediction]:
             article = process_document(page.html, f"{page.page_id}.html")
         except Rejected as rejection:
             return MetaPrediction(error=f"quarantined: {rejection.reason}")
-        return MetaPrediction(
-            article.title, article.authors, article.published_at, article.language
-        )
+        # The day the page states (``published_date``); ``published_at`` is the UTC instant.
+        day = getattr(article, "published_date", None) or article.published_at
+        return MetaPrediction(article.title, article.authors, day, article.language)
 
     return predict
 
@@ -183,6 +257,16 @@ def trafilatura_predict() -> Callable[[MetaPage], MetaPrediction]:
         if document is None or isinstance(document, dict):
             return MetaPrediction(error="no document")
         return MetaPrediction(document.title, document.author, document.date, document.language)
+
+    return predict
+
+
+def htmldate_predict() -> Callable[[MetaPage], MetaPrediction]:
+    """htmldate alone, as its evaluation runs it: ``find_date(html, original_date=True)``."""
+    from htmldate import find_date
+
+    def predict(page: MetaPage) -> MetaPrediction:
+        return MetaPrediction(published=find_date(page.html, original_date=True))
 
     return predict
 
@@ -210,6 +294,11 @@ def score_page(page: MetaPage, prediction: MetaPrediction) -> Outcome:
     """Every field of one page (see the module docstring for the rules)."""
     p = prediction
     language = _language(p.language)
+    declared = (
+        page.published is None
+        and metrics.date_part(p.published) is not None
+        and metrics.date_part(p.published) in declared_days(page.html)
+    )
     return Outcome(
         page.page_id,
         page.group,
@@ -228,7 +317,8 @@ def score_page(page: MetaPage, prediction: MetaPrediction) -> Outcome:
             ),
         },
         p,
-        decoration_only(p.title, page.title),
+        title_decoration_only=decoration_only(p.title, page.title),
+        date_declared=declared,
     )
 
 
@@ -276,22 +366,61 @@ def _share(name: str, which: int) -> Callable[[Sequence[Outcome]], float | None]
     return value
 
 
-def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    """Accuracy and invented share per field, with their domain-bootstrap intervals."""
-    result: dict[str, Any] = {"pages": len(outcomes)}
-    result["errors"] = sum(o.prediction.error is not None for o in outcomes)
-    result["title_decoration_only"] = sum(o.title_decoration_only for o in outcomes)
-    for name in ("title", "authors", "date", "language"):
+def _date_share(which: str) -> Callable[[Sequence[Outcome]], float | None]:
+    """Share of pages with a true date whose date is right, wrong or none (``which``)."""
+
+    def value(outcomes: Sequence[Outcome]) -> float | None:
+        kinds = [_date_kind(o) for o in outcomes if o.fields["date"].correct is not None]
+        return kinds.count(which) / len(kinds) if kinds else None
+
+    return value
+
+
+def _date_kind(outcome: Outcome) -> str:
+    if outcome.fields["date"].correct:
+        return "right"
+    return "wrong" if metrics.date_part(outcome.prediction.published) is not None else "none"
+
+
+def _field_summaries(outcomes: Sequence[Outcome], intervals: bool = True) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for name in FIELDS:
         correct, invented = _rates(outcomes, name)
         result[name] = {
             "accuracy": _mean(correct),
-            "accuracy_ci": bootstrap_interval(outcomes, _share(name, 0)),
+            "accuracy_ci": bootstrap_interval(outcomes, _share(name, 0)) if intervals else None,
             "with_truth": len(correct),
             "invented": _mean(invented),
-            "invented_ci": bootstrap_interval(outcomes, _share(name, 1)),
+            "invented_ci": bootstrap_interval(outcomes, _share(name, 1)) if intervals else None,
             "invented_count": int(sum(invented)),
             "without_truth": len(invented),
         }
+    return result
+
+
+def summary(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    """Accuracy and invented share per field, with their domain-bootstrap intervals; the
+    dates right / wrong / none; the same on each domain-disjoint half."""
+    result: dict[str, Any] = {"pages": len(outcomes)}
+    result["errors"] = sum(o.prediction.error is not None for o in outcomes)
+    result["title_decoration_only"] = sum(o.title_decoration_only for o in outcomes)
+    result |= _field_summaries(outcomes)
+    result["date"]["outcomes"] = {
+        kind: {
+            "share": _date_share(kind)(outcomes),
+            "ci": bootstrap_interval(outcomes, _date_share(kind)),
+        }
+        for kind in ("right", "wrong", "none")
+    }
+    invented = [o for o in outcomes if o.fields["date"].false_value]
+    result["date"]["invented_declared"] = sorted(o.page_id for o in invented if o.date_declared)
+    result["date"]["invented_undeclared_count"] = sum(not o.date_declared for o in invented)
+    result["halves"] = []
+    for which in (0, 1):
+        part = [o for o in outcomes if half(o.group) == which]
+        fields = _field_summaries(part, intervals=False)
+        fields["date"]["outcomes"] = {k: _date_share(k)(part) for k in ("right", "wrong", "none")}
+        result["halves"].append({"pages": len(part)} | fields)
     return result
 
 
@@ -303,25 +432,54 @@ def _cell(value: float | None, interval: tuple[float, float] | None) -> str:
 
 
 def markdown_table(set_name: str, summaries: dict[str, dict[str, Any]]) -> str:
-    """One row per system: accuracy [95 % CI] per field, and invented n/N (share [CI])."""
+    """One row per system: accuracy [95 % CI] per field, and invented n/N (share [CI]); then
+    the dates right / wrong / none, overall and on each domain-disjoint half."""
     header = (
         "| system | pages | title | authors | author invented | date | date invented "
         "| language | title wrong by decoration only | s/page |"
     )
     lines = [f"**{set_name}**", "", header, "|" + "---|" * 10]
     for system, s in summaries.items():
+        labelled = SET_FIELDS.get(set_name, FIELDS)
+        scored = [f for f in SYSTEM_FIELDS.get(system, FIELDS) if f in labelled]
         cells = [system, str(s["pages"])]
-        for name in ("title", "authors", "date", "language"):
+        for name in FIELDS:
             f = s[name]
-            if f["with_truth"] == 0:
+            if f["with_truth"] == 0 or name not in scored:
                 cells.append("n/a")
             else:
                 cells.append(f"{_cell(f['accuracy'], f['accuracy_ci'])} (n={f['with_truth']})")
             if name in ("authors", "date"):
                 share = _cell(f["invented"], f["invented_ci"])
-                cells.append(f"{f['invented_count']}/{f['without_truth']} = {share}")
-        cells.append(str(s["title_decoration_only"]))
+                declared = len(f.get("invented_declared", []))
+                apart = f", {declared} declared" if name == "date" and declared else ""
+                cells.append(
+                    f"{f['invented_count']}/{f['without_truth']} = {share}{apart}"
+                    if name in scored
+                    else "n/a"
+                )
+        cells.append(str(s["title_decoration_only"]) if "title" in scored else "n/a")
         cells.append(f"{s['seconds_per_page']:.4f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "| system | date right | date wrong | date none | half 0 right / wrong / none "
+        "| half 1 right / wrong / none |",
+        "|" + "---|" * 6,
+    ]
+    for system, s in summaries.items():
+        if "date" not in SYSTEM_FIELDS.get(system, FIELDS) or not s["date"]["with_truth"]:
+            continue
+        kinds = ("right", "wrong", "none")
+        cells = [system] + [
+            _cell(s["date"]["outcomes"][k]["share"], s["date"]["outcomes"][k]["ci"]) for k in kinds
+        ]
+        for part in s["halves"]:
+            shares = [part["date"]["outcomes"][k] for k in kinds]
+            cells.append(
+                " / ".join("n/a" if v is None else f"{v:.3f}" for v in shares)
+                + f" (n={part['date']['with_truth']})"
+            )
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -350,7 +508,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    makers = {"newsclean": newsclean_predict, "trafilatura": trafilatura_predict}
+    makers = {
+        "newsclean": newsclean_predict,
+        "trafilatura": trafilatura_predict,
+        "htmldate": htmldate_predict,
+    }
     systems = {name: makers[name]() for name in args.systems.split(",")}
     report: dict[str, Any] = {}
     for set_name in args.sets.split(","):

@@ -142,6 +142,10 @@ class MetadataConfig(_Checked):
     # quarter as many before it), in lines of at most this many characters: where they sit.
     dateline_nodes: int = _at_least(40, 0)
     dateline_max_chars: int = _at_least(120)
+    # A header line outside date/byline markup is a dateline at up to this many words, unless
+    # it has this many or more and ends like a sentence (then it is a line of the story).
+    dateline_max_words: int = _at_least(12)
+    dateline_sentence_words: int = _at_least(6)
     # A byline's element, or one of this many ancestors, has an author/byline class.
     max_byline_ancestors: int = _at_least(3, 0)
     # Fewer letters than this give py3langid no reliable guess: the language stays unknown.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from tasks.reasons import KEPT_LABELS as KEPT_LABELS
 from tasks.reasons import REMOVED_LABELS as REMOVED_LABELS
@@ -90,6 +90,8 @@ class Article:
     published_at: datetime | None = None
     # "day", "minute" or "second": how much of published_at the page stated; None with no date.
     published_at_precision: str | None = None
+    # The calendar day the page states, in its own UTC offset (published_at is the UTC instant).
+    published_date: date | None = None
     url: str | None = None
     site_name: str | None = None
     language: str | None = None

@@ -40,6 +40,7 @@ def articles_table(articles: Sequence[Article], run_id: str, processed_at: datet
             "credits": article.credits,
             "published_at": article.published_at,
             "published_at_precision": article.published_at_precision,
+            "published_date": article.published_date,
             "site_name": article.site_name,
             "language": article.language,
             "description": article.description,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 import shutil
@@ -117,6 +118,7 @@ def test_duckdb_reads_the_documented_types(seeds_run):
     assert articles["authors"] == "VARCHAR[]"
     assert articles["credits"] == "VARCHAR[]"
     assert articles["published_at"] == "TIMESTAMP WITH TIME ZONE"
+    assert articles["published_date"] == "DATE"
     assert articles["processed_at"] == "TIMESTAMP WITH TIME ZONE"
     assert articles["n_paragraphs_in"] == "INTEGER"
     assert articles["word_count"] == "INTEGER"
@@ -244,6 +246,8 @@ def test_html_page_gets_metadata_and_its_chrome_labelled(tmp_path):
     assert article["site_name"] == "Coastline Gazette"
     assert article["extractor"] == "trafilatura"
     assert article["published_at"] is not None
+    # The day the page states (09:30 +01:00 on March 5), through staging and the run-wide tables.
+    assert article["published_date"] == datetime.date(2024, 3, 5)
     labels = {
         r["text"]: r["label"] for r in _rows(f"SELECT * FROM '{tmp_path}/paragraphs/*.parquet'")
     }

@@ -114,6 +114,7 @@ def process_document(
         article.authors = list(extraction.authors)
         article.published_at = extraction.published_at
         article.published_at_precision = extraction.published_at_precision
+        article.published_date = extraction.published_date
         article.site_name = extraction.site_name
         article.language = extraction.language
         article.description = extraction.description

@@ -44,6 +44,7 @@ SHARD_ARTICLE_COLUMNS = (
     "credits",
     "published_at",
     "published_at_precision",
+    "published_date",
     "site_name",
     "language",
     "description",

@@ -562,7 +562,7 @@ class RunWide:
                 FROM para GROUP BY article_id)
             SELECT a.article_id, a.source, a.url, a.input_format, a.extractor, a.encoding,
                    a.title, a.authors, a.credits, a.published_at, a.published_at_precision,
-                   a.site_name, a.language, a.description,
+                   a.published_date, a.site_name, a.language, a.description,
                    l.original AS duplicate_of_article, s.syndication_source,
                    v.supersedes, coalesce(v.version, 1) AS version, a.n_paragraphs_in,
                    coalesce(c.n_paragraphs_kept, 0) AS n_paragraphs_kept,

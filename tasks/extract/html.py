@@ -12,10 +12,8 @@ the WCXB dev pages and lowered F1 on the two other development sets (trafilatura
 Readability -0.005, ``python -m benchmarks.extraction --ablate opinions``), so they are gone.
 
 Metadata merges what the page declares (``tasks.extract.metadata``: JSON-LD, meta tags) with
-trafilatura's findings. The publication day is htmldate's (via trafilatura), which reads the
-visible date as well as the markup, except its year-only fallback (January 1 of a year
-seen somewhere on the page), a guess the page never stated; the page's own timestamp with
-its UTC offset is used when it falls on that day.
+trafilatura's findings. The publication time is ``tasks.extract.metadata.publication``'s: the
+page's declared time with its offset, else the date its article header shows, else the URL's.
 """
 
 from __future__ import annotations
@@ -25,7 +23,7 @@ import logging
 import re
 import warnings
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TypeAlias, TypedDict
 
 import lxml.html
@@ -33,7 +31,6 @@ import trafilatura
 import trafilatura.metadata
 import trafilatura.settings
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
-from htmldate import find_date
 from lxml.etree import ParserError
 from trafilatura.utils import is_dubious_html, repair_faulty_html
 
@@ -45,10 +42,9 @@ from tasks.extract.metadata import (
     PageMetadata,
     byline_authors,
     clean_author_names,
-    dateline,
     page_metadata,
-    parse_datetime,
-    publication_precision,
+    publication,
+    without_elsewhere,
 )
 from tasks.extract.readerable import is_probably_readerable, link_texts
 from tasks.models import Rejected
@@ -77,6 +73,8 @@ class Extraction:
     authors: list[str] = field(default_factory=list)
     published_at: datetime | None = None
     published_at_precision: str | None = None
+    # The calendar day the page states, in its own UTC offset (``published_at`` is UTC).
+    published_date: date | None = None
     site_name: str | None = None
     language: str | None = None
     description: str | None = None
@@ -102,6 +100,7 @@ class _Metadata(TypedDict):
     credits: list[str]
     published_at: datetime | None
     published_at_precision: str | None
+    published_date: date | None
     site_name: str | None
     language: str | None
     description: str | None
@@ -167,23 +166,6 @@ def _declared(
         return page_metadata(lxml.html.fromstring(html), config)
     except (ParserError, ValueError):
         return PageMetadata()
-
-
-def publication_time(
-    found: str | None, declared: datetime | None, config: MetadataConfig = DEFAULTS.metadata
-) -> datetime | None:
-    """The publication time from htmldate's day ``found`` and the page's ``declared`` time.
-
-    A January 1 that the page does not declare is htmldate's year-only fallback: None.
-    """
-    day = parse_datetime(found, config)
-    if day is None:
-        return declared
-    if declared is not None and declared.date() == day.date():
-        return declared
-    if (day.month, day.day) == (1, 1):
-        return None
-    return day
 
 
 # trafilatura's parser options, plus ``huge_tree``: without it libxml2 stops at a text node
@@ -254,11 +236,10 @@ def _trafilatura_metadata(
 ) -> trafilatura.settings.Document:
     """trafilatura's metadata, step by step as ``trafilatura.metadata.extract_metadata`` (2.3).
 
-    Left out is what newsclean never publishes or already has: categories, tags and licence;
-    the author search when the page declares authors; and htmldate's extensive search (dates
-    in the visible text, through dateparser) when the page declares a publication date (on the
-    414 WCXB dev pages that declare one, the markup-only search found the same day on every
-    page, at 0.3 ms instead of 5.7 ms). Together ~8 % of the cost of cleaning a page.
+    Left out is what newsclean never publishes or reads elsewhere: categories, tags and
+    licence; the author search when the page declares authors; and the date, which
+    ``tasks.extract.metadata.publication`` reads (declarations first, then the article's
+    header, never the URL before the page).
     """
     if tree is None:
         return trafilatura.settings.Document()
@@ -271,11 +252,6 @@ def _trafilatura_metadata(
     if not found.author and not declared.authors:
         found.author = trafilatura.metadata.extract_author(tree)
     found.url = found.url or trafilatura.metadata.extract_url(tree, url)
-    # Markup only (meta, JSON-LD, <time>, date elements, the URL): htmldate's extensive search
-    # reads dates anywhere in the visible text, and on the WCXB dev pages that have no date it
-    # invented one on 70 of 123 (53 without it), for 0.04 of day accuracy on the others.
-    date_params = trafilatura.settings.set_date_params(extensive=False)
-    found.date = find_date(tree, **date_params, url=found.url)
     found.sitename = found.sitename or trafilatura.metadata.extract_sitename(tree)
     if found.sitename:
         found.sitename = found.sitename.lstrip("@")
@@ -340,17 +316,25 @@ def extract_html(
     page: Page = tree if tree is not None else html
     declared = _declared(html, tree, about)
     found = _trafilatura_metadata(tree, url, declared)
-    published_at = publication_time(found.date, declared.published_at, about)
-    if published_at is None and tree is not None:
-        published_at = dateline(tree, about)
+    # The page without comments, related lists and footers: where dates and bylines are read.
+    # Copying it costs a few ms, so only for a page that declares no date or no author.
+    searched_authors = clean_author_names(
+        [found.author] if found.author else [], searched=True, config=about
+    )
+    needs_article = tree is not None and (
+        declared.published_at is None or not (declared.authors or searched_authors)
+    )
+    article = without_elsewhere(tree, declared.title) if needs_article else None
+    published = publication(article, declared, url or found.url, about)
     metadata: _Metadata = {
         "title": declared.title,
         "authors": declared.authors
-        or clean_author_names([found.author] if found.author else [], searched=True, config=about)
-        or (byline_authors(tree, about) if tree is not None else []),
+        or searched_authors
+        or (byline_authors(article, about, declared.title) if article is not None else []),
         "credits": declared.credits,
-        "published_at": published_at,
-        "published_at_precision": publication_precision(published_at, declared),
+        "published_at": published.at,
+        "published_at_precision": published.precision,
+        "published_date": published.day,
         "site_name": declared.site_name or found.sitename or None,
         "language": declared.language or found.language or None,
         "description": declared.description or found.description or None,

@@ -13,13 +13,15 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterator
+from copy import deepcopy
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
+from lxml.etree import XPath
 from lxml.html import HtmlElement
 
 from tasks.clean.rules import WIRE_PATTERN, WIRE_SERVICES, split_names
@@ -101,6 +103,109 @@ _DATE_TEXT = re.compile(
 )
 _UPDATED = re.compile(r"\b(?:updated|published|posted|on)\b[:\s]*$", re.I)
 _NOT_A_NAME = re.compile(r"https?://|www\.|@|©|\d|^[^\w]*$|^[^\sA-Z]+$")
+# Degrees, licences and certifications written after a name ("Jane Doe, MS, RDN"): a
+# credential of the author, never an author. Those in mixed case are listed; any other word of
+# two to six capitals (dots and hyphens allowed: "M.S.", "PA-C") is one too, unless it names a
+# wire service or source (``WIRE_PATTERN``: "AP", "AFP" are credits).
+_CREDENTIALS = frozenset(
+    {
+        "phd",
+        "md",
+        "ms",
+        "msc",
+        "ma",
+        "mba",
+        "mph",
+        "mpa",
+        "med",
+        "msn",
+        "msw",
+        "bsc",
+        "bsn",
+        "ba",
+        "bs",
+        "jd",
+        "esq",
+        "pharmd",
+        "psyd",
+        "edd",
+        "drph",
+        "dnp",
+        "dds",
+        "dmd",
+        "dvm",
+        "do",
+        "rd",
+        "rdn",
+        "ld",
+        "ldn",
+        "rn",
+        "np",
+        "pa-c",
+        "cfa",
+        "cfp",
+        "cpa",
+        "chfc",
+        "clu",
+        "cscs",
+        "cpt",
+        "mbbs",
+        "frcp",
+        "facs",
+        "cdces",
+        "cde",
+        "ibclc",
+        "lcsw",
+        "lmft",
+        "lpc",
+        "cns",
+        "ches",
+        "acsm",
+        "nasm",
+        "dpt",
+        "pt",
+        "atc",
+        "otr",
+        "crnp",
+        "aprn",
+        "fnp",
+        "cnm",
+    }
+)
+_CAPITALS = re.compile(r"^(?:[A-Z]\.?){2,6}(?:-[A-Z]\.?)?$")
+
+
+def is_credential(word: str, capitals: bool = True) -> bool:
+    """``word`` is a degree or certification ("MS", "Ph.D.", "RDN", "PA-C"), not a name.
+
+    With ``capitals`` False (a byline written all in capitals), only the listed ones count.
+    """
+    bare = word.strip(" ,.;()®")
+    key = bare.replace(".", "").casefold()
+    if not key:
+        return False
+    return key in _CREDENTIALS or (
+        capitals and bool(_CAPITALS.match(bare)) and not WIRE_PATTERN.match(bare.replace(".", ""))
+    )
+
+
+def _without_credentials(name: str, capitals: bool) -> str:
+    """``name`` without the credentials that end it ("Ilana Muhlstein MS RDN" -> "Ilana
+    Muhlstein"); empty when it is only credentials."""
+    words = name.split()
+    while words and is_credential(words[-1], capitals):
+        words.pop()
+    return " ".join(words)
+
+
+# A company's legal form ends an organisation's name, never a person's: "Kneib Dentistry PC",
+# "SmartEtailing Inc" are who runs the site, not authors.
+_ORGANISATION = re.compile(
+    r"[\s,](?:inc|llc|l\.l\.c|ltd|limited|corp|corporation|gmbh|plc|pc|p\.c|pllc|s\.a)\.?$",
+    re.I,
+)
+
+
 # Placeholders, roles and template labels that fill author fields in place of a name.
 _NOT_NAMES = frozenset(
     {
@@ -428,6 +533,7 @@ def clean_author_names(
     names: list[str] = []
     for value in raw:
         value = html.unescape(html.unescape(value))
+        capitals = any(c.islower() for c in value)  # else capitals are no sign of a degree
         if _ABOUT.match(value):
             continue
         value = _SECOND_CREDIT.sub("", _BY.sub("", value))
@@ -436,7 +542,9 @@ def clean_author_names(
         value = _UPDATED.sub("", " ".join(value.split())).strip(" ,;|-–—")
         for name in split_names(value):
             name = _ROLE_WORDS.sub("", name.strip(" ,;|-–—:")).strip(" ,;|-–—:")
-            name = _without_role(name)
+            if _ORGANISATION.search(name):
+                continue
+            name = _without_role(_without_credentials(name, capitals))
             if (
                 not name
                 or _ABOUT.match(name)
@@ -621,45 +729,25 @@ def _canonical(tree: HtmlElement) -> str | None:
     return None
 
 
-_MONTH_NUMBERS = {
-    name: number
-    for number, names in enumerate(
-        (
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ),
-        start=1,
-    )
-    for name in names
-}
-_MONTH_NAME = rf"({_MONTHS})"
-# A dateline: a short line that is a date, optionally after "Published", "Updated" or
-# "Posted (on)", optionally followed by a time, a reading time or a name after a separator.
-_DATELINE = re.compile(
-    r"^(?:(?:last\s+)?(?:published|updated|posted|modified|date)(?:\s+on)?\s*:?\s*)?"
-    r"(?:[a-z]+day,?\s+)?"
-    rf"(?:{_MONTH_NAME}\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})"
-    rf"|(\d{{1,2}})(?:st|nd|rd|th)?\s+{_MONTH_NAME},?\s+(\d{{4}})"
-    r"|(\d{4})-(\d{2})-(\d{2}))"
-    r"(?:$|\s*(?:[|·•,–—-]|at\b|\d{1,2}:\d{2}))",
-    re.I,
-)
+def _headline_node(tree: HtmlElement, title: str | None) -> HtmlElement | None:
+    """The heading of the article: the first ``<h1>``-``<h3>`` whose text is the page's
+    headline ``title``, else the first ``<h1>`` (a page's first ``<h1>`` is sometimes the
+    site's tagline, and some blogs head the article with an ``<h2>``)."""
+    key = _key(title) if title else ""
+    if key:
+        for node in tree.iter("h1", "h2", "h3"):
+            if _key(_heading_text(node)) == key:
+                return node
+    return next(tree.iter("h1"), None)
 
 
-def _near_headline(tree: HtmlElement, config: MetadataConfig) -> Iterator[tuple[HtmlElement, str]]:
-    """Short text nodes (with their element) after the page's first ``<h1>``, up to
-    ``config.dateline_nodes``, then the few just before it: where datelines and bylines sit."""
-    heading = next(tree.iter("h1"), None)
+def _near_headline(
+    tree: HtmlElement, config: MetadataConfig, title: str | None = None
+) -> Iterator[tuple[HtmlElement, str]]:
+    """Short text nodes (with their element) after the article's heading (``_headline_node``),
+    up to ``config.dateline_nodes``, then the few just before it or before its two nearest
+    ancestors: where datelines and bylines sit."""
+    heading = _headline_node(tree, title)
     if heading is None:
         return
     yield from islice(
@@ -674,21 +762,11 @@ def _near_headline(tree: HtmlElement, config: MetadataConfig) -> Iterator[tuple[
     yield from islice(
         (
             found
-            for sibling in heading.itersiblings(preceding=True)
+            for node in (heading, *islice(heading.iterancestors(), 2))
+            for sibling in node.itersiblings(preceding=True)
             for found in _short_texts(sibling, config.dateline_max_chars)
         ),
         config.dateline_nodes // 4,
-    )
-
-
-def dateline(tree: HtmlElement, config: MetadataConfig = DEFAULTS.metadata) -> datetime | None:
-    """The date of a dateline near the page's first ``<h1>``: a short text that is a date
-    ("Nov 21, 2018", "Updated on 11 December 2025 · Jane Doe") among the ``config.dateline_nodes``
-    text nodes after the heading, else among the few just before it. Day precision, midnight
-    UTC; None when there is no such line (a date inside a sentence is never one)."""
-    return next(
-        (d for _, text in _near_headline(tree, config) if (d := _dateline_date(text, config))),
-        None,
     )
 
 
@@ -697,12 +775,14 @@ _AUTHOR_CLASS = re.compile(r"author|byline", re.I)
 _NOT_BYLINE_CLASS = re.compile(r"avatar|bio|about|desc|title|job|role|img|photo|social", re.I)
 
 
-def byline_authors(tree: HtmlElement, config: MetadataConfig = DEFAULTS.metadata) -> list[str]:
+def byline_authors(
+    tree: HtmlElement, config: MetadataConfig = DEFAULTS.metadata, title: str | None = None
+) -> list[str]:
     """Names from the byline near the page's first ``<h1>``: a line "By Jane Doe" (a date or
     a separator may follow), or a short text in an element marked as the author's
     (class ``author``/``byline`` on it or on one of its ``config.max_byline_ancestors``
     nearest ancestors)."""
-    for element, text in _near_headline(tree, config):
+    for element, text in _near_headline(tree, config, title):
         line = " ".join(element.text_content().split())
         if (match := _BYLINE.match(text)) and len(line) <= config.dateline_max_chars:
             value = re.split(r"\s+[|·•–—-]\s+|,\s+(?=\w+\.?\s+\d)", match.group(1))[0]
@@ -749,37 +829,237 @@ def _short_texts(node: HtmlElement, max_chars: int) -> Iterator[tuple[HtmlElemen
                 yield element, text
 
 
-def _dateline_date(text: str, config: MetadataConfig) -> datetime | None:
-    match = _DATELINE.match(text)
-    if match is None:
+# Where a date or a name shown on the page is never read from: readers' comments, lists and
+# cards of related articles, page footers, asides and navigation ("widget", "teaser" and
+# "sidebar" are not among them: page builders wrap articles and their datelines in them). Their
+# dates are other articles' or readers', their names other authors'.
+_ELSEWHERE_TAGS = frozenset({"footer", "aside", "nav"})
+_ELSEWHERE_CLASS = re.compile(
+    r"comment|disqus|\breply|related|recommend|popular|trending|read-?next|also-?read"
+    r"|more-(?:stories|articles|news|from)|(?<![a-z])footer"
+    r"|outbrain|taboola|(?<![a-z])cards?(?![a-z])",
+    re.I,
+)
+
+
+# The elements that may be elsewhere, found in C (a Python loop over every element of a page
+# cost ~20 ms): a tag of ``_ELSEWHERE_TAGS`` or a class/id holding one of ``_ELSEWHERE_CLASS``'s
+# words, lower-cased; ``_ELSEWHERE_CLASS`` then decides.
+_ELSEWHERE_WORDS = (
+    "comment",
+    "disqus",
+    "reply",
+    "related",
+    "recommend",
+    "popular",
+    "trending",
+    "read",
+    "more-",
+    "footer",
+    "outbrain",
+    "taboola",
+    "card",
+)
+_ELSEWHERE_CANDIDATES = XPath(
+    ".//*[self::footer or self::aside or self::nav or "
+    + " or ".join(
+        f"contains(translate(concat(@class, ' ', @id), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
+        f"'abcdefghijklmnopqrstuvwxyz'), '{word}')"
+        for word in _ELSEWHERE_WORDS
+    )
+    + "]"
+)
+
+
+def without_elsewhere(tree: HtmlElement, title: str | None = None) -> HtmlElement:
+    """A copy of ``tree`` without comments, related lists and cards, footers, asides and
+    navigation (``_ELSEWHERE_TAGS``, ``_ELSEWHERE_CLASS`` on a class or id). The elements
+    that hold the article's heading (``_headline_node`` of ``title``) stay whatever their
+    class: they hold the article."""
+    copy = deepcopy(tree)
+    heading = _headline_node(copy, title)
+    # The proxies themselves, held alive: lxml gives a node the same proxy while one exists.
+    keep = set(heading.iterancestors()) if heading is not None else set()
+    doomed = [
+        node
+        for node in _ELSEWHERE_CANDIDATES(copy)
+        if node not in keep
+        and (
+            node.tag in _ELSEWHERE_TAGS
+            or _ELSEWHERE_CLASS.search(f"{node.get('class') or ''} {node.get('id') or ''}")
+        )
+    ]
+    for node in doomed:
+        if node.getparent() is not None:
+            node.drop_tree()
+    return copy
+
+
+# A date stated in words needs its year: without one, a parser fills in the current year,
+# and the output would depend on the day of the run.
+_HAS_YEAR = re.compile(r"(?<!\d)(?:1[89]|20)\d{2}(?!\d)|(?<!\d)\d{1,2}[./-]\d{1,2}[./-]\d{2}(?!\d)")
+_LATER = re.compile(
+    r"\b(?:updated|modified|edited|aktualisiert|geändert|mis à jour|actualizado|aggiornato)\b",
+    re.I,
+)
+
+
+def _date_range(config: MetadataConfig) -> tuple[datetime, datetime]:
+    return datetime(config.earliest_year, 1, 1), datetime(config.latest_year, 12, 31)
+
+
+def header_date(
+    tree: HtmlElement, config: MetadataConfig = DEFAULTS.metadata, title: str | None = None
+) -> tuple[datetime, str] | None:
+    """The publication date shown in the article's header: a ``<time datetime>`` (time and
+    offset kept) or a short text that is a date, read by htmldate's parsers (many languages
+    and formats), among the text nodes near the article's heading (``_near_headline``).
+
+    A date marked as an update ("Updated ...") is taken only when the header shows no other.
+    ``tree`` should be without comments and related lists (:func:`without_elsewhere`). With
+    the date, its precision (a dateline's is ``day``).
+    """
+    updated: tuple[datetime, str] | None = None
+    for element, text in _near_headline(tree, config, title):
+        found: tuple[datetime, str] | None = None
+        time_node = next(
+            (n for n in (element, *islice(element.iterancestors(), 2)) if n.tag == "time"), None
+        )
+        stamp = time_node.get("datetime") if time_node is not None else None
+        if (value := parse_datetime(stamp, config)) and (precision := date_precision(stamp)):
+            found = value, precision
+        elif _is_dateline(element, text, config) and (day := _text_date(text, config)):
+            found = day, DAY
+        if found is None:
+            continue
+        context = " ".join((element.text_content() or "", text))[: config.dateline_max_chars]
+        if not _LATER.search(context):
+            return found
+        updated = updated or found
+    return updated
+
+
+_DATE_CLASS = re.compile(r"date|time|publish|posted|dateline|datum|fecha|byline|meta", re.I)
+_SENTENCE_END = re.compile(r"[.!?]\W*$")
+
+
+def _is_dateline(element: HtmlElement, text: str, config: MetadataConfig) -> bool:
+    """A line of the header that may state the date, not a sentence of the story: in an
+    element marked as a date or byline (class, id or ``itemprop``, or ``<time>``), or a line
+    of at most ``config.dateline_max_words`` words that does not read as a sentence
+    ("Works start on March 5, 2024 at the harbour." is news, not a dateline)."""
+    for node in (element, *islice(element.iterancestors(), 2)):
+        marks = " ".join(filter(None, (node.get("class"), node.get("id"), node.get("itemprop"))))
+        if node.tag == "time" or _DATE_CLASS.search(marks):
+            return True
+    words = len(text.split())
+    return words <= config.dateline_max_words and not (
+        words >= config.dateline_sentence_words and _SENTENCE_END.search(text)
+    )
+
+
+def _text_date(text: str, config: MetadataConfig) -> datetime | None:
+    """A date written in ``text`` (with its year), read by htmldate's parsers; midnight UTC."""
+    from htmldate.extractors import try_date_expr
+
+    if not _HAS_YEAR.search(text):
         return None
-    g = match.groups()
-    if g[0]:
-        month, day, year = _MONTH_NUMBERS[_month_key(g[0])], g[1], g[2]
-    elif g[3]:
-        month, day, year = _MONTH_NUMBERS[_month_key(g[4])], g[3], g[5]
-    else:
-        year, month, day = g[6], int(g[7]), g[8]
-    try:
-        value = datetime(int(year), int(month), int(day), tzinfo=UTC)
-    except ValueError:
+    earliest, latest = _date_range(config)
+    day = try_date_expr(text, "%Y-%m-%d", True, earliest, latest)
+    return datetime.fromisoformat(day).replace(tzinfo=UTC) if day else None
+
+
+def itemprop_date(
+    tree: HtmlElement, config: MetadataConfig = DEFAULTS.metadata
+) -> tuple[datetime, str] | None:
+    """The first element marked ``itemprop="datePublished"`` (microdata): its ``content`` or
+    ``datetime`` with their time and offset, else the date its text states (a day).
+    ``tree`` should be without related lists (:func:`without_elsewhere`): their cards carry
+    the same mark for other articles."""
+    for node in tree.iter():
+        if not isinstance(node.tag, str) or (node.get("itemprop") or "").lower() != "datepublished":
+            continue
+        raw = node.get("content") or node.get("datetime")
+        if (value := parse_datetime(raw, config)) and (precision := date_precision(raw, config)):
+            return value, precision
+        text = " ".join(node.text_content().split())[: config.dateline_max_chars]
+        if day := _text_date(text, config):
+            return day, DAY
+    return None
+
+
+def markup_date(tree: HtmlElement, config: MetadataConfig = DEFAULTS.metadata) -> datetime | None:
+    """htmldate's search of the markup on ``tree``, step by step as its ``find_date`` (1.11)
+    with ``original_date``: meta tags, JSON in scripts, ``<abbr>`` dates, elements marked as
+    dates (class, id, ``itemprop``) and ``<time>`` elements. Left out are its URL rule (the
+    URL counts last, :func:`url_date`) and its searches of the whole text, which find dates
+    on pages that state none. A day, midnight UTC; its year-only fallback (January 1 of a
+    year seen somewhere) is no date."""
+    from htmldate import core
+    from htmldate.extractors import json_search
+    from htmldate.utils import Extractor
+
+    earliest, latest = _date_range(config)
+    options = Extractor(True, latest, earliest, True, "%Y-%m-%d")
+    found = (
+        core.examine_header(tree, options)
+        or json_search(tree, options)
+        or core.examine_abbr_elements(tree, options)
+        or core.examine_elements(core.date_candidates(tree, True), options)
+        or core.examine_time_elements(tree, options)
+    )
+    day = parse_datetime(found, config)
+    if day is None or (day.month, day.day) == (1, 1):
         return None
-    return value if config.earliest_year <= value.year <= config.latest_year else None
+    return day
 
 
-def _month_key(name: str) -> str:
-    lowered = name.lower().rstrip(".")
-    return lowered if lowered in _MONTH_NUMBERS else lowered[:3]
+def url_date(url: str | None, config: MetadataConfig = DEFAULTS.metadata) -> datetime | None:
+    """The day a URL's path states (``/2024/03/15/``), midnight UTC; None without one."""
+    from htmldate.extractors import extract_url_date
+    from htmldate.utils import Extractor
 
-
-def publication_precision(published: datetime | None, declared: PageMetadata) -> str | None:
-    """The precision of the published time: the declared value's when it is that value, else
-    ``day`` (htmldate's finding is a day); None when there is no date."""
-    if published is None:
+    if not url:
         return None
-    if published is declared.published_at:
-        return declared.published_at_precision
-    return DAY
+    earliest, latest = _date_range(config)
+    found = extract_url_date(url, Extractor(False, latest, earliest, True, "%Y-%m-%d"))
+    return parse_datetime(found, config)
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """When the page says it was published: the instant (in the page's own offset; stored as
+    UTC), the calendar day in that offset, and how much of the time the page stated (``day``,
+    ``minute``, ``second``)."""
+
+    at: datetime | None = None
+    day: date | None = None
+    precision: str | None = None
+
+
+def publication(
+    article: HtmlElement | None,
+    declared: PageMetadata,
+    url: str | None,
+    config: MetadataConfig = DEFAULTS.metadata,
+) -> Publication:
+    """The publication time in the order of trust: the page's declarations (JSON-LD, meta,
+    ``itemprop``, with their time and offset); else the date its article header shows
+    (``<time datetime>``, a dateline), then htmldate's markup search; the URL's day only
+    when the page states none. ``article`` is the page without comments, related lists and
+    footers (:func:`without_elsewhere`)."""
+    found, precision = declared.published_at, declared.published_at_precision
+    if found is None and article is not None:
+        shown = itemprop_date(article, config) or header_date(article, config, declared.title)
+        if shown is not None:
+            found, precision = shown
+        else:
+            found, precision = markup_date(article, config), DAY
+    if found is None:
+        found, precision = url_date(url, config), DAY
+    if found is None:
+        return Publication()
+    return Publication(found, found.date(), precision)
 
 
 def _first(*values: Any) -> str | None:

@@ -27,6 +27,7 @@ ARTICLES_SCHEMA = pa.schema(
         pa.field("credits", pa.list_(pa.string()), nullable=False),
         pa.field("published_at", TIMESTAMP),
         pa.field("published_at_precision", pa.string()),
+        pa.field("published_date", pa.date32()),
         pa.field("site_name", pa.string()),
         pa.field("language", pa.string()),
         pa.field("description", pa.string()),

@@ -4,7 +4,7 @@ with their precision, CJK word counts, detected languages; and the metadata scor
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import lxml.html
 import pyarrow.parquet as pq
@@ -12,13 +12,14 @@ import pytest
 
 from benchmarks import metadata as bench
 from tasks.clean.document import process_document
+from tasks.clean.staging import shard_tables
 from tasks.extract.html import extract_html
 from tasks.extract.metadata import (
     PageMetadata,
     clean_author_names,
     date_precision,
-    dateline,
     detect_language,
+    header_date,
     page_metadata,
     strip_site_name,
     word_count,
@@ -130,6 +131,17 @@ def test_a_byline_under_the_headline_names_the_author():
     assert extract_html(_page(body=marked)).authors == ["Sam O'Brien"]
 
 
+def test_credentials_in_a_byline_are_no_authors():
+    """Issue #25: "By Ilana Muhlstein, MS, RDN" published three authors."""
+    body = '<h1>Meal prep basics</h1><p class="byline">By Ilana Muhlstein, MS, RDN</p>'
+    assert extract_html(_page(body=body)).authors == ["Ilana Muhlstein"]
+    declared = '<meta name="author" content="Ilana Muhlstein, MS, RDN">'
+    assert extract_html(_page(declared, body)).authors == ["Ilana Muhlstein"]
+    assert clean_author_names(["Jane Doe Ph.D.", "Sam Lee, PA-C", "RDN"]) == ["Jane Doe", "Sam Lee"]
+    # Capitals are no degree in a byline written all in capitals, nor in a wire's name.
+    assert clean_author_names(["JANE DOE", "AP"]) == ["JANE DOE", "AP"]
+
+
 def test_by_inside_a_sentence_near_the_headline_is_no_byline():
     body = "<h1>Stay safe online</h1><p>Stay safe <b>by</b> following the tips below.</p>"
     body += "<p>by remaining vigilant</p>"
@@ -178,9 +190,64 @@ def test_a_dateline_under_the_headline_is_a_day_precise_date():
     assert result.published_at_precision == "day"
 
 
+def test_a_json_ld_timestamp_wins_over_the_date_in_the_url_with_its_time():
+    """Issue #25: a page declaring a full timestamp got the URL's day, without the time."""
+    json_ld = '{"@type": "NewsArticle", "datePublished": "2024-03-15T09:30:00+01:00"}'
+    head = (
+        f'<script type="application/ld+json">{json_ld}</script>'
+        '<link rel="canonical" href="https://news.example.com/2024/03/14/ferry-strike-ends">'
+    )
+    result = extract_html(_page(head, "<h1>Ferry strike ends</h1>"))
+    assert result.published_at == datetime(2024, 3, 15, 8, 30, tzinfo=UTC)
+    assert result.published_at_precision == "second"
+    assert result.published_date == date(2024, 3, 15)
+
+
+def test_the_url_date_counts_only_when_the_page_states_none():
+    html = _page(body="<h1>Ferry strike ends</h1>")
+    result = extract_html(html, url="https://news.example.com/2024/03/14/ferry-strike-ends")
+    assert result.published_date == date(2024, 3, 14)
+    assert result.published_at_precision == "day"
+
+
+def test_the_local_day_is_published_beside_the_utc_instant(tmp_path):
+    """Issue #25: a story of 01:00 +03:00 on the 15th was stored on the 14th (UTC's day)."""
+    meta = '<meta property="article:published_time" content="2024-03-15T01:00:00+03:00">'
+    article = process_document(_page(meta).encode(), "late.html")
+    articles, _ = shard_tables([article])
+    pq.write_table(articles, tmp_path / "articles.parquet")
+    row = pq.read_table(tmp_path / "articles.parquet").to_pylist()[0]
+    assert row["published_at"] == datetime(2024, 3, 14, 22, 0, tzinfo=UTC)  # the UTC instant
+    assert row["published_date"] == date(2024, 3, 15)  # the day the page states
+
+
+def test_a_date_shown_only_in_the_article_header_is_found():
+    """Issue #25: a page showing its date (here in German) but declaring none got no date."""
+    body = (
+        "<article><header><h1>Fähre fährt wieder</h1>"
+        "<p>Von Anna Berg</p><p>16. Oktober 2019, 14:32 Uhr</p></header></article>"
+    )
+    result = extract_html(_page(body=body, lang="de"))
+    assert result.published_date == date(2019, 10, 16)
+    assert result.published_at_precision == "day"
+
+
+def test_a_date_only_in_comments_or_related_lists_is_not_taken():
+    body = (
+        "<h1>Ferry strike ends</h1>"
+        '<ul class="related-posts"><li><a href="/a">Bridge reopens</a> '
+        '<time datetime="2021-01-05">5 January 2021</time></li></ul>'
+        '<div id="comments"><div class="comment"><span class="comment-date">12 May 2022'
+        "</span><p>Great news for the island!</p></div></div>"
+    )
+    result = extract_html(_page(body=body))
+    assert result.published_at is None
+    assert result.published_date is None
+
+
 def test_a_date_inside_a_sentence_is_no_dateline():
     body = "<h1>Bridge to reopen</h1><p>Works start on March 5, 2024 at the harbour.</p>"
-    assert dateline(lxml.html.fromstring(_page(body=body))) is None
+    assert header_date(lxml.html.fromstring(_page(body=body))) is None
 
 
 # Word counts and languages
