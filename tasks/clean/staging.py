@@ -132,13 +132,18 @@ def _shingles(words: list[str], size: int) -> frozenset[tuple[str, ...]]:
 
 
 def find_repeats(
-    paragraphs: Sequence[Paragraph], shingle_words: int, config: CleanConfig = DEFAULTS.clean
+    paragraphs: Sequence[Paragraph],
+    shingle_words: int,
+    config: CleanConfig = DEFAULTS.clean,
+    copy_threshold: float = DEFAULTS.dedup.threshold,
 ) -> dict[int, tuple[int, ...]]:
     """Each body paragraph mostly contained in (or containing) earlier title/body paragraphs.
 
     A standfirst or lede is often repeated inside a longer paragraph (or a pull quote repeats
     a sentence): Jaccard misses these, containment does (``config.containment_threshold`` of
-    the smaller paragraph's shingles in the other).
+    the smaller paragraph's shingles in the other). A copy of a whole paragraph (Jaccard of
+    ``copy_threshold`` or more) is no such repeat: dedup settles it, and within an article
+    keeps it unless it copies the head (a list item or table row repeated is structure).
 
     Maps the paragraph's position to theirs, in order. One article at a time, in the clean
     shard; which of these repeats are marked depends on the run-wide dedup and is settled
@@ -157,8 +162,9 @@ def find_repeats(
             hits := tuple(
                 position
                 for position, previous in earlier
-                if len(shingles & previous)
+                if (shared := len(shingles & previous))
                 >= config.containment_threshold * min(len(shingles), len(previous))
+                and shared < copy_threshold * len(shingles | previous)
             )
         ):
             repeats[paragraph.position] = hits
@@ -201,7 +207,9 @@ def shard_tables(
     repeats: list[list[int] | None] = []
     for article in written:
         lines = short_body_lines(article.paragraphs, config.clean.site_repeat_max_words)
-        found = find_repeats(article.paragraphs, config.dedup.shingle_words, config.clean)
+        found = find_repeats(
+            article.paragraphs, config.dedup.shingle_words, config.clean, config.dedup.threshold
+        )
         for paragraph in article.paragraphs:
             short_lines.append(lines.get(paragraph.position))
             hits = found.get(paragraph.position)
