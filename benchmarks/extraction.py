@@ -349,6 +349,7 @@ class SetResult:
     pages: int = 0
     # In-article repeats removed, judged by the truth (systems that dedup, pages with one).
     repeats: metrics.RepeatCounts | None = None
+    page_repeats: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def matrix(self) -> np.ndarray:
         return np.array(self.columns, dtype=float).reshape(len(self.columns), -1)
@@ -397,6 +398,7 @@ def run_set(
             if prediction.repeats is not None and isinstance(body, str):
                 counts = metrics.repeat_counts(prediction.repeats, body)
                 result.repeats = (result.repeats or metrics.RepeatCounts()) + counts
+                result.page_repeats[page.page_id] = (counts.repeated, counts.surplus)
             columns = page_columns(set_name, page, prediction.text)
             if columns is not None:
                 result.page_ids.append(page.page_id)
@@ -508,6 +510,8 @@ def set_table(rows: Sequence[dict[str, Any]]) -> str:
         "Δ F1 vs newsclean",
         "ms/page",
     ]
+    if first["reference"] is None:
+        header.remove(f"Δ F1 vs {first['reference']}")
     if baseline:
         header.append("Δ F1 vs baseline run")
     if repeats:
@@ -529,7 +533,7 @@ def set_table(rows: Sequence[dict[str, Any]]) -> str:
             f"{row['precision']:.3f}",
             f"{row['recall']:.3f}",
             f"{row['f1']:.3f} [{low:.3f}, {high:.3f}]",
-            _difference(row.get("vs_reference")),
+            *([_difference(row.get("vs_reference"))] if first["reference"] else []),
             _difference(row.get("vs_newsclean")),
             f"{row['ms_per_page']:.1f}" if row["ms_per_page"] is not None else "n/a",
         ]
@@ -610,7 +614,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(set_table(rows) + "\n", flush=True)
             payload["tables"].append(rows)
             payload["pages"][f"{name}/{mode}"] = {
-                r.system: {"ids": r.page_ids, "columns": r.columns, "errors": r.errors}
+                r.system: {
+                    "ids": r.page_ids,
+                    "columns": r.columns,
+                    "errors": r.errors,
+                    "repeats": r.page_repeats,
+                }
                 for r in results
             }
     if args.json:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tasks.clean.rules import BULLET
 from tasks.config import DEFAULTS, CleanConfig, PipelineConfig
 from tasks.dedup.near_duplicates import normalise_words
 from tasks.models import BODY, KEPT_LABELS, Article, Paragraph, QuarantineRecord, SkippedInput
@@ -131,6 +132,10 @@ def _shingles(words: list[str], size: int) -> frozenset[tuple[str, ...]]:
     return frozenset(zip(*(words[i:] for i in range(size)), strict=False))
 
 
+def _list_item_or_row(text: str) -> bool:
+    return text.startswith("|") or BULLET.match(text) is not None
+
+
 def find_repeats(
     paragraphs: Sequence[Paragraph],
     shingle_words: int,
@@ -143,7 +148,8 @@ def find_repeats(
     a sentence): Jaccard misses these, containment does (``config.containment_threshold`` of
     the smaller paragraph's shingles in the other). A copy of a whole paragraph (Jaccard of
     ``copy_threshold`` or more) is no such repeat: dedup settles it, and within an article
-    keeps it unless it copies the head (a list item or table row repeated is structure).
+    keeps it unless it copies the head. Nor is a list item or a table row: structure (the
+    references of a list citing one book at two pages), never a pull quote.
 
     Maps the paragraph's position to theirs, in order. One article at a time, in the clean
     shard; which of these repeats are marked depends on the run-wide dedup and is settled
@@ -158,13 +164,17 @@ def find_repeats(
         if len(words) < config.containment_min_words:
             continue
         shingles = _shingles(words, shingle_words)
-        if paragraph.label == BODY and (
-            hits := tuple(
-                position
-                for position, previous in earlier
-                if (shared := len(shingles & previous))
-                >= config.containment_threshold * min(len(shingles), len(previous))
-                and shared < copy_threshold * len(shingles | previous)
+        if (
+            paragraph.label == BODY
+            and not _list_item_or_row(paragraph.text)
+            and (
+                hits := tuple(
+                    position
+                    for position, previous in earlier
+                    if (shared := len(shingles & previous))
+                    >= config.containment_threshold * min(len(shingles), len(previous))
+                    and shared < copy_threshold * len(shingles | previous)
+                )
             )
         ):
             repeats[paragraph.position] = hits

@@ -333,7 +333,7 @@ class RunWide:
             f"""
             CREATE TABLE structure AS
             WITH own AS (
-                SELECT d.paragraph_id, d.duplicate_of FROM dups d
+                SELECT d.paragraph_id, d.duplicate_of, d.similarity FROM dups d
                 WHERE d.duplicate_of IS NOT NULL
                   AND {article_of} = {_ARTICLE_OF.format("d.paragraph_id")}),
             head AS (
@@ -344,7 +344,8 @@ class RunWide:
             SELECT o.paragraph_id FROM own o
             JOIN kept_paragraphs k ON k.paragraph_id = o.duplicate_of
             LEFT JOIN head h USING (article_id)
-            WHERE k.label = '{BODY}' AND k.position > coalesce(h.head_end, -1)
+            WHERE k.label = '{BODY}'
+              AND (k.position > coalesce(h.head_end, -1) OR o.similarity < 1.0)
             """,
             [int(self.head_prose_words)],
         )
