@@ -15,6 +15,13 @@ a set is absent):
   reviewed output. Pages Readability calls not ``readerable`` are not scored for F1 but
   reported apart: how many a system quarantined and how many words it published for them.
 
+newsclean is scored on what a run of the page alone publishes: ``process_document`` and the
+run-wide labelling (``label_articles``: dedup within the article). Its in-article repeats
+(paragraphs the run removed as ``duplicate``) are counted against the truth's ``main_content``:
+removed lines the truth holds two or more times (the page's own structure: wrongly removed) and
+lines it lacks or holds once (rightly removed); ``--baseline-json`` adds newsclean's paired F1
+difference against another checkout's ``--json`` (e.g. main's), page by page.
+
 Modes: ``html`` (the page; trafilatura with its standard settings and with ``favor_precision``,
 newsclean) and ``text`` (the page dumped with ``html_text.extract_text(html,
 guess_layout=True)``: the dump kept whole, newsclean on it as a ``.txt`` input). Each table gives
@@ -68,6 +75,8 @@ class Prediction:
     title: str | None = None
     authors: str | Sequence[str] | None = None
     published: str | date | datetime | None = None
+    # Paragraphs removed as repeats within the article (None: the system does not dedup).
+    repeats: tuple[str, ...] | None = None
 
 
 EMPTY = Prediction("")
@@ -183,11 +192,21 @@ def keep_whole_dump(page: Page, dump: str | None) -> Prediction:
 
 
 def _article_prediction(article: Any) -> Prediction:
-    return Prediction(article.text or "", article.title, article.authors, article.published_at)
+    """What a run of this one article publishes: the run-wide labelling (dedup within the
+    article) applied, its removed repeats kept aside for counting."""
+    from tasks.dedup.runwide import label_articles
+    from tasks.models import Label
+
+    label_articles([article])
+    repeats = tuple(p.text for p in article.paragraphs if p.label == Label.DUPLICATE)
+    return Prediction(
+        article.text or "", article.title, article.authors, article.published_at, repeats
+    )
 
 
 def newsclean_system(process_document: ProcessDocument, mode: str) -> System:
-    """newsclean in-process: the page bytes as ``.html`` or the dump as a ``.txt`` document."""
+    """newsclean in-process: the page bytes as ``.html`` or the dump as a ``.txt`` document,
+    then the run-wide steps over that one article."""
 
     def on_html(page: Page, dump: str | None) -> Prediction:
         return _article_prediction(process_document(page.html, f"{page.page_id}.html"))
@@ -276,10 +295,17 @@ def ablated(system: System, name: str) -> System:
 
 
 def harness_systems(
-    mode: str, process_document: ProcessDocument | None, ablations: Sequence[str] = ()
+    mode: str,
+    process_document: ProcessDocument | None,
+    ablations: Sequence[str] = (),
+    baselines: bool = True,
 ) -> list[System]:
-    """The systems compared in ``mode``: baselines first, then newsclean and its ablations."""
-    if mode == "html":
+    """The systems compared in ``mode``: baselines first (unless ``baselines`` is false),
+    then newsclean and its ablations."""
+    systems: list[System]
+    if not baselines:
+        systems = []
+    elif mode == "html":
         systems = [
             trafilatura_system(TRAFILATURA_STANDARD),
             trafilatura_system(TRAFILATURA_PRECISION, favor_precision=True),
@@ -321,6 +347,9 @@ class SetResult:
     non_article_words: int = 0
     seconds: float = 0.0
     pages: int = 0
+    # In-article repeats removed, judged by the truth (systems that dedup, pages with one).
+    repeats: metrics.RepeatCounts | None = None
+    page_repeats: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def matrix(self) -> np.ndarray:
         return np.array(self.columns, dtype=float).reshape(len(self.columns), -1)
@@ -365,6 +394,11 @@ def run_set(
                 result.non_articles += 1
                 result.non_article_quarantined += quarantined
                 result.non_article_words += len(prediction.text.split())
+            body = page.truth.get("main_content")
+            if prediction.repeats is not None and isinstance(body, str):
+                counts = metrics.repeat_counts(prediction.repeats, body)
+                result.repeats = (result.repeats or metrics.RepeatCounts()) + counts
+                result.page_repeats[page.page_id] = (counts.repeated, counts.surplus)
             columns = page_columns(set_name, page, prediction.text)
             if columns is not None:
                 result.page_ids.append(page.page_id)
@@ -385,17 +419,24 @@ def corpus_prf(set_name: str, columns: np.ndarray) -> metrics.PRF:
     return metrics.corpus_snippets([counts])
 
 
-def summarise(set_name: str, mode: str, results: Sequence[SetResult]) -> list[dict[str, Any]]:
+def summarise(
+    set_name: str,
+    mode: str,
+    results: Sequence[SetResult],
+    baseline: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """One row per system: P, R, F1 with its interval, paired differences, time per page.
 
     ``vs_reference``: against the better trafilatura setting on this set (html mode) or the
-    dump (text mode); ``vs_newsclean``: an ablation against newsclean with everything on.
+    dump (text mode); ``vs_newsclean``: an ablation against newsclean with everything on;
+    ``vs_baseline``: newsclean against ``baseline`` (another run's newsclean on this set and
+    mode, ``{"ids": [...], "columns": [...]}``), on the pages both scored.
     """
     kind = SET_KIND[set_name]
     by_name = {r.system: r for r in results}
     scores = {r.system: corpus_prf(set_name, r.matrix()) for r in results}
     baselines = [TRAFILATURA_STANDARD, TRAFILATURA_PRECISION] if mode == "html" else [DUMP]
-    reference = max((b for b in baselines if b in scores), key=lambda b: scores[b].f1)
+    reference = max((b for b in baselines if b in scores), key=lambda b: scores[b].f1, default=None)
     rows = []
     for result in results:
         prf, matrix = scores[result.system], result.matrix()
@@ -414,7 +455,7 @@ def summarise(set_name: str, mode: str, results: Sequence[SetResult]) -> list[di
             "ms_per_page": 1000 * result.seconds / result.pages if result.pages else None,
             "reference": reference,
         }
-        if result.system != reference and result.system.startswith(NEWSCLEAN):
+        if reference and result.system != reference and result.system.startswith(NEWSCLEAN):
             row["vs_reference"] = metrics.paired_difference(
                 matrix, by_name[reference].matrix(), kind
             )
@@ -422,12 +463,28 @@ def summarise(set_name: str, mode: str, results: Sequence[SetResult]) -> list[di
             row["vs_newsclean"] = metrics.paired_difference(
                 matrix, by_name[NEWSCLEAN].matrix(), kind
             )
+        if result.system == NEWSCLEAN and baseline is not None:
+            row["vs_baseline"] = _paired_with(result, baseline, kind)
+        if result.repeats is not None:
+            row["repeats_removed_truth_repeats"] = result.repeats.repeated
+            row["repeats_removed_surplus"] = result.repeats.surplus
         if result.non_articles:
             row["non_articles"] = result.non_articles
             row["non_articles_quarantined"] = result.non_article_quarantined
             row["non_article_words"] = result.non_article_words
         rows.append(row)
     return rows
+
+
+def _paired_with(
+    result: SetResult, baseline: dict[str, Any], kind: str
+) -> tuple[float, float, float]:
+    """``result``'s corpus F1 minus ``baseline``'s on the pages both scored, paired."""
+    theirs = dict(zip(baseline["ids"], baseline["columns"], strict=True))
+    common = [i for i, page in enumerate(result.page_ids) if page in theirs]
+    mine = result.matrix()[common]
+    other = np.array([theirs[result.page_ids[i]] for i in common], dtype=float)
+    return metrics.paired_difference(mine, other.reshape(len(common), -1), kind)
 
 
 def _difference(value: tuple[float, float, float] | None) -> str:
@@ -441,6 +498,8 @@ def set_table(rows: Sequence[dict[str, Any]]) -> str:
     """Markdown table of one set in one mode."""
     first = rows[0]
     non_articles = any("non_articles" in row for row in rows)
+    repeats = any("repeats_removed_surplus" in row for row in rows)
+    baseline = any("vs_baseline" in row for row in rows)
     header = [
         "system",
         "pages (quarantined)",
@@ -451,6 +510,12 @@ def set_table(rows: Sequence[dict[str, Any]]) -> str:
         "Δ F1 vs newsclean",
         "ms/page",
     ]
+    if first["reference"] is None:
+        header.remove(f"Δ F1 vs {first['reference']}")
+    if baseline:
+        header.append("Δ F1 vs baseline run")
+    if repeats:
+        header.append("in-article repeats removed: truth ≥ 2 / < 2")
     if non_articles:
         header.append("non-articles: quarantined, words published")
     lines = [
@@ -468,10 +533,18 @@ def set_table(rows: Sequence[dict[str, Any]]) -> str:
             f"{row['precision']:.3f}",
             f"{row['recall']:.3f}",
             f"{row['f1']:.3f} [{low:.3f}, {high:.3f}]",
-            _difference(row.get("vs_reference")),
+            *([_difference(row.get("vs_reference"))] if first["reference"] else []),
             _difference(row.get("vs_newsclean")),
             f"{row['ms_per_page']:.1f}" if row["ms_per_page"] is not None else "n/a",
         ]
+        if baseline:
+            cells.append(_difference(row.get("vs_baseline")))
+        if repeats:
+            cells.append(
+                f"{row['repeats_removed_truth_repeats']} / {row['repeats_removed_surplus']}"
+                if "repeats_removed_surplus" in row
+                else ""
+            )
         if non_articles:
             cells.append(
                 f"{row.get('non_articles_quarantined', 0)}/{row.get('non_articles', 0)}, "
@@ -508,7 +581,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--bench-root", type=Path, help=f"default: ${BENCH_ROOT_ENV} or ../shared/bench"
     )
     parser.add_argument("--json", type=Path, help="also write every row and per-page column here")
+    parser.add_argument(
+        "--baseline-json",
+        type=Path,
+        help="another run's --json (e.g. main's checkout): newsclean's paired Δ F1 against it",
+    )
+    parser.add_argument(
+        "--no-baselines", action="store_true", help="newsclean only (no trafilatura or dump)"
+    )
     args = parser.parse_args(argv)
+    baseline_pages: dict[str, Any] = {}
+    if args.baseline_json:
+        baseline_pages = json.loads(args.baseline_json.read_text(encoding="utf-8"))["pages"]
 
     directories = {name: set_dir(name, args.bench_root) for name in args.sets}
     try:
@@ -521,13 +605,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     payload: dict[str, Any] = {"tables": [], "pages": {}}
     for name in args.sets:
         for mode in args.modes:
-            systems = harness_systems(mode, process_document, args.ablate)
+            systems = harness_systems(
+                mode, process_document, args.ablate, baselines=not args.no_baselines
+            )
             results = run_set(name, mode, iter_set(name, directories[name], args.limit), systems)
-            rows = summarise(name, mode, results)
+            baseline = baseline_pages.get(f"{name}/{mode}", {}).get(NEWSCLEAN)
+            rows = summarise(name, mode, results, baseline)
             print(set_table(rows) + "\n", flush=True)
             payload["tables"].append(rows)
             payload["pages"][f"{name}/{mode}"] = {
-                r.system: {"ids": r.page_ids, "columns": r.columns, "errors": r.errors}
+                r.system: {
+                    "ids": r.page_ids,
+                    "columns": r.columns,
+                    "errors": r.errors,
+                    "repeats": r.page_repeats,
+                }
                 for r in results
             }
     if args.json:

@@ -375,3 +375,44 @@ def paired_difference(a: np.ndarray, b: np.ndarray, kind: str) -> tuple[float, f
     rows = bootstrap_rows(len(a))
     low, high = interval(resampled_f1(a, kind, rows) - resampled_f1(b, kind, rows))
     return point, low, high
+
+
+def _line_words(text: str) -> str:
+    return " ".join(normalize_for_match(word) for word in _WORD.findall(text))
+
+
+def truth_occurrences(line: str, truth_lines: Sequence[str]) -> int:
+    """How often the truth holds ``line``: its lines with the same words (case, punctuation
+    and bullets aside), or, when none has, the lines that contain those words in a row (a
+    sentence repeated inside a paragraph). ``truth_lines`` from :func:`truth_line_words`."""
+    words = _line_words(line)
+    if not words:
+        return 0
+    equal = sum(candidate == words for candidate in truth_lines)
+    return equal or sum(f" {words} " in f" {candidate} " for candidate in truth_lines)
+
+
+def truth_line_words(truth: str) -> list[str]:
+    """The truth's lines as :func:`truth_occurrences` compares them."""
+    return [_line_words(line) for line in truth.splitlines()]
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatCounts:
+    """Paragraphs removed as repeats within their article, judged by the truth: ``repeated``
+    are lines the truth holds two or more times (its own structure, wrongly removed),
+    ``surplus`` lines it lacks or holds once (rightly removed)."""
+
+    repeated: int = 0
+    surplus: int = 0
+
+    def __add__(self, other: RepeatCounts) -> RepeatCounts:
+        return RepeatCounts(self.repeated + other.repeated, self.surplus + other.surplus)
+
+
+def repeat_counts(removed: Iterable[str], truth: str) -> RepeatCounts:
+    """:class:`RepeatCounts` of the ``removed`` repeats of one page against its truth."""
+    lines = truth_line_words(truth)
+    held = [truth_occurrences(line, lines) for line in removed]
+    twice = sum(count >= 2 for count in held)
+    return RepeatCounts(twice, len(held) - twice)

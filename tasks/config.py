@@ -224,6 +224,13 @@ class CleanConfig(_Checked):
     # paragraphs of this many words or more (``tasks.dedup.index_sync.find_repeats``).
     containment_threshold: float = _share(0.8)
     containment_min_words: int = _at_least(12, 0)
+    # The head of an article (title, dateline, standfirst) ends at its first body paragraph
+    # of this many words (its first prose). Within one article, dedup removes a copy of the
+    # title or of a head paragraph; a copy of a later one (a heading, table row, list item,
+    # question, speaker name) is the article's own structure and stays (``tasks.dedup.
+    # runwide``). 20: a sentence, longer than the headings and rows repeated in WCXB dev
+    # articles; measured in docs/benchmarks.md (issue #25).
+    head_prose_words: int = _at_least(20, 1)
     # Site chrome across a run: a body line of at most this many words on this many pages of
     # one site (counted by story, reprints as one) is chrome (``tasks.dedup.index_sync``). 12 words
     # is

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tasks.clean.rules import BULLET
 from tasks.config import DEFAULTS, CleanConfig, PipelineConfig
 from tasks.dedup.near_duplicates import normalise_words
 from tasks.models import BODY, KEPT_LABELS, Article, Paragraph, QuarantineRecord, SkippedInput
@@ -132,14 +133,24 @@ def _shingles(words: list[str], size: int) -> frozenset[tuple[str, ...]]:
     return frozenset(zip(*(words[i:] for i in range(size)), strict=False))
 
 
+def _list_item_or_row(text: str) -> bool:
+    return text.startswith("|") or BULLET.match(text) is not None
+
+
 def find_repeats(
-    paragraphs: Sequence[Paragraph], shingle_words: int, config: CleanConfig = DEFAULTS.clean
+    paragraphs: Sequence[Paragraph],
+    shingle_words: int,
+    config: CleanConfig = DEFAULTS.clean,
+    copy_threshold: float = DEFAULTS.dedup.threshold,
 ) -> dict[int, tuple[int, ...]]:
     """Each body paragraph mostly contained in (or containing) earlier title/body paragraphs.
 
     A standfirst or lede is often repeated inside a longer paragraph (or a pull quote repeats
     a sentence): Jaccard misses these, containment does (``config.containment_threshold`` of
-    the smaller paragraph's shingles in the other).
+    the smaller paragraph's shingles in the other). A copy of a whole paragraph (Jaccard of
+    ``copy_threshold`` or more) is no such repeat: dedup settles it, and within an article
+    keeps it unless it copies the head. Nor is a list item or a table row: structure (the
+    references of a list citing one book at two pages), never a pull quote.
 
     Maps the paragraph's position to theirs, in order. One article at a time, in the clean
     shard; which of these repeats are marked depends on the run-wide dedup and is settled
@@ -154,12 +165,17 @@ def find_repeats(
         if len(words) < config.containment_min_words:
             continue
         shingles = _shingles(words, shingle_words)
-        if paragraph.label == BODY and (
-            hits := tuple(
-                position
-                for position, previous in earlier
-                if len(shingles & previous)
-                >= config.containment_threshold * min(len(shingles), len(previous))
+        if (
+            paragraph.label == BODY
+            and not _list_item_or_row(paragraph.text)
+            and (
+                hits := tuple(
+                    position
+                    for position, previous in earlier
+                    if (shared := len(shingles & previous))
+                    >= config.containment_threshold * min(len(shingles), len(previous))
+                    and shared < copy_threshold * len(shingles | previous)
+                )
             )
         ):
             repeats[paragraph.position] = hits
@@ -202,7 +218,9 @@ def shard_tables(
     repeats: list[list[int] | None] = []
     for article in written:
         lines = short_body_lines(article.paragraphs, config.clean.site_repeat_max_words)
-        found = find_repeats(article.paragraphs, config.dedup.shingle_words, config.clean)
+        found = find_repeats(
+            article.paragraphs, config.dedup.shingle_words, config.clean, config.dedup.threshold
+        )
         for paragraph in article.paragraphs:
             short_lines.append(lines.get(paragraph.position))
             hits = found.get(paragraph.position)

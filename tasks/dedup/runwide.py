@@ -13,7 +13,9 @@ In order (each a method of :class:`RunWide`, each with its :class:`~tasks.stats.
 1. **repeated inputs**: one article per content, the first input by source;
 2. **versions**: the articles of one URL numbered in canonical order, earlier runs included;
 3. **deduplicate**: exact and near copies across the run and the index of earlier runs, a
-   new version never a copy of its own earlier versions, then the repeats within an article;
+   new version never a copy of its own earlier versions; within an article only copies of
+   its head (title, dateline, standfirst: :meth:`RunWide.structure_copies`), then the
+   repeats within an article (a pull quote);
 4. **site chrome**: short lines on several stories of one site (a story is an article and the
    articles that copy it);
 5. **article links**: the article each one copies and its syndication source;
@@ -119,6 +121,7 @@ class RunWide:
     ) -> None:
         self.config = config
         self.site_repeat_min_pages = clean.site_repeat_min_pages
+        self.head_prose_words = clean.head_prose_words
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         database = workdir / "runwide.duckdb"
@@ -278,6 +281,7 @@ class RunWide:
             self.con.execute("CREATE TABLE dups AS SELECT * FROM dups_arrow")
             self.con.unregister("dups_arrow")
             del dups
+            self.structure_copies()
             article_of = _ARTICLE_OF.format("d.duplicate_of")
             self.con.execute(
                 f"""
@@ -285,11 +289,12 @@ class RunWide:
                 WITH j AS (
                     SELECT p.paragraph_id, p.article_id, p.position, p.words, p.label,
                            p.reason, p.repeats, d.duplicate_of, d.cluster_id, d.similarity,
-                           e.earlier_id IS NOT NULL AS own_version
+                           e.earlier_id IS NOT NULL OR s.paragraph_id IS NOT NULL AS own_version
                     FROM kept_paragraphs p
                     LEFT JOIN dups d USING (paragraph_id)
                     LEFT JOIN earlier e
-                      ON e.article_id = p.article_id AND e.earlier_id = {article_of})
+                      ON e.article_id = p.article_id AND e.earlier_id = {article_of}
+                    LEFT JOIN structure s USING (paragraph_id))
                 SELECT paragraph_id, article_id, position, words, repeats,
                     CASE WHEN duplicate_of IS NOT NULL AND NOT own_version
                          THEN 'duplicate' ELSE label END AS label,
@@ -303,6 +308,7 @@ class RunWide:
                 """
             )
             self.con.execute("DROP TABLE dups")
+            self.con.execute("DROP TABLE structure")
             self.mark_repeats()
             by_reason = self.con.execute(
                 "SELECT reason, count(*) FROM para WHERE label = 'duplicate' GROUP BY reason "
@@ -312,6 +318,37 @@ class RunWide:
         stats.keep(total - sum(n for _, n in by_reason))
         for reason, n in by_reason:
             stats.drop(reason, n)
+
+    def structure_copies(self) -> None:
+        """The ``structure`` table: copies within one article that stay (``paragraph_id``).
+
+        Within an article dedup removes copies of its head only: the title and the paragraphs
+        up to its first prose (a body paragraph of ``head_prose_words``: a dateline, a
+        standfirst). A copy of a later paragraph is the article's own structure (the "Pros"
+        heading of each product, a table row, a list item, an interview question) and stays,
+        as a copy of an own earlier version does. Across articles nothing changes.
+        """
+        article_of = _ARTICLE_OF.format("d.duplicate_of")
+        self.con.execute(
+            f"""
+            CREATE TABLE structure AS
+            WITH own AS (
+                SELECT d.paragraph_id, d.duplicate_of, d.similarity FROM dups d
+                WHERE d.duplicate_of IS NOT NULL
+                  AND {article_of} = {_ARTICLE_OF.format("d.paragraph_id")}),
+            head AS (
+                SELECT article_id, min(position) AS head_end FROM kept_paragraphs
+                WHERE label = '{BODY}' AND words >= ? AND article_id IN (
+                    SELECT {_ARTICLE_OF.format("paragraph_id")} FROM own)
+                GROUP BY article_id)
+            SELECT o.paragraph_id FROM own o
+            JOIN kept_paragraphs k ON k.paragraph_id = o.duplicate_of
+            LEFT JOIN head h USING (article_id)
+            WHERE k.label = '{BODY}'
+              AND (k.position > coalesce(h.head_end, -1) OR o.similarity < 1.0)
+            """,
+            [int(self.head_prose_words)],
+        )
 
     def _counts(self, condition: str) -> tuple[int, int]:
         ((total, matching),) = self.con.execute(

@@ -417,3 +417,113 @@ def test_the_tables_streamed_out_are_the_published_rows_of_the_articles(tmp_path
     assert paragraphs.to_pylist() == paragraphs_table(pages, "r").to_pylist()
     assert articles.to_pylist() == articles_table(pages, "r", when).to_pylist()
     assert articles.column("n_removed_duplicate").to_pylist() == [1, 2, 0]
+
+
+# --- structure kept within an article (issue #25) -----------------------------------------
+
+REVIEW_TITLE = "Three budget earbuds that sound far better than their price"
+STANDFIRST = (
+    "Cheap earbuds have never sounded better, and three new pairs we tested this month "
+    "prove that a small budget no longer has to mean a small sound."
+)
+DATELINE = "December 3, 2026"
+PULLED = "The cheapest pair beat headphones that cost five times as much in our blind test."
+PRODUCTS = [
+    ("Acme Buds 2", ["Long battery life", "Comfortable fit"], ["No wireless charging"]),
+    ("Zing Air", ["Punchy bass", "Comfortable fit"], ["Flimsy case"]),
+    ("Nova Lite", ["Clear calls", "Long battery life"], ["No app", "Flimsy case"]),
+]
+
+
+def _review_page(site: str = "Gadget Desk") -> bytes:
+    """A review page: three products, each with "Pros" and "Cons" headings, list items and
+    spec rows that other products share; a pull quote repeating a body sentence; and at its
+    foot the title, dateline and standfirst repeated (a template's echo)."""
+    body = [
+        "We spent four weeks with every pair, wearing them on commutes, at the gym and on long "
+        "flights, and we measured battery life with the same playlist at the same volume.",
+        f"Our panel of six listeners compared them without knowing which was which. {PULLED} "
+        "Nobody on the panel guessed the prices right, and two of them asked to keep the winner.",
+        "Fit matters as much as sound: a pair that falls out on a run is no bargain, so we also "
+        "tested each one with every size of tip that came in its box and noted which stayed put.",
+    ]
+    products = "".join(
+        f"<h2>{name}</h2><p>The {name} is one of the three pairs we liked best this month, and "
+        f"here is what we found after four weeks of wearing the {name} every day.</p>"
+        f"<h3>Pros</h3><ul>{''.join(f'<li>{x}</li>' for x in pros)}</ul>"
+        f"<h3>Cons</h3><ul>{''.join(f'<li>{x}</li>' for x in cons)}</ul>"
+        "<table><tr><th>Spec</th><th>Value</th></tr>"
+        "<tr><td>Water resistance</td><td>IPX4</td></tr><tr><td>Bluetooth</td><td>5.3</td></tr>"
+        "</table>"
+        for name, pros, cons in PRODUCTS
+    )
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><title>{REVIEW_TITLE} | {site}</title>'
+        f'<meta property="og:title" content="{REVIEW_TITLE}"></head><body>'
+        f'<nav><a href="/">Home</a> <a href="/reviews">Reviews</a></nav>'
+        f'<article><h1>{REVIEW_TITLE}</h1><p class="dateline">{DATELINE}</p>'
+        f'<p class="standfirst">{STANDFIRST}</p>{"".join(f"<p>{p}</p>" for p in body)}'
+        f'<blockquote class="pullquote"><p>{PULLED}</p></blockquote>{products}'
+        f"<p>{REVIEW_TITLE}</p><p>{DATELINE}</p><p>{STANDFIRST}</p>"
+        f"</article><footer>Copyright 2026 {site}</footer></body></html>"
+    ).encode()
+
+
+def _review(site: str = "Gadget Desk") -> Article:
+    from tasks.clean.document import process_document
+
+    return process_document(_review_page(site), "review.html")
+
+
+def _all(article: Article, text: str) -> list[Paragraph]:
+    return [p for p in article.paragraphs if p.text == text]
+
+
+def test_repeated_structure_stays_while_the_repeated_head_and_pull_quote_go():
+    """Headings, list items and table rows repeated in an article are its structure and stay
+    body; the title, dateline and standfirst repeated at its foot and the pull quote are
+    removed, pointing at their first copy (on the real path: extraction, then the run-wide
+    labelling)."""
+    review = _review()
+    label_articles([review])
+    for line in ("Pros", "Cons", "| Water resistance | IPX4 |", "| Bluetooth | 5.3 |"):
+        assert [p.label for p in _all(review, line)] == ["body"] * 3, line
+    for item in ("- Comfortable fit", "- Long battery life", "- Flimsy case"):
+        assert [p.label for p in _all(review, item)] == ["body"] * 2, item
+    assert sum(f"The {name} is one of" in review.text for name, *_ in PRODUCTS) == 3
+    for echo in (REVIEW_TITLE, DATELINE, STANDFIRST):
+        first, repeat = [p for p in review.paragraphs if p.text == echo]
+        assert first.label in ("title", "body"), echo
+        assert (repeat.label, repeat.reason) == ("duplicate", "exact_duplicate"), echo
+        assert repeat.duplicate_of == review.paragraph_id(first.position)
+    (pull_quote,) = _all(review, PULLED)
+    assert (pull_quote.label, pull_quote.reason) == ("duplicate", "repeated_in_article")
+
+
+def test_the_head_ends_where_the_config_says():
+    """``[clean] head_prose_words``: with no paragraph long enough to end the head, only the
+    title's copy is removed; the dateline's and standfirst's copies stay."""
+    review = _review()
+    label_articles([review], clean=CleanConfig(head_prose_words=1000))
+    removed = [p.text for p in review.paragraphs if p.label == "duplicate"]
+    assert removed == [PULLED, REVIEW_TITLE]
+
+
+def test_a_reprint_of_the_page_still_copies_its_repeated_structure():
+    """Across articles dedup is unchanged: a reprint's headings and rows (each of its three
+    "Pros") are copies of the original's."""
+    original, reprint = _review(), _review("Earbud Weekly")
+    label_articles([original, reprint])
+    assert all(p.label in ("title", "body") for p in _all(original, "Pros"))
+    copies = _all(reprint, "Pros")
+    assert [p.label for p in copies] == ["duplicate"] * 3
+    (first,) = {p.duplicate_of for p in copies}
+    assert first is not None and first.startswith(original.article_id)
+
+
+def test_a_whole_paragraph_copied_is_no_containment_repeat():
+    """Containment finds a pull quote or a lede inside a longer paragraph; a copy of a whole
+    paragraph (a repeated list item) is dedup's to settle, not a containment repeat."""
+    item = "- Included services: hotel-to-hotel baggage handling and a tour manager throughout"
+    story = _story("s1", ["Tours compared", LEDE, item, LATER, item, EXPANDED])
+    assert find_repeats(story.paragraphs, DedupConfig().shingle_words) == {5: (1,)}
