@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +18,10 @@ import numpy as np
 from tasks.clean.classify import Classification, ClassifyStep, Lines
 from tasks.clean.paragraphs import split_lines
 from tasks.clean.staging import write_shard
-from tasks.config import DEFAULTS, CleanConfig, PipelineConfig, length_limits
+from tasks.config import DEFAULTS, CleanConfig, PipelineConfig, length_limits, value_limits
 from tasks.extract.html import extract_html
 from tasks.extract.metadata import detect_language, word_count
-from tasks.inputs.read import decode, input_format, read_input
+from tasks.inputs.read import decode, garbled_text, input_format, read_input
 from tasks.models import (
     Article,
     Document,
@@ -76,6 +77,7 @@ def process_document(
     *,
     url: str | None = None,
     declared_charset: str | None = None,
+    fetched_at: datetime | None = None,
     fmt: str | None = None,
     config: PipelineConfig | None = None,
     classify_stats: StepStats | None = None,
@@ -87,7 +89,7 @@ def process_document(
     """
     config = config or DEFAULTS
     fmt = fmt or input_format(source)
-    text, encoding = decode(
+    text, encoding, decode_errors = decode(
         data, declared=declared_charset, is_html=fmt == "html", config=config.read
     )
     digest = hashlib.sha256(data).hexdigest()
@@ -98,6 +100,8 @@ def process_document(
         input_format=fmt,
         encoding=encoding,
         extractor=EXTRACTOR_TEXT,
+        decode_errors=decode_errors,
+        fetched_at=fetched_at,
         paragraphs=[],
         url=url,
     )
@@ -145,6 +149,9 @@ def process_document(
     article.title = result.title
     article.language = article.language or detect_language(article.text, config.metadata)
     _within_published_limits(article, length_limits(config.expectations_dir))
+    max_mojibake = value_limits(config.expectations_dir).get(("articles", "mojibake_share"))
+    if max_mojibake is not None and (garbled := garbled_text(article.text, max_mojibake)):
+        raise Rejected(Stage.DECODE, garbled)
     article.authors.extend(a for a in result.authors if a not in article.authors)
     article.credits = [*declared_credits, *(c for c in result.credits if c not in declared_credits)]
     return article
@@ -325,6 +332,7 @@ def _clean_document(
                 document.source,
                 url=document.url,
                 declared_charset=document.declared_charset,
+                fetched_at=document.fetched_at,
                 fmt=document.input_format,
                 config=config,
                 classify_stats=classify_stats,

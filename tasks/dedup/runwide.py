@@ -567,7 +567,8 @@ class RunWide:
                    v.supersedes, coalesce(v.version, 1) AS version, a.n_paragraphs_in,
                    coalesce(c.n_paragraphs_kept, 0) AS n_paragraphs_kept,
                    {", ".join(f"coalesce(c.{col}, 0) AS {col}" for col in REMOVED_COUNT_COLUMNS)},
-                   a.input_sha256, ? AS run_id, ? AS processed_at
+                   a.input_sha256, ? AS run_id, ? AS processed_at, a.decode_errors,
+                   a.fetched_at
             FROM kept_articles a
             LEFT JOIN counts c USING (article_id)
             LEFT JOIN links l USING (article_id)

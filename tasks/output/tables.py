@@ -43,6 +43,8 @@ ARTICLES_SCHEMA = pa.schema(
         pa.field("input_sha256", pa.string(), nullable=False),
         pa.field("run_id", pa.string(), nullable=False),
         pa.field("processed_at", TIMESTAMP, nullable=False),
+        pa.field("decode_errors", pa.int32(), nullable=False),
+        pa.field("fetched_at", TIMESTAMP),
     ]
 )
 
