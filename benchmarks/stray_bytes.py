@@ -17,7 +17,10 @@ the page before run-wide dedup). A page is
 
 * *equal* when the stray page's text is the clean page's text with one U+FFFD (or nothing)
   at the spot of the byte: the replacement character removed, the two texts are equal;
-* *garbled* otherwise (another decoding: mojibake; or the page quarantined).
+* *garbled* when it holds characters the clean text does not (besides U+FFFD): the page
+  was read in another charset (mojibake), or it was quarantined;
+* *other* otherwise: the same characters, other paragraphs kept (the extraction or the
+  cleaning decided otherwise on a text that differs by one character).
 
 Pages that the clean version does not publish are not counted (nothing to compare).
 """
@@ -88,7 +91,9 @@ class Tally:
     tried: int = 0
     garbled: int = 0
     equal: int = 0
+    other: int = 0
     garbled_pages: list[str] = field(default_factory=list)
+    other_pages: list[str] = field(default_factory=list)
 
 
 def run(limit: int | None) -> Tally:
@@ -108,11 +113,15 @@ def run(limit: int | None) -> Tally:
                 continue
             tally.tried += 1
             got = published_text(stray, str(path))
+            page = f"{name}/{path.name}"
             if got is not None and got.replace(REPLACEMENT, "") == expected:
                 tally.equal += 1
-            else:
+            elif got is None or set(got) - set(expected) - {REPLACEMENT}:
                 tally.garbled += 1
-                tally.garbled_pages.append(f"{name}/{path.name}")
+                tally.garbled_pages.append(page)
+            else:
+                tally.other += 1
+                tally.other_pages.append(page)
     return tally
 
 
@@ -125,8 +134,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"pages tried: {tally.tried}")
     print(f"garbled:     {tally.garbled}")
     print(f"equal but for the stray byte: {tally.equal}")
+    print(f"other (same characters, other paragraphs kept): {tally.other}")
     if tally.garbled_pages:
         print("garbled pages:", " ".join(tally.garbled_pages[:20]))
+    if tally.other_pages:
+        print("other pages:", " ".join(tally.other_pages[:20]))
     if args.json:
         args.json.write_text(json.dumps(tally.__dict__, indent=1), encoding="utf-8")
 

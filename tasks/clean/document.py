@@ -21,6 +21,7 @@ from tasks.clean.staging import write_shard
 from tasks.config import DEFAULTS, CleanConfig, PipelineConfig, length_limits, value_limits
 from tasks.extract.html import extract_html
 from tasks.extract.metadata import detect_language, word_count
+from tasks.inputs.mojibake import mojibake_share, repair_mojibake
 from tasks.inputs.read import decode, garbled_text, input_format, read_input
 from tasks.models import (
     Article,
@@ -126,6 +127,9 @@ def process_document(
         lines, removed = extraction.lines, extraction.removed
         no_prose_links = None if extraction.readerable else extraction.link_texts
     texts, line_starts, line_ends = lines or split_lines(text, config.split)
+    if mojibake_share("\n".join(texts)) > config.read.max_mojibake_share:
+        # Mojibake that decoding could not see: written as entities (``&acirc;&euro;``).
+        texts = [repair_mojibake(line) for line in texts]
     if not texts:
         raise Rejected(Stage.SPLIT, "no paragraphs of text after extraction")
     classify: Step[Lines, Classification] = ClassifyStep(
