@@ -276,8 +276,8 @@ def decode(
     page would. Statistical detection (charset-normalizer) only when every stated charset
     fails badly. A text that is mojibake (:mod:`tasks.inputs.mojibake`) is read again as
     UTF-8 when the bytes are UTF-8 (a wrong declaration), or has its double-encoded
-    characters read back; one still garbled, binary data and bytes no charset explains are
-    rejected.
+    characters read back (what stays garbled is quarantined by the article's check,
+    :func:`garbled_text`). Binary data and bytes no charset explains are rejected.
     """
     candidates: list[str] = []
     for bom, name in _BOMS:
