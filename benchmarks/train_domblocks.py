@@ -73,7 +73,7 @@ def token_labels(paragraphs: list[str], truth: str) -> np.ndarray:
 
 
 def build_page(page) -> PageRows | None:
-    html, _ = decode(page.html, is_html=True)
+    html = decode(page.html, is_html=True).text
     tree = parse_html(html)
     if tree is None:
         return None

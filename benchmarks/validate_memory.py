@@ -159,6 +159,8 @@ def synthetic_part(first: int, count: int, paragraphs: int = 70) -> dict[str, pa
         "input_sha256": pc.binary_join_element_wise("sha", ids, ""),
         "run_id": pa.repeat(pa.scalar("bench"), count),
         "processed_at": pa.repeat(pa.scalar(STAMP, TIMESTAMP), count),
+        "decode_errors": pa.array(np.zeros(count, np.int32)),
+        "fetched_at": pa.nulls(count, TIMESTAMP),
     }
     return {
         "articles": pa.table(articles, schema=ARTICLES_SCHEMA),

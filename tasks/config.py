@@ -88,6 +88,18 @@ class ReadConfig(_Checked):
     # single-byte guess within this much charset-normalizer "chaos": short Latin texts
     # otherwise decode as a random Central European code page.
     web_default_tolerance: float = _share(0.05)
+    # A stated charset (BOM, HTTP header, meta tag; UTF-8 when none) "fails badly" when more
+    # of its invalid byte sequences than one and than this share of the non-ASCII characters
+    # it reads: the bytes are in another charset, which detection then finds. Below it, each
+    # invalid sequence becomes U+FFFD (counted in ``decode_errors``): one stray byte in a UTF-8
+    # page is one lost character, not a page garbled in a legacy code page. A windows-1252
+    # page mislabelled UTF-8 has nearly all its non-ASCII bytes invalid (share ~1.0).
+    max_decode_error_share: float = _share(0.1)
+    # A text with more mojibake sequences than this share of its non-ASCII characters
+    # (``tasks.inputs.mojibake``) is read again as UTF-8 or repaired, else quarantined:
+    # garbled text scores 0.3-0.5, real pages 0.0 (at most 0.03 where a site double-encoded
+    # a stray character, on the three development sets' pages that are not garbled).
+    max_mojibake_share: float = _share(0.1)
 
 
 @dataclass(frozen=True)
@@ -324,6 +336,22 @@ def length_limits(expectations_dir: Path) -> dict[tuple[str, str], int]:
                 kwargs.get("max_value") is not None
             ):
                 limits[(table, kwargs["column"])] = int(kwargs["max_value"])
+    return limits
+
+
+@lru_cache(maxsize=8)
+def value_limits(expectations_dir: Path) -> dict[tuple[str, str], float]:
+    """The largest value each suite allows a column (``expect_column_values_to_be_between``),
+    as ``{(table, column): max}``: the cleaning boundary applies them as :func:`length_limits`
+    does (the articles' ``mojibake_share``)."""
+    limits: dict[tuple[str, str], float] = {}
+    for table in ("articles", "paragraphs"):
+        for expectation in load_suite(expectations_dir, table)["expectations"]:
+            kwargs = expectation["kwargs"]
+            if expectation["type"] == "expect_column_values_to_be_between" and (
+                kwargs.get("max_value") is not None
+            ):
+                limits[(table, kwargs["column"])] = float(kwargs["max_value"])
     return limits
 
 

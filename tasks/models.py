@@ -55,6 +55,8 @@ class Document:
     input_format: str
     url: str | None = None
     declared_charset: str | None = None
+    # The WARC-Date of the response record (UTC); None for files.
+    fetched_at: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -106,6 +108,10 @@ class Article:
     # articles suite checks that every one of them is a row (kept or removed, with a reason).
     # None for articles built without ``process_document`` (then the rows are counted).
     paragraphs_in: int | None = None
+    # Invalid byte sequences of the input read as U+FFFD (``tasks.inputs.read.decode``).
+    decode_errors: int = 0
+    # When the page was fetched: its WARC record's WARC-Date (UTC); None for files.
+    fetched_at: datetime | None = None
 
     def paragraph_id(self, position: int) -> str:
         return f"{self.article_id}-{position:05d}"

@@ -58,6 +58,8 @@ def articles_table(articles: Sequence[Article], run_id: str, processed_at: datet
             "input_sha256": article.input_sha256,
             "run_id": run_id,
             "processed_at": processed_at,
+            "decode_errors": article.decode_errors,
+            "fetched_at": article.fetched_at,
         }
         for label, column in zip(REMOVED_LABELS, REMOVED_COUNT_COLUMNS, strict=True):
             row[column] = labels[label]

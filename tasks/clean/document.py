@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +18,11 @@ import numpy as np
 from tasks.clean.classify import Classification, ClassifyStep, Lines
 from tasks.clean.paragraphs import split_lines
 from tasks.clean.staging import write_shard
-from tasks.config import DEFAULTS, CleanConfig, PipelineConfig, length_limits
+from tasks.config import DEFAULTS, CleanConfig, PipelineConfig, length_limits, value_limits
 from tasks.extract.html import extract_html
 from tasks.extract.metadata import detect_language, word_count
-from tasks.inputs.read import decode, input_format, read_input
+from tasks.inputs.mojibake import mojibake_share, repair_mojibake
+from tasks.inputs.read import decode, garbled_text, input_format, read_input
 from tasks.models import (
     Article,
     Document,
@@ -76,6 +78,7 @@ def process_document(
     *,
     url: str | None = None,
     declared_charset: str | None = None,
+    fetched_at: datetime | None = None,
     fmt: str | None = None,
     config: PipelineConfig | None = None,
     classify_stats: StepStats | None = None,
@@ -87,7 +90,7 @@ def process_document(
     """
     config = config or DEFAULTS
     fmt = fmt or input_format(source)
-    text, encoding = decode(
+    text, encoding, decode_errors = decode(
         data, declared=declared_charset, is_html=fmt == "html", config=config.read
     )
     digest = hashlib.sha256(data).hexdigest()
@@ -98,6 +101,8 @@ def process_document(
         input_format=fmt,
         encoding=encoding,
         extractor=EXTRACTOR_TEXT,
+        decode_errors=decode_errors,
+        fetched_at=fetched_at,
         paragraphs=[],
         url=url,
     )
@@ -123,6 +128,9 @@ def process_document(
         lines, removed = extraction.lines, extraction.removed
         no_prose_links = None if extraction.readerable else extraction.link_texts
     texts, line_starts, line_ends = lines or split_lines(text, config.split)
+    if mojibake_share("\n".join(texts)) > config.read.max_mojibake_share:
+        # Mojibake that decoding could not see: written as entities (``&acirc;&euro;``).
+        texts = [repair_mojibake(line) for line in texts]
     if not texts:
         raise Rejected(Stage.SPLIT, "no paragraphs of text after extraction")
     whole_page = fmt == "text" and config.clean.select_main_content
@@ -148,6 +156,9 @@ def process_document(
     article.title = result.title
     article.language = article.language or detect_language(article.text, config.metadata)
     _within_published_limits(article, length_limits(config.expectations_dir))
+    max_mojibake = value_limits(config.expectations_dir).get(("articles", "mojibake_share"))
+    if max_mojibake is not None and (garbled := garbled_text(article.text, max_mojibake)):
+        raise Rejected(Stage.DECODE, garbled)
     article.authors.extend(a for a in result.authors if a not in article.authors)
     article.credits = [*declared_credits, *(c for c in result.credits if c not in declared_credits)]
     return article
@@ -338,6 +349,7 @@ def _clean_document(
                 document.source,
                 url=document.url,
                 declared_charset=document.declared_charset,
+                fetched_at=document.fetched_at,
                 fmt=document.input_format,
                 config=config,
                 classify_stats=classify_stats,

@@ -51,6 +51,8 @@ SHARD_ARTICLE_COLUMNS = (
     "description",
     "n_paragraphs_in",
     "input_sha256",
+    "decode_errors",
+    "fetched_at",
 )
 SHARD_ARTICLES_SCHEMA = pa.schema(
     [

@@ -11,7 +11,7 @@ dozen bytes per kept paragraph) and per-article maps for the articles that copy 
 In order (each a method of :class:`RunWide`, each with its :class:`~tasks.stats.StepStats`):
 
 1. **repeated inputs**: one article per content, the first input by source;
-2. **versions**: the articles of one URL numbered in canonical order, earlier runs included;
+2. **versions**: the articles of one URL numbered in crawl order after earlier runs' versions;
 3. **deduplicate**: exact and near copies across the run and the index of earlier runs, a
    new version never a copy of its own earlier versions; within an article only copies of
    its head (title, dateline, standfirst: :meth:`RunWide.structure_copies`), then the
@@ -81,6 +81,14 @@ ARTICLE_BATCH_ROWS = 5_000
 _ARTICLE_OF = "regexp_replace({}, '-[0-9]+$', '')"  # tasks.models.article_of, in SQL
 _KEPT = "('title', 'body')"
 SHARDS = "shards"  # the shards' folders, inside the run's staging folder
+# The order of the versions of one URL in a run (``RunWide.number_versions``), in SQL over
+# ``kept_articles``: fetched, then published, then the input's path and WARC offset.
+VERSION_ORDER = (
+    "fetched_at NULLS LAST, published_at NULLS LAST, "
+    "regexp_replace(source, '#[0-9]+$', ''), "
+    "TRY_CAST(regexp_extract(source, '#([0-9]+)$', 1) AS BIGINT) NULLS FIRST, source"
+)
+_PAIRS_SCHEMA = pa.schema([("article_id", pa.string()), ("earlier_id", pa.string())])
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,9 +219,16 @@ class RunWide:
     # --- 2. versions --------------------------------------------------------------------
 
     def number_versions(self) -> None:
-        """Number the versions of each URL in canonical order (``published_at``, nulls last,
-        then ``article_id``) after those published by earlier runs; record for each version
-        every earlier one (its copies of them stay in place)."""
+        """Number the versions of each URL in crawl order after those published by earlier
+        runs (a later run's page is a later version), and record for each version every other
+        version of its URL, so that none is published as a copy of another.
+
+        Crawl order (:data:`VERSION_ORDER`): when the page was fetched (``fetched_at``, the
+        WARC-Date; files have none and come after), then when it says it was published, then
+        where it is in the input (path, then WARC offset: a crawler appends). Never by
+        ``article_id``, a hash: the stale crawl would be the latest about half the time. (The
+        page's declared modification time is not read by the metadata step, so it is no key.)
+        """
         stats = self._step("versions", Unit.ARTICLES)
         with stats.timed():
             run = self.con.execute(
@@ -222,7 +237,7 @@ class RunWide:
                 "  SELECT version_key FROM kept_articles GROUP BY version_key "
                 "  HAVING count(*) > 1 UNION ALL SELECT version_key(url) FROM published_articles"
                 "  WHERE url IS NOT NULL) "
-                "ORDER BY version_key, published_at NULLS LAST, article_id"
+                f"ORDER BY version_key, {VERSION_ORDER}"
             ).fetchall()
             keys = {key for key, _ in run}
             earlier: dict[str, list[tuple[int, str]]] = {}
@@ -234,26 +249,26 @@ class RunWide:
                     "AND version_key(url) IN (SELECT k FROM run_keys)"
                 ).fetchall():
                     earlier.setdefault(key, []).append((number, article_id))
+            in_run: dict[str, list[str]] = {}
+            for key, article_id in run:
+                in_run.setdefault(key, []).append(article_id)
             ids: list[str] = []
             versions: list[int] = []
             supersedes: list[str | None] = []
             pairs: dict[str, list[str]] = {"article_id": [], "earlier_id": []}
-            chain: list[str] = []
-            number, previous, current = 0, None, None
-            for key, article_id in run:
-                if key != current:
-                    current = key
-                    published = sorted(earlier.get(key, []))
-                    chain = [i for _, i in published]
-                    number, previous = published[-1] if published else (0, None)
-                number += 1
-                ids.append(article_id)
-                versions.append(number)
-                supersedes.append(previous)
-                pairs["article_id"].extend([article_id] * len(chain))
-                pairs["earlier_id"].extend(chain)
-                chain.append(article_id)
-                previous = article_id
+            for key, members in in_run.items():
+                published = sorted(earlier.get(key, []))
+                number, previous = published[-1] if published else (0, None)
+                published_ids = [i for _, i in published]
+                for article_id in members:
+                    number += 1
+                    ids.append(article_id)
+                    versions.append(number)
+                    supersedes.append(previous)
+                    previous = article_id
+                    others = [*published_ids, *(i for i in members if i != article_id)]
+                    pairs["article_id"].extend([article_id] * len(others))
+                    pairs["earlier_id"].extend(others)
             self.con.register(
                 "versions_arrow",
                 pa.table(
@@ -265,7 +280,9 @@ class RunWide:
                 ),
             )
             self.con.execute("CREATE TABLE versions AS SELECT * FROM versions_arrow")
-            self.con.register("earlier_arrow", pa.table(pairs))
+            # ``earlier_id``: another version of the article's URL (earlier or, in this run,
+            # later): dedup never marks a paragraph a copy of one (step 3).
+            self.con.register("earlier_arrow", pa.table(pairs, schema=_PAIRS_SCHEMA))
             self.con.execute("CREATE TABLE earlier AS SELECT DISTINCT * FROM earlier_arrow")
         stats.keep(self.article_count())
 
@@ -604,7 +621,8 @@ class RunWide:
                    v.supersedes, coalesce(v.version, 1) AS version, a.n_paragraphs_in,
                    coalesce(c.n_paragraphs_kept, 0) AS n_paragraphs_kept,
                    {", ".join(f"coalesce(c.{col}, 0) AS {col}" for col in REMOVED_COUNT_COLUMNS)},
-                   a.input_sha256, ? AS run_id, ? AS processed_at
+                   a.input_sha256, ? AS run_id, ? AS processed_at, a.decode_errors,
+                   a.fetched_at
             FROM kept_articles a
             LEFT JOIN counts c USING (article_id)
             LEFT JOIN links l USING (article_id)

@@ -13,11 +13,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from charset_normalizer import from_bytes
 
 from tasks.config import DEFAULTS, ReadConfig
+from tasks.inputs.mojibake import mojibake_share, non_ascii, repair_mojibake
 from tasks.models import InputRef, Rejected, SkippedInput
 
 TEXT_SUFFIXES = frozenset({".txt"})
@@ -40,6 +41,9 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 # The same characters as bytes: in UTF-8 they are single bytes that occur nowhere else.
 _CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
 _UTF8 = frozenset({"utf-8", "utf-8-sig"})
+REPLACEMENT = "\ufffd"
+# Rounds of mojibake repair: a site that encoded its text three times needs two.
+_MAX_REPAIRS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,17 +345,34 @@ def _declared_html_charset(data: bytes) -> str | None:
         return None
 
 
+class Decoded(NamedTuple):
+    """An input's text, the charset it was read in, and how many invalid byte sequences in it
+    became U+FFFD."""
+
+    text: str
+    encoding: str
+    errors: int = 0
+
+
 def decode(
     data: bytes,
     *,
     declared: str | None = None,
     is_html: bool = False,
     config: ReadConfig = DEFAULTS.read,
-) -> tuple[str, str]:
-    """Decode bytes to text; return ``(text, encoding)``.
+) -> Decoded:
+    """Decode bytes to text, never garbled.
 
-    Order: byte-order mark, the declared charset (HTTP header, then HTML meta tag), strict
-    UTF-8, then statistical detection. Binary data and bytes no charset explains are rejected.
+    The charsets the input states are tried in order: byte-order mark, the declared charset
+    (HTTP header), the HTML meta tag, then UTF-8 (what undeclared text almost always is). The
+    first that reads the bytes is kept, with each invalid byte sequence as U+FFFD, unless it
+    fails badly (``config.max_decode_error_share``): one stray byte in a UTF-8 page must not
+    turn every other character into mojibake, as reading the whole page in a legacy code
+    page would. Statistical detection (charset-normalizer) only when every stated charset
+    fails badly. A text that is mojibake (:mod:`tasks.inputs.mojibake`) is read again as
+    UTF-8 when the bytes are UTF-8 (a wrong declaration), or has its double-encoded
+    characters read back (what stays garbled is quarantined by the article's check,
+    :func:`garbled_text`). Binary data and bytes no charset explains are rejected.
     """
     candidates: list[str] = []
     for bom, name in _BOMS:
@@ -368,16 +389,10 @@ def decode(
         if wide is None:
             raise Rejected("decode", "binary content: NUL bytes in a text input")
         candidates.insert(0, wide)
-    for encoding in candidates:
-        try:
-            text = data.decode(encoding)
-        except (UnicodeDecodeError, LookupError):
-            continue
-        if encoding in _UTF8:
-            # Counting the control bytes is ~4x cheaper than a regex over the text.
-            controls = len(data) - len(data.translate(None, _CONTROL_BYTES))
-            return _checked(text, encoding, config, controls)
-        return _checked(text, encoding, config)
+    for encoding in dict.fromkeys(candidates):
+        decoded = _decoded(data, encoding, config)
+        if decoded is not None:
+            return _checked(_not_garbled(data, decoded, config), config, data)
     matches = list(from_bytes(data))
     if not matches:
         raise Rejected("decode", "undecodable: no text encoding explains these bytes")
@@ -387,7 +402,65 @@ def decode(
     web_default = next((m for m in matches if m.encoding == "cp1252"), None)
     if web_default is not None and web_default.chaos <= best.chaos + config.web_default_tolerance:
         best = web_default
-    return _checked(str(best), best.encoding, config)
+    detected = Decoded(str(best), best.encoding)
+    return _checked(_not_garbled(data, detected, config), config, data)
+
+
+def _decoded(data: bytes, encoding: str, config: ReadConfig) -> Decoded | None:
+    """``data`` read in ``encoding``, invalid sequences replaced; None when it fails badly
+    (more invalid sequences than one and ``max_decode_error_share`` of the non-ASCII
+    characters read) or Python does not know the charset."""
+    try:
+        return Decoded(data.decode(encoding), encoding)
+    except LookupError:
+        return None
+    except UnicodeDecodeError:
+        pass
+    text = data.decode(encoding, "replace")
+    # U+FFFD the bytes themselves hold are no errors: "ignore" drops only the invalid ones.
+    errors = text.count(REPLACEMENT) - data.decode(encoding, "ignore").count(REPLACEMENT)
+    if errors > max(1.0, config.max_decode_error_share * non_ascii(text)):
+        return None
+    return Decoded(text, encoding, errors)
+
+
+def _not_garbled(data: bytes, decoded: Decoded, config: ReadConfig) -> Decoded:
+    """``decoded``, or its repair when its text is mojibake (``config.max_mojibake_share``).
+
+    Bytes that read as UTF-8 are UTF-8, whatever the page declared (a server's default
+    ``ISO-8859-1`` on a UTF-8 page); a UTF-8 text that is still mojibake was encoded twice
+    (or three times) by its site, and its sequences are read back while that helps. What
+    is still garbled then is left to the article's check (``garbled_text``), which looks
+    only at the published text: a garbled menu or script does not cost the article.
+    """
+    limit = config.max_mojibake_share
+    share = mojibake_share(decoded.text)
+    if share <= limit:
+        return decoded
+    if decoded.encoding not in _UTF8:
+        as_utf8 = _decoded(data, "utf-8", config)
+        if as_utf8 is not None and (utf8_share := mojibake_share(as_utf8.text)) < share:
+            decoded, share = as_utf8, utf8_share
+    for _ in range(_MAX_REPAIRS):
+        if share <= limit:
+            break
+        repaired = repair_mojibake(decoded.text)
+        repaired_share = mojibake_share(repaired)
+        if repaired_share >= share:
+            break
+        decoded, share = decoded._replace(text=repaired), repaired_share
+    return decoded
+
+
+def garbled_text(text: str, max_share: float) -> str | None:
+    """Why ``text`` is not sensibly decoded (more mojibake than ``max_share``), or None."""
+    share = mojibake_share(text)
+    if share <= max_share:
+        return None
+    return (
+        f"garbled text: {share:.0%} of its non-ASCII characters are mojibake "
+        f"(UTF-8 read in a single-byte charset), over the {max_share:.0%} allowed"
+    )
 
 
 def _wide_encoding(data: bytes) -> str | None:
@@ -402,15 +475,17 @@ def _wide_encoding(data: bytes) -> str | None:
     return codecs.lookup(best.encoding).name
 
 
-def _checked(
-    text: str, encoding: str, config: ReadConfig, controls: int | None = None
-) -> tuple[str, str]:
-    """``controls``: the number of control characters in ``text`` when the caller knows it."""
-    if controls is None:
+def _checked(decoded: Decoded, config: ReadConfig, data: bytes) -> Decoded:
+    """``decoded`` unless it is binary data (control characters) or has no text."""
+    text, encoding = decoded.text, decoded.encoding
+    if encoding in _UTF8 and not decoded.errors:
+        # Counting the control bytes is ~4x cheaper than a regex over the text.
+        controls = len(data) - len(data.translate(None, _CONTROL_BYTES))
+    else:
         controls = len(_CONTROL.findall(text))
     if controls > config.max_control_share * max(len(text), 1):
         raise Rejected("decode", f"binary content: control characters after decoding as {encoding}")
     text = text.lstrip("\ufeff")
     if not text or text.isspace():
         raise Rejected("decode", WHITESPACE_ONLY)
-    return text, encoding
+    return decoded._replace(text=text)

@@ -15,6 +15,7 @@ import io
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 from fastwarc.stream_io import BrotliReader, ChunkedReader
@@ -50,6 +51,18 @@ def _charset(name: str | None) -> str | None:
         return codecs.lookup(name.strip().strip("\"'")).name
     except LookupError:
         return None
+
+
+def fetch_time(warc_date: str | None) -> datetime | None:
+    """The ``WARC-Date`` of a record as a UTC time (when the crawler fetched the page); None
+    when missing or unreadable. WARC dates are UTC (``2026-03-01T12:00:00Z``)."""
+    if not warc_date:
+        return None
+    try:
+        when = datetime.fromisoformat(warc_date.strip())
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _looks_like_html(payload: bytes) -> bool:
@@ -149,6 +162,7 @@ def _document(record: WarcRecord, ref: InputRef, max_bytes: int) -> Document | _
         input_format="html",
         url=record.headers.get("WARC-Target-URI") or None,
         declared_charset=_charset(record.http_charset),
+        fetched_at=fetch_time(record.headers.get("WARC-Date")),
     )
 
 

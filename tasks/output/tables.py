@@ -27,7 +27,6 @@ ARTICLES_SCHEMA = pa.schema(
         pa.field("credits", pa.list_(pa.string()), nullable=False),
         pa.field("published_at", TIMESTAMP),
         pa.field("published_at_precision", pa.string()),
-        pa.field("published_date", pa.date32()),
         pa.field("site_name", pa.string()),
         pa.field("language", pa.string()),
         pa.field("description", pa.string()),
@@ -44,6 +43,9 @@ ARTICLES_SCHEMA = pa.schema(
         pa.field("input_sha256", pa.string(), nullable=False),
         pa.field("run_id", pa.string(), nullable=False),
         pa.field("processed_at", TIMESTAMP, nullable=False),
+        pa.field("decode_errors", pa.int32(), nullable=False),
+        pa.field("fetched_at", TIMESTAMP),
+        pa.field("published_date", pa.date32()),
     ]
 )
 

@@ -56,7 +56,7 @@ def test_missing_input_path_is_a_usage_error(tmp_path: Path):
     ],
 )
 def test_decode_finds_the_encoding(data: bytes, encoding: str | None, expected: str):
-    text, found = decode(data)
+    text, found, _ = decode(data)
     assert text == expected
     if encoding:
         assert found == encoding
@@ -64,7 +64,7 @@ def test_decode_finds_the_encoding(data: bytes, encoding: str | None, expected: 
 
 def test_decode_prefers_declared_html_charset():
     page = '<html><head><meta charset="windows-1251"></head><body>Привет мир</body></html>'
-    text, encoding = decode(page.encode("cp1251"), is_html=True)
+    text, encoding, _ = decode(page.encode("cp1251"), is_html=True)
     assert "Привет мир" in text and encoding == "cp1251"
 
 
@@ -163,7 +163,7 @@ def test_a_dangling_symlink_says_where_it_points(tmp_path: Path):
 @pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
 def test_utf16_without_a_byte_order_mark_is_decoded(codec: str):
     text = f"{_FRENCH}\nSecond line of the article."
-    assert decode(text.encode(codec)) == (text, codec)
+    assert decode(text.encode(codec)) == (text, codec, 0)
 
 
 def test_a_whitespace_only_file_is_no_text_not_empty(tmp_path: Path):
