@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from tasks.dedup.near_duplicates import (
-    DedupConfig,
+from tasks.dedup.index_store import (
     IndexDamagedError,
     IndexMismatchError,
     index_status,
     rebuild_index,
     update_index,
 )
+from tasks.dedup.near_duplicates import DedupConfig
 from tasks.files import write_atomically
 
 # --- the persistent dedup index, kept in step with what is published -----------------------
