@@ -199,9 +199,16 @@ def _arrow(con: object, query: str, params: dict[str, object] | None = None) -> 
 
 
 def load_index_candidates(
-    index_dir: Path, config: DedupConfig, prep: Prepared, run_ids: pa.Array
+    index_dir: Path,
+    config: DedupConfig,
+    prep: Prepared,
+    run_ids: pa.Array,
+    run_keys: str | None = None,
 ) -> IndexCandidates:
-    """Index rows sharing an exact hash or a band key with this run, joined in DuckDB."""
+    """Index rows sharing an exact hash or a band key with this run, joined in DuckDB.
+
+    The run's band keys are ``prep``'s, or the distinct keys (column ``k``) in the Parquet
+    file ``run_keys`` when ``prep`` holds none (:mod:`tasks.dedup.candidates`)."""
     import duckdb
 
     manifest = _read_manifest(index_dir)
@@ -211,7 +218,11 @@ def load_index_candidates(
     con = duckdb.connect()
     try:
         con.register("run_hashes", pa.table({"h": prep.uniq_hash}))
-        con.register("run_keys", pa.table({"k": _sorted_unique(prep.band_keys.reshape(-1))}))
+        if run_keys is None:
+            con.register("run_keys", pa.table({"k": _sorted_unique(prep.band_keys.reshape(-1))}))
+        else:
+            path = run_keys.replace("'", "''")
+            con.execute(f"CREATE VIEW run_keys AS SELECT k FROM read_parquet('{path}')")
         con.register("run_ids", pa.table({"id": run_ids}))
         con.execute(
             "CREATE TEMP TABLE hits AS "

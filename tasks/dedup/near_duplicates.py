@@ -476,6 +476,61 @@ def prepare(batches: Iterable[Sequence[str | None]], config: DedupConfig) -> Pre
     )
 
 
+DEDUP_INPUT_FIELDS = (
+    # 64-bit hash of the normalised words (little-endian BLAKE2b); null when it has none.
+    pa.field("text_hash", pa.int64()),
+    # Normalised words (the scope and "most of its words" count them).
+    pa.field("norm_words", pa.int32()),
+    # Sorted distinct 32-bit shingle fingerprints; null below ``min_tokens`` words.
+    pa.field("shingles", pa.list_(pa.uint32())),
+    # The ``bands`` LSH band keys; null below ``min_tokens`` words.
+    pa.field("band_keys", pa.list_(pa.int64())),
+)
+
+
+def dedup_inputs(texts: Sequence[str | None], config: DedupConfig) -> pa.Table:
+    """What the dedup needs of each text, computed where the texts are (a clean shard), so
+    the run-wide step never hashes, shingles or MinHashes them: :data:`DEDUP_INPUT_FIELDS`,
+    one row per text (all null for ``None``)."""
+    batches = (texts[i : i + config.batch_size] for i in range(0, len(texts), config.batch_size))
+    prep = prepare(batches, config)
+    fingerprints, fp_offsets = shingle_fingerprints(prep.shingles, prep.shingle_offsets)
+    valid = prep.row_uid >= 0
+    uid = prep.row_uid[valid]
+    pos = np.full(len(valid), -1, dtype=np.int64)
+    pos[valid] = prep.long_position()[uid]
+    long = pos >= 0
+
+    def per_row(values: np.ndarray, kind: pa.DataType) -> pa.Array:
+        out = np.zeros(len(valid), dtype=values.dtype)
+        out[valid] = values[uid]
+        return pa.array(out, kind, mask=~valid)
+
+    def lists(values: np.ndarray, value_offsets: np.ndarray, kind: pa.DataType) -> pa.Array:
+        lengths = np.zeros(len(pos), dtype=np.int64)
+        lengths[long] = np.diff(value_offsets)[pos[long]]
+        starts = np.zeros(len(pos), dtype=np.int64)
+        starts[long] = value_offsets[:-1][pos[long]]
+        offsets = np.zeros(len(pos) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        take = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
+        return pa.ListArray.from_arrays(
+            pa.array(offsets.astype(np.int32)), pa.array(values[take], kind), mask=pa.array(~long)
+        )
+
+    bands = prep.band_keys.shape[1]
+    band_offsets = np.arange(len(prep.long_uids) + 1, dtype=np.int64) * bands
+    return pa.table(
+        [
+            per_row(prep.uniq_hash, pa.int64()),
+            per_row(prep.uniq_words, pa.int32()),
+            lists(fingerprints, fp_offsets, pa.uint32()),
+            lists(prep.band_keys.reshape(-1), band_offsets, pa.int64()),
+        ],
+        schema=pa.schema(DEDUP_INPUT_FIELDS),
+    )
+
+
 def jaccard(a: set[int] | frozenset[int], b: set[int] | frozenset[int]) -> float:
     """Exact Jaccard similarity of two shingle sets (1.0 for two empty sets)."""
     if not a and not b:
@@ -585,31 +640,23 @@ def _shared_buckets(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return entry, bucket
 
 
-def _cluster(
-    group_rank: np.ndarray,
-    prep: Prepared,
-    config: DedupConfig,
-    index: IndexCandidates,
-    scoped: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Give each distinct text (group) a leader, the kept copy, by the module docstring rule.
+@dataclass
+class SharedBands:
+    """Band entries whose key at least one other entry has: ``owner`` node (a group, or
+    ``g +`` a loaded index row) and ``bucket`` (any id equal for equal keys, e.g. the key)."""
 
-    Nodes ``0..g-1`` are this run's groups (``prep`` distinct texts); nodes ``g..g+q-1`` are
-    loaded index rows. Returns ``(leader, similarity)`` per group; ``leader[i] == i`` when the
-    group is kept. Groups are visited in canonical order and a kept group registers itself in
-    its LSH buckets, so each group is compared only with kept copies that share a bucket.
-    ``scoped`` groups (short or structural lines) are never given a leader here, only serve
-    as kept copies of longer paragraphs: :func:`_scoped_copies` settles them.
-    """
-    g = len(group_rank)
-    q = len(index.paragraph_id)
+    owner: np.ndarray  # int64
+    bucket: np.ndarray  # int64
+
+
+def exact_index_leaders(
+    uniq_hash: np.ndarray, index: IndexCandidates, scoped: np.ndarray
+) -> np.ndarray:
+    """Per group, the node it is a copy of by an identical index row (the earliest one),
+    else the group itself; scoped groups are never settled here."""
+    g = len(uniq_hash)
     leader = np.arange(g, dtype=np.int64)
-    similarity = np.ones(g, dtype=np.float64)
-    # Sort key of every node: index rows first (by their own rank), then groups by rank.
-    node_order = np.concatenate([group_rank + q, index.rank])
-
-    # 1. Identical to a kept paragraph of an earlier run: the earliest such row.
-    if q:
+    if len(index.paragraph_id):
         by_rank = np.argsort(index.rank, kind="stable")
         ordered = index.text_hash[by_rank]
         first = np.argsort(ordered, kind="stable")  # stable: earliest rank first per hash
@@ -617,17 +664,19 @@ def _cluster(
         keep[1:] = ordered[first[1:]] != ordered[first[:-1]]
         first = first[keep]
         hashes = ordered[first]
-        at = np.minimum(np.searchsorted(hashes, prep.uniq_hash), len(hashes) - 1)
-        hit = (hashes[at] == prep.uniq_hash) & ~scoped
+        at = np.minimum(np.searchsorted(hashes, uniq_hash), len(hashes) - 1)
+        hit = (hashes[at] == uniq_hash) & ~scoped
         leader[hit] = g + by_rank[first[at[hit]]]
-    settled = leader != np.arange(g)
+    return leader
 
-    # 2. Near duplicates through shared band keys, verified by exact Jaccard. Groups settled
-    # by an exact index match take no part; index rows only matter in buckets they share
-    # with a group still open.
+
+def _shared_bands(prep: Prepared, index: IndexCandidates, settled: np.ndarray) -> SharedBands:
+    """The shared band entries of the open long groups and the index rows, in memory."""
+    g = len(prep.uniq_hash)
+    empty = SharedBands(np.zeros(0, np.int64), np.zeros(0, np.int64))
     open_long = ~settled[prep.long_uids]
     if not open_long.any():
-        return leader, similarity
+        return empty
     bands = prep.band_keys.shape[1]
     open_rows = np.flatnonzero(open_long)
     keys = prep.band_keys[open_rows].reshape(-1)
@@ -638,7 +687,7 @@ def _cluster(
     entry, s_bucket = _shared_buckets(keys)
     del keys
     if not len(entry):
-        return leader, similarity
+        return empty
     # Entry number -> node: this run's entries are (open row, band) in row-major order, then
     # the index entries in use.
     in_run = entry < run_entries
@@ -646,7 +695,45 @@ def _cluster(
     s_owner[in_run] = prep.long_uids[open_rows[entry[in_run] // bands]]
     if not in_run.all():
         s_owner[~in_run] = g + index.band_row[idx_use[entry[~in_run] - run_entries]]
-    del entry, in_run
+    return SharedBands(s_owner, s_bucket)
+
+
+def _cluster(
+    group_rank: np.ndarray,
+    prep: Prepared,
+    config: DedupConfig,
+    index: IndexCandidates,
+    scoped: np.ndarray,
+    shared: SharedBands | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give each distinct text (group) a leader, the kept copy, by the module docstring rule.
+
+    Nodes ``0..g-1`` are this run's groups (``prep`` distinct texts); nodes ``g..g+q-1`` are
+    loaded index rows. Returns ``(leader, similarity)`` per group; ``leader[i] == i`` when the
+    group is kept. Groups are visited in canonical order and a kept group registers itself in
+    its LSH buckets, so each group is compared only with kept copies that share a bucket.
+    ``scoped`` groups (short or structural lines) are never given a leader here, only serve
+    as kept copies of longer paragraphs: :func:`_scoped_copies` settles them. ``shared``, when
+    given, are the shared band entries already found (:mod:`tasks.dedup.candidates`, over
+    files); ``prep`` then holds the shingles of their groups only, and no band keys.
+    """
+    g = len(group_rank)
+    q = len(index.paragraph_id)
+    similarity = np.ones(g, dtype=np.float64)
+    # Sort key of every node: index rows first (by their own rank), then groups by rank.
+    node_order = np.concatenate([group_rank + q, index.rank])
+
+    # 1. Identical to a kept paragraph of an earlier run: the earliest such row.
+    leader = exact_index_leaders(prep.uniq_hash, index, scoped)
+
+    # 2. Near duplicates through shared band keys, verified by exact Jaccard. Groups settled
+    # by an exact index match take no part; index rows only matter in buckets they share
+    # with a group still open.
+    if shared is None:
+        shared = _shared_bands(prep, index, leader != np.arange(g))
+    s_owner, s_bucket = shared.owner, shared.bucket
+    if not len(s_owner):
+        return leader, similarity
     order = np.lexsort((s_bucket, node_order[s_owner]))
     s_owner, s_bucket = s_owner[order], s_bucket[order]
     cut = np.flatnonzero(np.diff(s_owner)) + 1
@@ -739,11 +826,30 @@ def find_duplicates(
     ids = paragraphs.column("paragraph_id").cast(pa.string()).combine_chunks()
     if n and pc.count_distinct(ids).as_py() != n:
         raise ValueError("paragraph_id must be unique")
-    rank = canonical_rank(paragraphs)
     eligible = eligible_mask(paragraphs)
-    rows = np.flatnonzero(eligible)
     slices = texts if texts is not None else _slices(paragraphs.column("text"), config.batch_size)
     prep = prepare(_eligible_texts(slices, eligible), config)
+    index = empty_index_candidates()
+    if index_dir is not None:
+        from tasks.dedup.index_store import load_index_candidates  # the store imports this
+
+        index = load_index_candidates(Path(index_dir), config, prep, ids)
+    return decide_duplicates(paragraphs, prep, config, index)
+
+
+def decide_duplicates(
+    paragraphs: pa.Table,
+    prep: Prepared,
+    config: DedupConfig,
+    index: IndexCandidates,
+    shared: SharedBands | None = None,
+) -> pa.Table:
+    """:func:`find_duplicates` once the texts are hashed (``prep``, one row per eligible row)
+    and the index rows that matter are loaded; ``shared`` as in :func:`_cluster`."""
+    n = paragraphs.num_rows
+    ids = paragraphs.column("paragraph_id").cast(pa.string()).combine_chunks()
+    rank = canonical_rank(paragraphs)
+    rows = np.flatnonzero(eligible_mask(paragraphs))
 
     # Exact groups = distinct normalised texts; a group's rank is its earliest member's.
     valid = prep.row_uid >= 0
@@ -755,13 +861,8 @@ def find_duplicates(
     row_of_rank[rank] = np.arange(n, dtype=np.int64)
     rep_rows = row_of_rank[group_rank] if g else np.zeros(0, np.int64)
 
-    index = empty_index_candidates()
-    if index_dir is not None:
-        from tasks.dedup.index_store import load_index_candidates  # the store imports this
-
-        index = load_index_candidates(Path(index_dir), config, prep, ids)
     scoped = prep.uniq_words <= config.scope_max_words
-    leader, sim = _cluster(group_rank, prep, config, index, scoped)
+    leader, sim = _cluster(group_rank, prep, config, index, scoped, shared)
     kept_row, kept_index, row_sim = _row_leaders(n, member_rows, member_uid, rep_rows, leader, sim)
     row_uid = np.full(n, -1, dtype=np.int64)
     row_uid[member_rows] = member_uid
@@ -981,13 +1082,18 @@ def _assemble(
 
 __all__ = [
     "CANONICAL_ORDER",
+    "DEDUP_INPUT_FIELDS",
     "OUTPUT_SCHEMA",
     "DedupConfig",
     "IndexCandidates",
     "Prepared",
+    "SharedBands",
     "canonical_rank",
+    "decide_duplicates",
+    "dedup_inputs",
     "eligible_mask",
     "empty_index_candidates",
+    "exact_index_leaders",
     "find_duplicates",
     "jaccard",
     "normalise_words",
