@@ -339,9 +339,16 @@ def _write_manifest(
     write_atomically(index_dir / MANIFEST, json.dumps(manifest, indent=1).encode())
 
 
+def _chunks(tables: pa.Table | Iterable[pa.Table]) -> Iterator[pa.Table]:
+    """The records in tables of at most :data:`PART_ROWS` rows (a table, or a stream)."""
+    for table in [tables] if isinstance(tables, pa.Table) else tables:
+        for start in range(0, table.num_rows, PART_ROWS):
+            yield table.slice(start, PART_ROWS)
+
+
 def update_index(
     index_dir: Path,
-    published: pa.Table,
+    published: pa.Table | Iterable[pa.Table],
     config: DedupConfig | None = None,
     max_parts: int = 64,
 ) -> int:
@@ -349,10 +356,12 @@ def update_index(
 
     ``published`` is the run's input joined with its :func:`find_duplicates` output (at least
     ``paragraph_id, article_id, position, text, published_at``; ``eligible`` and
-    ``duplicate_of`` are honoured when present). Ids already in the index are skipped, so a
-    repeated call is harmless. Call only after the run's output is published: the index
-    makes these paragraphs win over every later one. One writer at a time. Every update adds
-    one pair of files; past ``max_parts`` pairs the index is compacted (:func:`compact_index`).
+    ``duplicate_of`` are honoured when present), as one table or a stream of tables (hashed
+    and written a part at a time, so a run's texts are never in memory at once). Ids already
+    in the index are skipped, so a repeated call is harmless. Call only after the run's
+    output is published: the index makes these paragraphs win over every later one. One
+    writer at a time. The manifest is replaced once, at the end; past ``max_parts`` parts the
+    index is compacted (:func:`compact_index`).
     """
     import duckdb
 
@@ -364,34 +373,37 @@ def update_index(
         manifest = {"generation": uuid.uuid4().hex[:12], "parts": []}
     else:
         _check_hashing(manifest, config, index_dir)
-    records = _kept_records(published)
-    if manifest["parts"] and records.num_rows:
-        con = duckdb.connect()
-        try:
-            con.register("new_ids", pa.table({"id": records.column("paragraph_id")}))
-            known = _arrow(
-                con,
-                "SELECT paragraph_id FROM read_parquet($files) "
-                "WHERE paragraph_id IN (SELECT id FROM new_ids)",
-                {"files": _files(index_dir, manifest, "paragraphs")},
-            )
-        finally:
-            con.close()
-        if known.num_rows:
-            fresh = pc.invert(pc.is_in(records.column("paragraph_id"), known.column(0)))
-            records = records.filter(fresh)
-    if records.num_rows == 0:
+    known_files = _files(index_dir, manifest, "paragraphs")
+    parts = list(manifest["parts"])
+    written = 0
+    for chunk in _chunks(published):
+        records = _kept_records(chunk)
+        if known_files and records.num_rows:
+            con = duckdb.connect()
+            try:
+                con.register("new_ids", pa.table({"id": records.column("paragraph_id")}))
+                known = _arrow(
+                    con,
+                    "SELECT paragraph_id FROM read_parquet($files) "
+                    "WHERE paragraph_id IN (SELECT id FROM new_ids)",
+                    {"files": known_files},
+                )
+            finally:
+                con.close()
+            if known.num_rows:
+                fresh = pc.invert(pc.is_in(records.column("paragraph_id"), known.column(0)))
+                records = records.filter(fresh)
+        if records.num_rows:
+            name = f"{manifest['generation']}-{len(parts):06d}"
+            parts.append(_write_part(index_dir, name, records, config))
+            written += records.num_rows
+    if written == 0:
         if not (index_dir / MANIFEST).exists():
             _write_manifest(index_dir, config, manifest["generation"], [])
         return 0
-    parts = list(manifest["parts"])
-    for start in range(0, records.num_rows, PART_ROWS):  # bounded memory per part
-        name = f"{manifest['generation']}-{len(parts):06d}"
-        parts.append(_write_part(index_dir, name, records.slice(start, PART_ROWS), config))
     _write_manifest(index_dir, config, manifest["generation"], parts)
     if len(parts) > max_parts:
         compact_index(index_dir, config)
-    written: int = records.num_rows
     return written
 
 
@@ -432,36 +444,45 @@ def compact_index(index_dir: Path, config: DedupConfig | None = None) -> int:
 
 def rebuild_index(
     index_dir: Path,
-    published_paragraphs: pa.Table,
+    published_paragraphs: pa.Table | Iterable[pa.Table],
     config: DedupConfig | None = None,
 ) -> int:
     """Rebuild the index from all published paragraphs (when missing, damaged or stale).
 
-    Same input contract as :func:`update_index`. Data files of a new generation are written
-    first, the manifest is swapped atomically, and only then files of other generations are
-    deleted. Returns the number of rows recorded.
+    Same input contract as :func:`update_index` (a table or a stream of tables, hashed and
+    written a part at a time). Data files of a new generation are written first, the
+    manifest is swapped atomically, and only then files of other generations are deleted.
+    The first row of each ``paragraph_id`` is recorded, as with repeated :func:`update_index`
+    calls; a stream must bring a paragraph's rows together (e.g. sorted by id). Returns the
+    number of rows recorded.
     """
     config = config or DedupConfig()
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     generation = uuid.uuid4().hex[:12]
-    records = _kept_records(published_paragraphs)
-    # First copy of each paragraph_id wins, as with repeated update_index calls.
-    ids = records.column("paragraph_id").to_pylist()
+    parts: list[Manifest] = []
+    recorded = 0
+    whole = isinstance(published_paragraphs, pa.Table)
     seen: set[str] = set()
-    first = np.fromiter(
-        # set.add returns None: false, so a first sighting is kept (and recorded).
-        (i for i, p in enumerate(ids) if not (p in seen or seen.add(p))),  # type: ignore[func-returns-value]
-        dtype=np.int64,
-    )
-    records = records.take(pa.array(first, pa.int64()))
-    parts = [
-        _write_part(index_dir, f"{generation}-{n:06d}", records.slice(start, PART_ROWS), config)
-        for n, start in enumerate(range(0, records.num_rows, PART_ROWS))
-    ]
+    previous: str | None = None  # the last id of the previous chunk of a stream
+    for chunk in _chunks(published_paragraphs):
+        records = _kept_records(chunk)
+        ids = records.column("paragraph_id").to_pylist()
+        if not whole:
+            seen = set() if previous is None else {previous}
+        first = np.fromiter(
+            # set.add returns None: false, so a first sighting is kept (and recorded).
+            (i for i, p in enumerate(ids) if not (p in seen or seen.add(p))),  # type: ignore[func-returns-value]
+            dtype=np.int64,
+        )
+        if ids:
+            previous = ids[-1]
+        records = records.take(pa.array(first, pa.int64()))
+        if records.num_rows:
+            parts.append(_write_part(index_dir, f"{generation}-{len(parts):06d}", records, config))
+            recorded += records.num_rows
     _write_manifest(index_dir, config, generation, parts)
     _remove_unlisted(index_dir, parts)
-    recorded: int = records.num_rows
     return recorded
 
 
@@ -475,6 +496,7 @@ __all__ = [
     "BAND_INDEX_SCHEMA",
     "MANIFEST",
     "PARAGRAPH_INDEX_SCHEMA",
+    "PART_ROWS",
     "IndexDamagedError",
     "IndexMismatchError",
     "compact_index",

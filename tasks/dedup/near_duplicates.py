@@ -155,6 +155,15 @@ class DedupConfig:
       ``duplicate_of_article``: on the labelled reprints article precision 1.000, recall
       0.997 (a reprint keeps far more than half of its source; two unrelated articles share
       far less). Derived: which articles' short lines may be removed (:func:`_scoped_copies`).
+
+    Buckets (not a setting: the answer does not depend on them). Over the shards' staged
+    inputs (:mod:`tasks.dedup.candidates`) the band entries, ``bands`` per distinct paragraph
+    of at least ``min_tokens`` words (20 at the defaults), are grouped in
+    ``B = ceil(entries / BUCKET_ENTRIES)`` buckets by ``hash(key) % B``, one DuckDB query each;
+    with ``BUCKET_ENTRIES = 4,000,000`` (about 64 MB of hash table per query) a run of
+    1,000,000 pages of ~30 distinct long paragraphs (6e8 entries) takes 150 buckets, one of
+    10,000 pages 2. A key's entries all fall in one bucket, so only the entries of keys shared
+    by two groups (or a group and an index row) leave DuckDB.
     """
 
     threshold: float = 0.7

@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
+from tasks.dedup import index_store
 from tasks.dedup.index_store import (
     IndexDamagedError,
     IndexMismatchError,
@@ -16,6 +18,7 @@ from tasks.dedup.index_store import (
     rebuild_index,
     update_index,
 )
+from tasks.dedup.index_sync import index_records
 from tasks.dedup.near_duplicates import DedupConfig, find_duplicates
 from tests.dedup.test_near_duplicates import (
     OTHER_REPORT,
@@ -163,3 +166,39 @@ def test_compaction_keeps_the_answer_and_foreign_files(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("*.paragraphs.parquet"))) == 1
     rebuild_index(tmp_path, make_table(runs[0]), config)
     assert (tmp_path / "notes.txt").read_text() == "not ours"
+
+
+def test_update_and_rebuild_take_a_stream_a_part_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts of a few rows give the answer of one part; a stream is recorded a part at a
+    time, and an id repeated across two parts of a sorted stream is recorded once."""
+    config = DedupConfig()
+    run1 = article("src", WIRE) + article("dup", WIRE[:2], T0 + timedelta(1))
+    run1 += article("other", OTHER_REPORT, T0)
+    table = make_table(run1)
+    published = with_results(table, find_duplicates(table, config))
+    probe = make_table(_second_run())
+    update_index(tmp_path / "one", published, config)
+    expected = find_duplicates(probe, config, tmp_path / "one")
+
+    monkeypatch.setattr(index_store, "PART_ROWS", 3)
+    assert update_index(tmp_path / "parts", published, config) == 9
+    assert len(list((tmp_path / "parts").glob("*.paragraphs.parquet"))) == 4
+    assert find_duplicates(probe, config, tmp_path / "parts").equals(expected)
+
+    kept = published.filter(published.column("duplicate_of").is_null()).sort_by("paragraph_id")
+    stream = [kept.slice(0, 5), kept.slice(4, 1), kept.slice(5)]  # row 4 twice, adjacent
+    assert rebuild_index(tmp_path / "stream", iter(stream), config) == 9
+    assert find_duplicates(probe, config, tmp_path / "stream").equals(expected)
+
+
+def test_index_records_come_sorted_a_batch_at_a_time() -> None:
+    table = make_table(article("b", WIRE) + article("a", OTHER_REPORT))
+    paragraphs = table.append_column("label", pa.array(["body"] * table.num_rows))
+    paragraphs = paragraphs.append_column("duplicate_of", pa.nulls(table.num_rows, pa.string()))
+    articles = pa.table({"article_id": ["a", "b"], "published_at": [T0, T0]})
+    batches = list(index_records(paragraphs, articles, rows=4))
+    assert [b.num_rows for b in batches] == [4, 4, 1]
+    ids = [i for b in batches for i in b.column("paragraph_id").to_pylist()]
+    assert ids == sorted(table.column("paragraph_id").to_pylist())
