@@ -53,7 +53,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from tasks.clean.paragraphs import split_lines
-from tasks.dedup.near_duplicates import DedupConfig, find_duplicates, normalise_words, update_index
+from tasks.dedup.index_store import update_index
+from tasks.dedup.near_duplicates import DedupConfig, find_duplicates, normalise_words
 from tasks.dedup.runwide import label_articles
 from tasks.models import Article, Paragraph, article_of
 

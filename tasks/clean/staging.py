@@ -21,8 +21,16 @@ import pyarrow.parquet as pq
 
 from tasks.clean.rules import BULLET
 from tasks.config import DEFAULTS, CleanConfig, PipelineConfig
-from tasks.dedup.near_duplicates import normalise_words
-from tasks.models import BODY, KEPT_LABELS, Article, Paragraph, QuarantineRecord, SkippedInput
+from tasks.dedup.near_duplicates import DEDUP_INPUT_FIELDS, dedup_inputs, normalise_words
+from tasks.models import (
+    BODY,
+    KEPT_LABELS,
+    TITLE,
+    Article,
+    Paragraph,
+    QuarantineRecord,
+    SkippedInput,
+)
 from tasks.output.tables import (
     ARTICLES_SCHEMA,
     PARAGRAPHS_SCHEMA,
@@ -79,6 +87,9 @@ SHARD_PARAGRAPHS_SCHEMA = pa.schema(
         pa.field("short_line", pa.string()),
         # Positions of earlier title/body paragraphs of the article this one repeats.
         pa.field("repeats", pa.list_(pa.int32())),
+        # What the run-wide dedup needs of a title/body paragraph (null for the others):
+        # hash, normalised word count, shingle fingerprints, band keys (tasks.dedup.candidates).
+        *DEDUP_INPUT_FIELDS,
     ]
 )
 
@@ -93,6 +104,8 @@ SHARD_SKIPPED_SCHEMA = pa.schema(
 )
 
 SHARD_FILES = ("articles", "paragraphs", "quarantine", "skipped")
+# The labels the run-wide dedup compares (tasks.dedup.runwide's title/body paragraphs).
+DEDUP_LABELS = (TITLE, BODY)
 
 
 def site_key(article: Article) -> str:
@@ -185,6 +198,13 @@ def find_repeats(
     return repeats
 
 
+def _dedup_columns(written: Sequence[Article], config: PipelineConfig) -> dict[str, pa.Array]:
+    """The dedup inputs of every title/body paragraph, hashed here in the shard."""
+    texts = [p.text if p.label in DEDUP_LABELS else None for a in written for p in a.paragraphs]
+    inputs = dedup_inputs(texts, config.dedup)
+    return {name: inputs.column(name) for name in inputs.column_names}
+
+
 def shard_tables(
     articles: Sequence[Article], config: PipelineConfig = DEFAULTS
 ) -> tuple[pa.Table, pa.Table]:
@@ -241,6 +261,7 @@ def shard_tables(
             ),
             "short_line": pa.array(short_lines, pa.string()),
             "repeats": pa.array(repeats, pa.list_(pa.int32())),
+            **_dedup_columns(written, config),
         },
         schema=SHARD_PARAGRAPHS_SCHEMA,
     )

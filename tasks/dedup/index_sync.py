@@ -4,18 +4,20 @@ updated with each published run's kept paragraphs."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 
-from tasks.dedup.near_duplicates import (
-    DedupConfig,
+from tasks.dedup.index_store import (
+    PART_ROWS,
     IndexDamagedError,
     IndexMismatchError,
     index_status,
     rebuild_index,
     update_index,
 )
+from tasks.dedup.near_duplicates import DedupConfig
 from tasks.files import write_atomically
 
 # --- the persistent dedup index, kept in step with what is published -----------------------
@@ -46,9 +48,13 @@ def _record_runs(state_dir: Path, runs: list[str]) -> None:
 
 
 def index_records(
-    paragraphs: pa.Table | str | list[str], articles: pa.Table | str | list[str]
-) -> pa.Table:
-    """The kept paragraph rows as the dedup index reads them; tables, Parquet globs or files."""
+    paragraphs: pa.Table | str | list[str],
+    articles: pa.Table | str | list[str],
+    rows: int = PART_ROWS,
+) -> Iterator[pa.Table]:
+    """The kept paragraph rows as the dedup index reads them, in id order, ``rows`` at a
+    time; from tables, Parquet globs or files. Streamed: at 100k pages one table of a run's
+    kept texts made the index step's 4.3 GB peak."""
     import duckdb
 
     with duckdb.connect() as con:
@@ -60,7 +66,7 @@ def index_records(
                 con.execute(f"CREATE VIEW {name} AS SELECT * FROM {parts}")
             else:
                 con.register(name, source)
-        return con.sql(
+        reader = con.sql(
             "SELECT p.paragraph_id, p.article_id, p.position, p.text, a.published_at, "
             "p.label IN ('title', 'body') AS eligible, p.duplicate_of "
             "FROM paragraphs p JOIN articles a USING (article_id) "
@@ -68,7 +74,9 @@ def index_records(
             # need not be copied out (at 100k pages the whole table peaked at ~11 GB).
             "WHERE p.label IN ('title', 'body') AND p.duplicate_of IS NULL "
             "ORDER BY p.paragraph_id"
-        ).to_arrow_table()
+        ).to_arrow_reader(rows)
+        for batch in reader:
+            yield pa.Table.from_batches([batch])
 
 
 def sync_dedup_index(output: Path, state_dir: Path, config: DedupConfig) -> str:

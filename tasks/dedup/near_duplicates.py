@@ -37,39 +37,28 @@ recorded in the persistent index come first (they are published), then earliest
 ``published_at`` (nulls last), smallest ``article_id``, smallest ``position``, smallest
 ``paragraph_id``.
 
-The persistent index (``index_dir``) holds the kept paragraphs of earlier published runs:
-their exact hashes, band keys and shingle hashes (for verification). See :func:`update_index`,
-:func:`rebuild_index` and :class:`IndexDamagedError`.
+The persistent index of earlier published runs (their kept paragraphs' exact hashes, band
+keys and shingle fingerprints) is :mod:`tasks.dedup.index_store`; :func:`find_duplicates` reads
+from it only the rows that share a hash or a band key with the run.
 """
 
 from __future__ import annotations
 
 import array
 import hashlib
-import json
-import os
 import re
-import tempfile
 import unicodedata
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from rensa import RMinHash
 
-from tasks.files import write_atomically
-
 NORMALISATION_VERSION = 1
-INDEX_FORMAT_VERSION = 1
-# The index manifest and its entries, as JSON objects.
-Manifest: TypeAlias = dict[str, Any]
 CANONICAL_ORDER = ("index first", "published_at (nulls last)", "article_id", "position", "id")
 
 OUTPUT_SCHEMA = pa.schema(
@@ -166,6 +155,15 @@ class DedupConfig:
       ``duplicate_of_article``: on the labelled reprints article precision 1.000, recall
       0.997 (a reprint keeps far more than half of its source; two unrelated articles share
       far less). Derived: which articles' short lines may be removed (:func:`_scoped_copies`).
+
+    Buckets (not a setting: the answer does not depend on them). Over the shards' staged
+    inputs (:mod:`tasks.dedup.candidates`) the band entries, ``bands`` per distinct paragraph
+    of at least ``min_tokens`` words (20 at the defaults), are grouped in
+    ``B = ceil(entries / BUCKET_ENTRIES)`` buckets by ``hash(key) % B``, one DuckDB query each;
+    with ``BUCKET_ENTRIES = 4,000,000`` (about 64 MB of hash table per query) a run of
+    1,000,000 pages of ~30 distinct long paragraphs (6e8 entries) takes 150 buckets, one of
+    10,000 pages 2. A key's entries all fall in one bucket, so only the entries of keys shared
+    by two groups (or a group and an index row) leave DuckDB.
     """
 
     threshold: float = 0.7
@@ -391,13 +389,13 @@ def _minhash(shingles: np.ndarray, offsets: np.ndarray, config: DedupConfig) -> 
 
 
 @dataclass
-class _Prepared:
+class Prepared:
     """Hashes of a sequence of texts, MinHash work done once per distinct normalised text.
 
     ``row_uid`` maps each input text to its distinct text (``-1`` when it has no words). For
     distinct texts with at least ``min_tokens`` words (``long_uids``, increasing) it holds their
     32-bit shingle fingerprints in text order (verification compares them as sets; only the
-    index needs them sorted and unique, :func:`_fingerprints`) and band keys.
+    index needs them sorted and unique, :func:`shingle_fingerprints`) and band keys.
     """
 
     row_uid: np.ndarray  # int64 per input text
@@ -415,7 +413,9 @@ class _Prepared:
         return pos
 
 
-def _fingerprints(shingles: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def shingle_fingerprints(
+    shingles: np.ndarray, offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique 32-bit fingerprints of each row's shingles (the sets the index stores).
 
     32 bits halve memory and index size; a spurious collision between two sets of 50 shingles
@@ -436,13 +436,7 @@ def _fingerprints(shingles: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray
     return (combined & _U64(0xFFFFFFFF)).astype(np.uint32), out_offsets
 
 
-def _text_batches(column: pa.ChunkedArray | pa.Array, size: int) -> Iterator[list[str | None]]:
-    """Python strings of ``column`` a slice at a time, so a big table is never one list."""
-    for start in range(0, len(column), size):
-        yield column.slice(start, size).to_pylist()
-
-
-def _prepare(batches: Iterable[Sequence[str | None]], config: DedupConfig) -> _Prepared:
+def prepare(batches: Iterable[Sequence[str | None]], config: DedupConfig) -> Prepared:
     """Normalise and hash texts batch by batch; shingle and MinHash each distinct text once."""
     bands, rows = config.bands_rows
     uid_of: dict[bytes, int] = {}  # text digest -> uid, in uid order
@@ -475,12 +469,12 @@ def _prepare(batches: Iterable[Sequence[str | None]], config: DedupConfig) -> _P
             word_hashes, offsets = _word_hashes(new_texts)
             sh, sh_off = _shingles(word_hashes, offsets, config.shingle_words)
             key_parts.append(_band_keys(_minhash(sh, sh_off, config), bands, rows))
-            shingle_parts.append(sh.astype(np.uint32))  # low 32 bits, see _fingerprints
+            shingle_parts.append(sh.astype(np.uint32))  # low 32 bits, see shingle_fingerprints
             shingle_counts.append(np.diff(sh_off))
     counts = np.concatenate(shingle_counts) if shingle_counts else np.zeros(0, np.int64)
     shingle_offsets = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=shingle_offsets[1:])
-    return _Prepared(
+    return Prepared(
         row_uid=np.concatenate(row_uid) if row_uid else np.zeros(0, np.int64),
         uniq_hash=np.frombuffer(b"".join(uid_of), dtype="<i8").astype(np.int64),
         uniq_words=np.asarray(word_counts, dtype=np.int64),
@@ -488,6 +482,61 @@ def _prepare(batches: Iterable[Sequence[str | None]], config: DedupConfig) -> _P
         shingles=np.concatenate(shingle_parts) if shingle_parts else np.zeros(0, np.uint32),
         shingle_offsets=shingle_offsets,
         band_keys=np.concatenate(key_parts) if key_parts else np.zeros((0, bands), np.int64),
+    )
+
+
+DEDUP_INPUT_FIELDS = (
+    # 64-bit hash of the normalised words (little-endian BLAKE2b); null when it has none.
+    pa.field("text_hash", pa.int64()),
+    # Normalised words (the scope and "most of its words" count them).
+    pa.field("norm_words", pa.int32()),
+    # Sorted distinct 32-bit shingle fingerprints; null below ``min_tokens`` words.
+    pa.field("shingles", pa.list_(pa.uint32())),
+    # The ``bands`` LSH band keys; null below ``min_tokens`` words.
+    pa.field("band_keys", pa.list_(pa.int64())),
+)
+
+
+def dedup_inputs(texts: Sequence[str | None], config: DedupConfig) -> pa.Table:
+    """What the dedup needs of each text, computed where the texts are (a clean shard), so
+    the run-wide step never hashes, shingles or MinHashes them: :data:`DEDUP_INPUT_FIELDS`,
+    one row per text (all null for ``None``)."""
+    batches = (texts[i : i + config.batch_size] for i in range(0, len(texts), config.batch_size))
+    prep = prepare(batches, config)
+    fingerprints, fp_offsets = shingle_fingerprints(prep.shingles, prep.shingle_offsets)
+    valid = prep.row_uid >= 0
+    uid = prep.row_uid[valid]
+    pos = np.full(len(valid), -1, dtype=np.int64)
+    pos[valid] = prep.long_position()[uid]
+    long = pos >= 0
+
+    def per_row(values: np.ndarray, kind: pa.DataType) -> pa.Array:
+        out = np.zeros(len(valid), dtype=values.dtype)
+        out[valid] = values[uid]
+        return pa.array(out, kind, mask=~valid)
+
+    def lists(values: np.ndarray, value_offsets: np.ndarray, kind: pa.DataType) -> pa.Array:
+        lengths = np.zeros(len(pos), dtype=np.int64)
+        lengths[long] = np.diff(value_offsets)[pos[long]]
+        starts = np.zeros(len(pos), dtype=np.int64)
+        starts[long] = value_offsets[:-1][pos[long]]
+        offsets = np.zeros(len(pos) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        take = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
+        return pa.ListArray.from_arrays(
+            pa.array(offsets.astype(np.int32)), pa.array(values[take], kind), mask=pa.array(~long)
+        )
+
+    bands = prep.band_keys.shape[1]
+    band_offsets = np.arange(len(prep.long_uids) + 1, dtype=np.int64) * bands
+    return pa.table(
+        [
+            per_row(prep.uniq_hash, pa.int64()),
+            per_row(prep.uniq_words, pa.int32()),
+            lists(fingerprints, fp_offsets, pa.uint32()),
+            lists(prep.band_keys.reshape(-1), band_offsets, pa.int64()),
+        ],
+        schema=pa.schema(DEDUP_INPUT_FIELDS),
     )
 
 
@@ -504,7 +553,7 @@ def jaccard(a: set[int] | frozenset[int], b: set[int] | frozenset[int]) -> float
 # --------------------------------------------------------------------------------------------
 
 
-def _canonical_rank(table: pa.Table) -> np.ndarray:
+def canonical_rank(table: pa.Table) -> np.ndarray:
     """Rank of each row in canonical order: published_at (nulls last), article_id, position,
     paragraph_id. Independent of row order because paragraph_id is unique."""
     published = table.column("published_at")
@@ -532,7 +581,7 @@ def _canonical_rank(table: pa.Table) -> np.ndarray:
 
 
 @dataclass
-class _IndexCandidates:
+class IndexCandidates:
     """Kept paragraphs of earlier runs that can matter for this run (loaded from the index).
 
     Only rows sharing an exact hash or a band key with this run are loaded, so memory follows
@@ -549,9 +598,9 @@ class _IndexCandidates:
     band_row: np.ndarray  # ... and the loaded row each belongs to
 
 
-def _empty_index_candidates() -> _IndexCandidates:
+def empty_index_candidates() -> IndexCandidates:
     empty = np.zeros(0, np.int64)
-    return _IndexCandidates(
+    return IndexCandidates(
         [], [], empty, empty, np.zeros(0, np.uint32), np.zeros(1, np.int64), empty, empty
     )
 
@@ -600,31 +649,23 @@ def _shared_buckets(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return entry, bucket
 
 
-def _cluster(
-    group_rank: np.ndarray,
-    prep: _Prepared,
-    config: DedupConfig,
-    index: _IndexCandidates,
-    scoped: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Give each distinct text (group) a leader, the kept copy, by the module docstring rule.
+@dataclass
+class SharedBands:
+    """Band entries whose key at least one other entry has: ``owner`` node (a group, or
+    ``g +`` a loaded index row) and ``bucket`` (any id equal for equal keys, e.g. the key)."""
 
-    Nodes ``0..g-1`` are this run's groups (``prep`` distinct texts); nodes ``g..g+q-1`` are
-    loaded index rows. Returns ``(leader, similarity)`` per group; ``leader[i] == i`` when the
-    group is kept. Groups are visited in canonical order and a kept group registers itself in
-    its LSH buckets, so each group is compared only with kept copies that share a bucket.
-    ``scoped`` groups (short or structural lines) are never given a leader here, only serve
-    as kept copies of longer paragraphs: :func:`_scoped_copies` settles them.
-    """
-    g = len(group_rank)
-    q = len(index.paragraph_id)
+    owner: np.ndarray  # int64
+    bucket: np.ndarray  # int64
+
+
+def exact_index_leaders(
+    uniq_hash: np.ndarray, index: IndexCandidates, scoped: np.ndarray
+) -> np.ndarray:
+    """Per group, the node it is a copy of by an identical index row (the earliest one),
+    else the group itself; scoped groups are never settled here."""
+    g = len(uniq_hash)
     leader = np.arange(g, dtype=np.int64)
-    similarity = np.ones(g, dtype=np.float64)
-    # Sort key of every node: index rows first (by their own rank), then groups by rank.
-    node_order = np.concatenate([group_rank + q, index.rank])
-
-    # 1. Identical to a kept paragraph of an earlier run: the earliest such row.
-    if q:
+    if len(index.paragraph_id):
         by_rank = np.argsort(index.rank, kind="stable")
         ordered = index.text_hash[by_rank]
         first = np.argsort(ordered, kind="stable")  # stable: earliest rank first per hash
@@ -632,17 +673,19 @@ def _cluster(
         keep[1:] = ordered[first[1:]] != ordered[first[:-1]]
         first = first[keep]
         hashes = ordered[first]
-        at = np.minimum(np.searchsorted(hashes, prep.uniq_hash), len(hashes) - 1)
-        hit = (hashes[at] == prep.uniq_hash) & ~scoped
+        at = np.minimum(np.searchsorted(hashes, uniq_hash), len(hashes) - 1)
+        hit = (hashes[at] == uniq_hash) & ~scoped
         leader[hit] = g + by_rank[first[at[hit]]]
-    settled = leader != np.arange(g)
+    return leader
 
-    # 2. Near duplicates through shared band keys, verified by exact Jaccard. Groups settled
-    # by an exact index match take no part; index rows only matter in buckets they share
-    # with a group still open.
+
+def _shared_bands(prep: Prepared, index: IndexCandidates, settled: np.ndarray) -> SharedBands:
+    """The shared band entries of the open long groups and the index rows, in memory."""
+    g = len(prep.uniq_hash)
+    empty = SharedBands(np.zeros(0, np.int64), np.zeros(0, np.int64))
     open_long = ~settled[prep.long_uids]
     if not open_long.any():
-        return leader, similarity
+        return empty
     bands = prep.band_keys.shape[1]
     open_rows = np.flatnonzero(open_long)
     keys = prep.band_keys[open_rows].reshape(-1)
@@ -653,7 +696,7 @@ def _cluster(
     entry, s_bucket = _shared_buckets(keys)
     del keys
     if not len(entry):
-        return leader, similarity
+        return empty
     # Entry number -> node: this run's entries are (open row, band) in row-major order, then
     # the index entries in use.
     in_run = entry < run_entries
@@ -661,7 +704,45 @@ def _cluster(
     s_owner[in_run] = prep.long_uids[open_rows[entry[in_run] // bands]]
     if not in_run.all():
         s_owner[~in_run] = g + index.band_row[idx_use[entry[~in_run] - run_entries]]
-    del entry, in_run
+    return SharedBands(s_owner, s_bucket)
+
+
+def _cluster(
+    group_rank: np.ndarray,
+    prep: Prepared,
+    config: DedupConfig,
+    index: IndexCandidates,
+    scoped: np.ndarray,
+    shared: SharedBands | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Give each distinct text (group) a leader, the kept copy, by the module docstring rule.
+
+    Nodes ``0..g-1`` are this run's groups (``prep`` distinct texts); nodes ``g..g+q-1`` are
+    loaded index rows. Returns ``(leader, similarity)`` per group; ``leader[i] == i`` when the
+    group is kept. Groups are visited in canonical order and a kept group registers itself in
+    its LSH buckets, so each group is compared only with kept copies that share a bucket.
+    ``scoped`` groups (short or structural lines) are never given a leader here, only serve
+    as kept copies of longer paragraphs: :func:`_scoped_copies` settles them. ``shared``, when
+    given, are the shared band entries already found (:mod:`tasks.dedup.candidates`, over
+    files); ``prep`` then holds the shingles of their groups only, and no band keys.
+    """
+    g = len(group_rank)
+    q = len(index.paragraph_id)
+    similarity = np.ones(g, dtype=np.float64)
+    # Sort key of every node: index rows first (by their own rank), then groups by rank.
+    node_order = np.concatenate([group_rank + q, index.rank])
+
+    # 1. Identical to a kept paragraph of an earlier run: the earliest such row.
+    leader = exact_index_leaders(prep.uniq_hash, index, scoped)
+
+    # 2. Near duplicates through shared band keys, verified by exact Jaccard. Groups settled
+    # by an exact index match take no part; index rows only matter in buckets they share
+    # with a group still open.
+    if shared is None:
+        shared = _shared_bands(prep, index, leader != np.arange(g))
+    s_owner, s_bucket = shared.owner, shared.bucket
+    if not len(s_owner):
+        return leader, similarity
     order = np.lexsort((s_bucket, node_order[s_owner]))
     s_owner, s_bucket = s_owner[order], s_bucket[order]
     cut = np.flatnonzero(np.diff(s_owner)) + 1
@@ -717,7 +798,7 @@ def _cluster(
 # --------------------------------------------------------------------------------------------
 
 
-def _eligible_mask(paragraphs: pa.Table) -> np.ndarray:
+def eligible_mask(paragraphs: pa.Table) -> np.ndarray:
     eligible = pc.fill_null(paragraphs.column("eligible").cast(pa.bool_()), False)
     mask: np.ndarray = eligible.to_numpy(zero_copy_only=False).astype(bool)
     return mask
@@ -734,10 +815,11 @@ def find_duplicates(
     Input columns: ``paragraph_id`` (unique), ``article_id``, ``position``, ``text``,
     ``published_at`` (nullable), ``eligible``. Ineligible rows, and rows whose text has no
     words, are never duplicates nor kept copies. With ``index_dir`` the kept paragraphs of
-    earlier published runs (recorded by :func:`update_index`) take part and always win; index
-    rows whose ``paragraph_id`` is in this run are ignored, so re-running a published batch
-    gives the same answer as its first run. A missing or empty ``index_dir`` is an empty
-    index; a damaged one raises :class:`IndexDamagedError`.
+    earlier published runs (recorded by :func:`~tasks.dedup.index_store.update_index`) take
+    part and always win; index rows whose ``paragraph_id`` is in this run are ignored, so
+    re-running a published batch gives the same answer as its first run. A missing or empty
+    ``index_dir`` is an empty index; a damaged one raises
+    :class:`~tasks.dedup.index_store.IndexDamagedError`.
 
     Output: ``paragraph_id``, ``duplicate_of`` (kept copy's id, null unless a duplicate),
     ``cluster_id`` (the kept copy's paragraph_id for every member of a cluster of two or more,
@@ -753,11 +835,30 @@ def find_duplicates(
     ids = paragraphs.column("paragraph_id").cast(pa.string()).combine_chunks()
     if n and pc.count_distinct(ids).as_py() != n:
         raise ValueError("paragraph_id must be unique")
-    rank = _canonical_rank(paragraphs)
-    eligible = _eligible_mask(paragraphs)
-    rows = np.flatnonzero(eligible)
+    eligible = eligible_mask(paragraphs)
     slices = texts if texts is not None else _slices(paragraphs.column("text"), config.batch_size)
-    prep = _prepare(_eligible_texts(slices, eligible), config)
+    prep = prepare(_eligible_texts(slices, eligible), config)
+    index = empty_index_candidates()
+    if index_dir is not None:
+        from tasks.dedup.index_store import load_index_candidates  # the store imports this
+
+        index = load_index_candidates(Path(index_dir), config, prep, ids)
+    return decide_duplicates(paragraphs, prep, config, index)
+
+
+def decide_duplicates(
+    paragraphs: pa.Table,
+    prep: Prepared,
+    config: DedupConfig,
+    index: IndexCandidates,
+    shared: SharedBands | None = None,
+) -> pa.Table:
+    """:func:`find_duplicates` once the texts are hashed (``prep``, one row per eligible row)
+    and the index rows that matter are loaded; ``shared`` as in :func:`_cluster`."""
+    n = paragraphs.num_rows
+    ids = paragraphs.column("paragraph_id").cast(pa.string()).combine_chunks()
+    rank = canonical_rank(paragraphs)
+    rows = np.flatnonzero(eligible_mask(paragraphs))
 
     # Exact groups = distinct normalised texts; a group's rank is its earliest member's.
     valid = prep.row_uid >= 0
@@ -769,11 +870,8 @@ def find_duplicates(
     row_of_rank[rank] = np.arange(n, dtype=np.int64)
     rep_rows = row_of_rank[group_rank] if g else np.zeros(0, np.int64)
 
-    index = _empty_index_candidates()
-    if index_dir is not None:
-        index = _load_index_candidates(Path(index_dir), config, prep, ids)
     scoped = prep.uniq_words <= config.scope_max_words
-    leader, sim = _cluster(group_rank, prep, config, index, scoped)
+    leader, sim = _cluster(group_rank, prep, config, index, scoped, shared)
     kept_row, kept_index, row_sim = _row_leaders(n, member_rows, member_uid, rep_rows, leader, sim)
     row_uid = np.full(n, -1, dtype=np.int64)
     row_uid[member_rows] = member_uid
@@ -883,9 +981,9 @@ def _scoped_copies(
     article_ids: pa.ChunkedArray | pa.Array,
     rank: np.ndarray,
     row_uid: np.ndarray,
-    prep: _Prepared,
+    prep: Prepared,
     scoped: np.ndarray,
-    index: _IndexCandidates,
+    index: IndexCandidates,
     config: DedupConfig,
     kept_row: np.ndarray,
     kept_index: np.ndarray,
@@ -972,7 +1070,7 @@ def _assemble(
     kept_row: np.ndarray,
     kept_index: np.ndarray,
     row_sim: np.ndarray,
-    index: _IndexCandidates,
+    index: IndexCandidates,
 ) -> pa.Table:
     """Turn per-row kept copies (:func:`_row_leaders`) into the per-row output table."""
     n = len(ids)
@@ -991,438 +1089,24 @@ def _assemble(
     return pa.table([ids, duplicate_of, cluster_id, similarity], schema=OUTPUT_SCHEMA)
 
 
-# --------------------------------------------------------------------------------------------
-# Persistent index
-# --------------------------------------------------------------------------------------------
-#
-# Layout of index_dir:
-#   manifest.json               format version, hashing settings, and for every data file its
-#                               row count, byte size and SHA-256
-#   <gen>-<n>.paragraphs.parquet paragraph_id, article_id, position, published_at, text_hash,
-#                               shingles (list<uint32>, empty for exact-only rows)
-#   <gen>-<n>.bands.parquet     key (int64 band key), paragraph_id
-# One pair of files per update; rebuild_index writes a new generation. Data files are written
-# to a temporary name and os.replace()d; manifest.json is replaced last, so a crash leaves the
-# previous manifest (and possibly orphan files that nothing reads) - never a half index.
-
-MANIFEST = "manifest.json"
-PART_ROWS = 200_000  # paragraphs hashed and written per part file (bounds update memory)
-
-PARAGRAPH_INDEX_SCHEMA = pa.schema(
-    [
-        pa.field("paragraph_id", pa.string(), nullable=False),
-        pa.field("article_id", pa.string()),
-        pa.field("position", pa.int32()),
-        pa.field("published_at", pa.timestamp("us", tz="UTC")),
-        pa.field("text_hash", pa.int64(), nullable=False),
-        pa.field("shingles", pa.list_(pa.uint32()), nullable=False),
-    ]
-)
-BAND_INDEX_SCHEMA = pa.schema(
-    [pa.field("key", pa.int64(), nullable=False), pa.field("paragraph_id", pa.string())]
-)
-
-
-class IndexDamagedError(RuntimeError):
-    """The index on disk is not what its manifest says; call :func:`rebuild_index`."""
-
-
-class IndexMismatchError(ValueError):
-    """The index was built with other hashing settings; rebuild it for this config."""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _atomic_write_parquet(
-    path: Path, tables: pa.Table | Iterable[pa.Table], schema: pa.Schema
-) -> dict[str, object]:
-    """Write one table (or a stream of them) atomically; return its manifest entry."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    rows = 0
-    try:
-        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-            for table in [tables] if isinstance(tables, pa.Table) else tables:
-                writer.write_table(table.cast(schema))
-                rows += table.num_rows
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        entry = {
-            "file": path.name,
-            "rows": rows,
-            "bytes": os.path.getsize(tmp),
-            "sha256": _sha256(Path(tmp)),
-        }
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return entry
-
-
-def _is_index_file(path: Path) -> bool:
-    """Files this module writes into an index directory (and may delete)."""
-    name = path.name
-    return path.is_file() and (
-        name.endswith((".paragraphs.parquet", ".bands.parquet"))
-        or (name.startswith(".") and name.endswith(".tmp"))
-    )
-
-
-def _remove_unlisted(index_dir: Path, parts: list[Manifest]) -> None:
-    listed = {p[k]["file"] for p in parts for k in ("paragraphs", "bands")}
-    for path in index_dir.iterdir():
-        if _is_index_file(path) and path.name not in listed:
-            path.unlink()
-
-
-def _read_manifest(index_dir: Path, verify: bool = True) -> Manifest | None:
-    """The manifest, or None for a missing/empty index; raises if anything is damaged."""
-    path = index_dir / MANIFEST
-    if not path.exists():
-        leftovers = (
-            [p for p in index_dir.iterdir() if p.name.endswith(".parquet") and _is_index_file(p)]
-            if index_dir.exists()
-            else []
-        )
-        if leftovers:
-            raise IndexDamagedError(f"{index_dir}: data files but no {MANIFEST}")
-        return None
-    try:
-        manifest: Manifest = json.loads(path.read_text())
-        parts = manifest["parts"]
-    except (ValueError, KeyError) as exc:
-        raise IndexDamagedError(f"{path}: unreadable manifest ({exc})") from exc
-    if manifest.get("format_version") != INDEX_FORMAT_VERSION:
-        raise IndexDamagedError(f"{path}: unknown format {manifest.get('format_version')}")
-    if verify:
-        for part in parts:
-            for entry in (part["paragraphs"], part["bands"]):
-                file = index_dir / entry["file"]
-                if not file.exists():
-                    raise IndexDamagedError(f"{file}: missing")
-                if file.stat().st_size != entry["bytes"] or _sha256(file) != entry["sha256"]:
-                    raise IndexDamagedError(f"{file}: checksum mismatch")
-                if pq.ParquetFile(file).metadata.num_rows != entry["rows"]:
-                    raise IndexDamagedError(f"{file}: row count mismatch")
-    return manifest
-
-
-def _check_hashing(manifest: Manifest, config: DedupConfig, index_dir: Path) -> None:
-    if manifest["hashing"] != config.hashing_params():
-        raise IndexMismatchError(
-            f"{index_dir} was built with {manifest['hashing']}, this config needs "
-            f"{config.hashing_params()}; call rebuild_index"
-        )
-
-
-def index_status(index_dir: Path, config: DedupConfig | None = None) -> str:
-    """``"missing"`` (no index yet) or ``"ok"``; raises :class:`IndexDamagedError` otherwise.
-
-    With ``config``, also raises :class:`IndexMismatchError` when the index was built with
-    other hashing settings (so callers can rebuild before :func:`find_duplicates` refuses it).
-    """
-    manifest = _read_manifest(Path(index_dir))
-    if manifest is None:
-        return "missing"
-    if config is not None:
-        _check_hashing(manifest, config, Path(index_dir))
-    return "ok"
-
-
-def _files(index_dir: Path, manifest: Manifest, kind: str) -> list[str]:
-    return [str(index_dir / part[kind]["file"]) for part in manifest["parts"]]
-
-
-def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    """Sorted distinct values by plain sorting (numpy 2's hash-based unique is slower here)."""
-    values = np.sort(values)
-    keep = np.ones(len(values), dtype=bool)
-    keep[1:] = values[1:] != values[:-1]
-    return values[keep]
-
-
-def _arrow(con: object, query: str, params: dict[str, object] | None = None) -> pa.Table:
-    """Run ``query`` and return an Arrow table across duckdb 1.x and 2.x method names."""
-    relation = con.sql(query, params=params)  # type: ignore[attr-defined]
-    fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
-    return fetch()
-
-
-def _load_index_candidates(
-    index_dir: Path, config: DedupConfig, prep: _Prepared, run_ids: pa.Array
-) -> _IndexCandidates:
-    """Index rows sharing an exact hash or a band key with this run, joined in DuckDB."""
-    import duckdb
-
-    manifest = _read_manifest(index_dir)
-    if manifest is None or not manifest["parts"]:
-        return _empty_index_candidates()
-    _check_hashing(manifest, config, index_dir)
-    con = duckdb.connect()
-    try:
-        con.register("run_hashes", pa.table({"h": prep.uniq_hash}))
-        con.register("run_keys", pa.table({"k": _sorted_unique(prep.band_keys.reshape(-1))}))
-        con.register("run_ids", pa.table({"id": run_ids}))
-        con.execute(
-            "CREATE TEMP TABLE hits AS "
-            "SELECT b.key, b.paragraph_id FROM read_parquet($bands) b "
-            "JOIN run_keys k ON b.key = k.k "
-            "WHERE b.paragraph_id NOT IN (SELECT id FROM run_ids)",
-            {"bands": _files(index_dir, manifest, "bands")},
-        )
-        rows = _arrow(
-            con,
-            "SELECT p.paragraph_id, p.article_id, p.position, p.published_at, p.text_hash, "
-            "p.shingles FROM read_parquet($paragraphs) p "
-            "WHERE (p.text_hash IN (SELECT h FROM run_hashes) "
-            "       OR p.paragraph_id IN (SELECT paragraph_id FROM hits)) "
-            "  AND p.paragraph_id NOT IN (SELECT id FROM run_ids)",
-            {"paragraphs": _files(index_dir, manifest, "paragraphs")},
-        )
-        hits = _arrow(con, "SELECT key, paragraph_id FROM hits")
-    finally:
-        con.close()
-    if rows.num_rows == 0:
-        return _empty_index_candidates()
-    rows = rows.cast(PARAGRAPH_INDEX_SCHEMA)
-    pids = rows.column("paragraph_id").to_pylist()
-    row_of = {pid: i for i, pid in enumerate(pids)}
-    shingles = rows.column("shingles").combine_chunks()
-    return _IndexCandidates(
-        paragraph_id=pids,
-        article_id=rows.column("article_id").to_pylist(),
-        rank=_canonical_rank(rows),
-        text_hash=rows.column("text_hash").to_numpy(),
-        shingle_values=shingles.values.to_numpy(),
-        shingle_offsets=shingles.offsets.to_numpy().astype(np.int64),
-        band_key=hits.column("key").to_numpy().astype(np.int64),
-        band_row=np.fromiter(
-            (row_of[p] for p in hits.column("paragraph_id").to_pylist()),
-            dtype=np.int64,
-            count=hits.num_rows,
-        ),
-    )
-
-
-def _index_tables(records: pa.Table, config: DedupConfig) -> tuple[pa.Table, pa.Table]:
-    """Paragraph and band index tables for ``records`` (kept paragraphs with text)."""
-    prep = _prepare(_text_batches(records.column("text"), config.batch_size), config)
-    fingerprints, fp_offsets = _fingerprints(prep.shingles, prep.shingle_offsets)
-    keep = np.flatnonzero(prep.row_uid >= 0)
-    records = records.take(pa.array(keep, pa.int64()))
-    uid = prep.row_uid[keep]
-    pos = prep.long_position()[uid]
-    lengths = np.where(pos >= 0, np.diff(fp_offsets)[np.maximum(pos, 0)], 0)
-    offsets = np.zeros(len(uid) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    starts = np.where(pos >= 0, fp_offsets[:-1][np.maximum(pos, 0)], 0)
-    gather = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1], dtype=np.int64)
-    shingles = pa.ListArray.from_arrays(
-        pa.array(offsets.astype(np.int32)), pa.array(fingerprints[gather], pa.uint32())
-    )
-    paragraphs = pa.table(
-        [
-            records.column("paragraph_id").cast(pa.string()),
-            records.column("article_id").cast(pa.string()),
-            records.column("position").cast(pa.int32()),
-            records.column("published_at").cast(pa.timestamp("us", tz="UTC")),
-            pa.array(prep.uniq_hash[uid], pa.int64()),
-            shingles,
-        ],
-        schema=PARAGRAPH_INDEX_SCHEMA,
-    )
-    long_rows = np.flatnonzero(pos >= 0)
-    bands = prep.band_keys.shape[1]
-    band_table = pa.table(
-        [
-            pa.array(prep.band_keys[pos[long_rows]].reshape(-1), pa.int64()),
-            records.column("paragraph_id").take(pa.array(np.repeat(long_rows, bands))),
-        ],
-        schema=BAND_INDEX_SCHEMA,
-    )
-    return paragraphs, band_table
-
-
-def _kept_records(table: pa.Table) -> pa.Table:
-    """Rows an index records: eligible (when the column exists) and not duplicates."""
-    mask = np.ones(table.num_rows, dtype=bool)
-    if "eligible" in table.column_names:
-        mask &= _eligible_mask(table)
-    if "duplicate_of" in table.column_names:
-        mask &= pc.is_null(table.column("duplicate_of")).to_numpy(zero_copy_only=False)
-    return table.take(pa.array(np.flatnonzero(mask), pa.int64()))
-
-
-def _write_part(index_dir: Path, name: str, records: pa.Table, config: DedupConfig) -> Manifest:
-    paragraphs, bands = _index_tables(records, config)
-    return {
-        "paragraphs": _atomic_write_parquet(
-            index_dir / f"{name}.paragraphs.parquet", paragraphs, PARAGRAPH_INDEX_SCHEMA
-        ),
-        "bands": _atomic_write_parquet(
-            index_dir / f"{name}.bands.parquet", bands, BAND_INDEX_SCHEMA
-        ),
-    }
-
-
-def _write_manifest(
-    index_dir: Path, config: DedupConfig, generation: str, parts: list[Manifest]
-) -> None:
-    manifest = {
-        "format_version": INDEX_FORMAT_VERSION,
-        "hashing": config.hashing_params(),
-        "generation": generation,
-        "parts": parts,
-        "rows": sum(p["paragraphs"]["rows"] for p in parts),
-    }
-    write_atomically(index_dir / MANIFEST, json.dumps(manifest, indent=1).encode())
-
-
-def update_index(
-    index_dir: Path,
-    published: pa.Table,
-    config: DedupConfig | None = None,
-    max_parts: int = 64,
-) -> int:
-    """Record the kept paragraphs of a run that has just been published; return rows added.
-
-    ``published`` is the run's input joined with its :func:`find_duplicates` output (at least
-    ``paragraph_id, article_id, position, text, published_at``; ``eligible`` and
-    ``duplicate_of`` are honoured when present). Ids already in the index are skipped, so a
-    repeated call is harmless. Call only after the run's output is published: the index
-    makes these paragraphs win over every later one. One writer at a time. Every update adds
-    one pair of files; past ``max_parts`` pairs the index is compacted (:func:`compact_index`).
-    """
-    import duckdb
-
-    config = config or DedupConfig()
-    index_dir = Path(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    manifest = _read_manifest(index_dir)
-    if manifest is None:
-        manifest = {"generation": uuid.uuid4().hex[:12], "parts": []}
-    else:
-        _check_hashing(manifest, config, index_dir)
-    records = _kept_records(published)
-    if manifest["parts"] and records.num_rows:
-        con = duckdb.connect()
-        try:
-            con.register("new_ids", pa.table({"id": records.column("paragraph_id")}))
-            known = _arrow(
-                con,
-                "SELECT paragraph_id FROM read_parquet($files) "
-                "WHERE paragraph_id IN (SELECT id FROM new_ids)",
-                {"files": _files(index_dir, manifest, "paragraphs")},
-            )
-        finally:
-            con.close()
-        if known.num_rows:
-            fresh = pc.invert(pc.is_in(records.column("paragraph_id"), known.column(0)))
-            records = records.filter(fresh)
-    if records.num_rows == 0:
-        if not (index_dir / MANIFEST).exists():
-            _write_manifest(index_dir, config, manifest["generation"], [])
-        return 0
-    parts = list(manifest["parts"])
-    for start in range(0, records.num_rows, PART_ROWS):  # bounded memory per part
-        name = f"{manifest['generation']}-{len(parts):06d}"
-        parts.append(_write_part(index_dir, name, records.slice(start, PART_ROWS), config))
-    _write_manifest(index_dir, config, manifest["generation"], parts)
-    if len(parts) > max_parts:
-        compact_index(index_dir, config)
-    written: int = records.num_rows
-    return written
-
-
-def compact_index(index_dir: Path, config: DedupConfig | None = None) -> int:
-    """Merge all parts into one pair of files (streamed row group by row group).
-
-    The merged files are a new generation; the manifest is swapped atomically and only then
-    the old files are deleted. Returns the number of indexed paragraphs.
-    """
-    config = config or DedupConfig()
-    index_dir = Path(index_dir)
-    manifest = _read_manifest(index_dir)
-    if manifest is None:
-        return 0
-    _check_hashing(manifest, config, index_dir)
-    generation = uuid.uuid4().hex[:12]
-
-    def stream(kind: str) -> Iterator[pa.Table]:
-        for file in _files(index_dir, manifest, kind):
-            reader = pq.ParquetFile(file)
-            for group in range(reader.num_row_groups):
-                yield reader.read_row_group(group)
-
-    part: Manifest = {
-        "paragraphs": _atomic_write_parquet(
-            index_dir / f"{generation}-000000.paragraphs.parquet",
-            stream("paragraphs"),
-            PARAGRAPH_INDEX_SCHEMA,
-        ),
-        "bands": _atomic_write_parquet(
-            index_dir / f"{generation}-000000.bands.parquet", stream("bands"), BAND_INDEX_SCHEMA
-        ),
-    }
-    _write_manifest(index_dir, config, generation, [part])
-    _remove_unlisted(index_dir, [part])
-    return int(part["paragraphs"]["rows"])
-
-
-def rebuild_index(
-    index_dir: Path,
-    published_paragraphs: pa.Table,
-    config: DedupConfig | None = None,
-) -> int:
-    """Rebuild the index from all published paragraphs (when missing, damaged or stale).
-
-    Same input contract as :func:`update_index`. Data files of a new generation are written
-    first, the manifest is swapped atomically, and only then files of other generations are
-    deleted. Returns the number of rows recorded.
-    """
-    config = config or DedupConfig()
-    index_dir = Path(index_dir)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    generation = uuid.uuid4().hex[:12]
-    records = _kept_records(published_paragraphs)
-    # First copy of each paragraph_id wins, as with repeated update_index calls.
-    ids = records.column("paragraph_id").to_pylist()
-    seen: set[str] = set()
-    first = np.fromiter(
-        # set.add returns None: false, so a first sighting is kept (and recorded).
-        (i for i, p in enumerate(ids) if not (p in seen or seen.add(p))),  # type: ignore[func-returns-value]
-        dtype=np.int64,
-    )
-    records = records.take(pa.array(first, pa.int64()))
-    parts = [
-        _write_part(index_dir, f"{generation}-{n:06d}", records.slice(start, PART_ROWS), config)
-        for n, start in enumerate(range(0, records.num_rows, PART_ROWS))
-    ]
-    _write_manifest(index_dir, config, generation, parts)
-    _remove_unlisted(index_dir, parts)
-    recorded: int = records.num_rows
-    return recorded
-
-
 __all__ = [
     "CANONICAL_ORDER",
+    "DEDUP_INPUT_FIELDS",
     "OUTPUT_SCHEMA",
     "DedupConfig",
-    "IndexDamagedError",
-    "IndexMismatchError",
-    "compact_index",
+    "IndexCandidates",
+    "Prepared",
+    "SharedBands",
+    "canonical_rank",
+    "decide_duplicates",
+    "dedup_inputs",
+    "eligible_mask",
+    "empty_index_candidates",
+    "exact_index_leaders",
     "find_duplicates",
-    "index_status",
     "jaccard",
     "normalise_words",
     "optimal_bands_rows",
-    "rebuild_index",
-    "update_index",
+    "prepare",
+    "shingle_fingerprints",
 ]

@@ -35,7 +35,6 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from tasks.clean.rules import WIRE_PATTERN
 from tasks.clean.staging import (
@@ -47,7 +46,8 @@ from tasks.clean.staging import (
     version_key,
 )
 from tasks.config import DEFAULTS, CleanConfig, PipelineConfig
-from tasks.dedup.near_duplicates import DedupConfig, find_duplicates
+from tasks.dedup.candidates import find_staged_duplicates
+from tasks.dedup.near_duplicates import DedupConfig
 from tasks.extract.metadata import word_count
 from tasks.models import (
     BODY,
@@ -374,31 +374,19 @@ class RunWide:
         return int(total), int(matching)
 
     def _find_duplicates(self, index_dir: Path | None) -> pa.Table:
-        """:func:`find_duplicates` over the kept title and body paragraphs; the texts are
-        read from a Parquet file a batch at a time, never held whole."""
-        path = self.workdir / "dedup_input.parquet"
-        self.con.execute(
-            f"COPY (SELECT p.paragraph_id, p.article_id, p.position, a.published_at, p.text "
+        """:func:`find_duplicates` over the kept title and body paragraphs, from the dedup
+        inputs the shards staged (:func:`~tasks.dedup.candidates.find_staged_duplicates`):
+        no text is read or hashed here."""
+        result = find_staged_duplicates(
+            self.con,
+            f"SELECT p.paragraph_id, p.article_id, p.position, a.published_at, p.text_hash, "
+            f"p.norm_words, p.shingles, p.band_keys "
             f"FROM kept_paragraphs p JOIN kept_articles a USING (article_id) "
-            # No ORDER BY: find_duplicates does not depend on row order, and a sort would
-            # hold the texts in memory (up to the limit) instead of streaming them.
-            f"WHERE p.label IN {_KEPT}) "
-            f"TO '{path}' (FORMAT parquet, COMPRESSION zstd)"
+            f"WHERE p.label IN {_KEPT}",
+            self.config,
+            index_dir,
+            self.workdir,
         )
-        try:
-            keys = pq.read_table(path, columns=["paragraph_id", "article_id", "position"])
-            published_at = pq.read_table(path, columns=["published_at"]).column(0)
-            keys = keys.append_column("published_at", published_at.cast(pa.timestamp("us", "UTC")))
-            keys = keys.append_column("eligible", pa.repeat(pa.scalar(True), keys.num_rows))
-            texts = (
-                batch.column(0)
-                for batch in pq.ParquetFile(path).iter_batches(
-                    batch_size=self.config.batch_size, columns=["text"]
-                )
-            )
-            result = find_duplicates(keys, self.config, index_dir, texts=texts)
-        finally:
-            path.unlink(missing_ok=True)
         clustered = pc.or_(
             result.column("cluster_id").is_valid(), result.column("duplicate_of").is_valid()
         )
