@@ -50,6 +50,7 @@ DEV_SETS = ("wcxb-dev-articles", "trafilatura-eval-dev")
 SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "title"})
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)")
 _WORDS = re.compile(r"(\s+)")
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # lxml refuses them in text
 
 
 def dev_pages(root: Path | None = None) -> list[bytes]:
@@ -122,7 +123,8 @@ def _perturbed(page: bytes, seed: str, rate: float, exact: float, shuffle: bool)
         text = getattr(element, side)
         rng = random.Random(f"{seed}:{text}")
         if rng.random() >= exact:
-            setattr(element, side, rewrite(text, rng, rate, vocabulary, shuffle))
+            rewritten = _CONTROL.sub("", rewrite(text, rng, rate, vocabulary, shuffle))
+            setattr(element, side, rewritten)
     encoding = root.getroottree().docinfo.encoding or "utf-8"
     try:
         return lxml.html.tostring(root, encoding=encoding, doctype="<!DOCTYPE html>")
