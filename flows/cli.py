@@ -2,6 +2,7 @@
 
 * ``newsclean run [INPUT ...] [--output DIR] [--runner local|dask] [--dask-address URL] ...``
 * ``newsclean serve --cron "..." [INPUT ...] [--output DIR]``: a scheduled deployment.
+* ``newsclean compact OUTPUT``: merge the published small parts (``tasks.output.compact``).
 
 Options come from the command line, else from the config file (``flows.settings``), else
 the defaults. Exit codes (README, "Exit codes"): 0 published; 1 validation failed, nothing
@@ -100,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
         help="scheduler of an existing Dask cluster, e.g. tcp://HOST:8786",
     )
     run.add_argument("--workers", type=positive_int, default=None, help="Dask LocalCluster workers")
+    compact = commands.add_parser("compact", help="merge the output's small parts into full ones")
+    compact.add_argument("output", type=non_empty, help="output directory, e.g. output/")
+    compact.set_defaults(config=None)  # no config file option: compaction has no settings
     serve = commands.add_parser("serve", help="register a scheduled deployment and serve it")
     _add_common_arguments(serve)
     serve.add_argument("--cron", type=non_empty, help='cron schedule, e.g. "0 * * * *"')
@@ -427,6 +431,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             if args.command == "serve":
                 return _serve(args, state)
+            if args.command == "compact":
+                return _compact(Path(args.output))
             return _run(args, state)
         except KeyboardInterrupt:  # stopped outside the flow (imports, start-up, serving)
             return _stopped_command(args, state)
@@ -437,6 +443,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             if state.signum is None:
                 raise
             return _stopped_command(args, state)
+
+
+def _compact(output: Path) -> int:
+    """``newsclean compact OUTPUT``: compaction on demand, under the runs' lock."""
+    from tasks.output.compact import compact, describe
+    from tasks.output.publish import OutputBusyError, output_lock
+
+    if not (output / "articles").is_dir():
+        return refuse(f"{output} holds no published dataset")
+    try:
+        with output_lock(output):
+            print(f"{output}: {describe(compact(output))}")
+    except OutputBusyError as error:
+        return refuse(str(error), EXIT_BUSY)
+    return EXIT_PUBLISHED
 
 
 def _stopped_command(args: argparse.Namespace, state: StopState) -> int:

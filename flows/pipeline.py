@@ -28,6 +28,7 @@ from tasks.dedup.index_sync import record_published_run, sync_dedup_index
 from tasks.dedup.runwide import SHARDS
 from tasks.inputs.read import UNSUPPORTED_TYPE, find_inputs
 from tasks.models import QuarantineRecord, SkippedInput
+from tasks.output.compact import compact_if_needed, describe
 from tasks.output.publish import (
     COMMIT_MARKER,
     PUBLISHED_TABLES,
@@ -260,6 +261,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
 
     published_files: list[str] = []
     failure: PublishFailed | None = None
+    compaction_note: str | None = None
     if report.success:
         try:
             published_files = [str(p) for p in publish(out, run_id)]
@@ -287,6 +289,8 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
                     visible=True,
                 )
                 failure.__cause__ = error
+        if failure is None:
+            compaction_note = _compact_published(out, config.compact_after_parts)
     else:
         discard(out, run_id)
 
@@ -322,7 +326,8 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         config=config.fingerprint(),
         dedup_index=index_status,
         removed_examples=examples,
-        notes=[completed_note(r) for r in recovered],
+        notes=[completed_note(r) for r in recovered]
+        + ([compaction_note] if compaction_note else []),
     )
     try:
         report_json, report_html = write_report(summary, out / "reports")
@@ -351,6 +356,17 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         data_docs=report.data_docs_index,
         summary=summary,
     )
+
+
+def _compact_published(out: Path, threshold: int) -> str | None:
+    """Compact the published parts past the threshold; a note for the report when it did (a
+    failure is a note too: the run is published, and the next run or ``newsclean compact``
+    finishes or redoes the compaction)."""
+    try:
+        done = compact_if_needed(out, threshold)
+    except Exception as error:
+        return f"compaction failed ({one_line(error)}); the next run or newsclean compact redoes it"
+    return describe(done) + " (the run's files are in the compacted parts)" if done else None
 
 
 def _visible_parts(out: Path, run_id: str) -> list[Path]:
