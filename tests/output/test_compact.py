@@ -16,6 +16,7 @@ import pytest
 from flows.cli import EXIT_BUSY, EXIT_USAGE, main
 from flows.pipeline import newsclean_flow
 from tasks.config import PipelineConfig
+from tasks.dedup.index_sync import _published_runs
 from tasks.models import QuarantineRecord
 from tasks.output.compact import COMPACT, PAUSE_POINTS, compact, small_parts
 from tasks.output.publish import (
@@ -101,6 +102,7 @@ def test_compaction_keeps_every_row_and_run_and_leaves_full_parts(tmp_path):
     assert ids == [f"p{i:07d}" for n in range(6) for i in range(n * 700, n * 700 + 300)]
     assert published_runs(output, "paragraphs") == published_runs(before, "paragraphs") == RUNS
     assert published_runs(output, "articles") == RUNS
+    assert _published_runs(output) == RUNS  # what the dedup index must cover: no rebuild
     assert not any((output / COMPACT).iterdir())  # nothing left behind
     assert sorted(p.name for p in (output / "articles").iterdir()) == [p.name for p in compacted]
 
