@@ -1,6 +1,7 @@
 """Time and memory of the run-wide steps (the serial part of a run) at N pages, in minutes.
 
     python -m benchmarks.runwide --sizes 10000,100000
+    python -m benchmarks.runwide --sizes 10000 --corpus copies   # the dev pages copied whole
 
 The flow cleans pages in shards (in parallel), each shard writing its rows as Parquet, and
 then runs these steps once, in its own process, over the staged shards: the run-wide steps
@@ -10,8 +11,10 @@ stops workers from scaling and their memory is what bounds a run's size, so they
 measured apart here: the WCXB dev pages are cleaned once by the real shard function (cached
 under ``--workdir``) and their staged rows copied to N articles in DuckDB as
 :mod:`benchmarks.throughput`'s corpus copies pages (same text, new ids, so dedup sees
-reprints), one shard per copy of the dev set. Per step: wall and CPU seconds, RSS after it
-and its own peak (``VmHWM``, reset before each step). Reads ../shared/bench (or
+reprints), one shard per copy of the dev set; with ``--corpus crawl`` (the default) the
+copies' paragraphs are rewritten and a minority reprinted (:mod:`benchmarks.crawl_corpus`).
+Per step: wall and CPU seconds, RSS after it and its own peak (``VmHWM``, reset before each
+step). Reads ../shared/bench (or
 ``NEWSCLEAN_BENCH_ROOT``) and says so when it is absent (exit 2).
 """
 
@@ -23,6 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +35,7 @@ import pyarrow as pa
 
 import tasks
 from benchmarks.corpus import build_corpus, source_pages
+from benchmarks.crawl_corpus import dedup_shares, format_shares, stage_crawl_copies
 from benchmarks.wcxb import BenchDataMissing
 from tasks.clean.document import stage_shard
 from tasks.clean.staging import SHARD_FILES
@@ -131,7 +136,9 @@ class Step:
         )
 
 
-def measure(base: Path, n: int, scratch: Path) -> list[tuple[str, float, float, float, float]]:
+def measure(
+    base: Path, n: int, scratch: Path, stage: Callable[[Path, int, Path], int] = stage_copies
+) -> list[tuple[str, float, float, float, float]]:
     """The run-wide steps of one run of ``n`` articles, in ``flows.pipeline._run``'s order."""
     rows: list[tuple[str, float, float, float, float]] = []
     config, run_id, now = PipelineConfig(), f"bench-{n}", datetime.now(UTC)
@@ -139,7 +146,7 @@ def measure(base: Path, n: int, scratch: Path) -> list[tuple[str, float, float, 
     shutil.rmtree(output, ignore_errors=True)
     state = output / "_dedup"
     with Step("stage copies", rows):
-        stage_copies(base, n, staging_dir(output, run_id) / SHARDS)
+        stage(base, n, staging_dir(output, run_id) / SHARDS)
     staging = staging_dir(output, run_id)
     steps = RunWide(
         shard_sources(staging / SHARDS), staging / "runwide", config.dedup, None, config.clean
@@ -189,6 +196,7 @@ def measure(base: Path, n: int, scratch: Path) -> list[tuple[str, float, float, 
             [str(p) for p in run_parts(output, "articles", run_id)],
             config.dedup,
         )
+    print("  " + format_shares(dedup_shares(f"{output}/paragraphs/*.parquet")), file=sys.stderr)
     shutil.rmtree(output, ignore_errors=True)
     return rows
 
@@ -202,7 +210,14 @@ def main(argv: list[str] | None = None) -> int:
         default=Path(tempfile.gettempdir()) / "newsclean-throughput",
         help="cache of the cleaned dev pages and scratch output",
     )
+    parser.add_argument(
+        "--corpus",
+        choices=("crawl", "copies"),
+        default="crawl",
+        help="crawl: copies rewritten, a minority reprinted; copies: the dev pages copied whole",
+    )
     args = parser.parse_args(argv)
+    stage = stage_crawl_copies if args.corpus == "crawl" else stage_copies
     args.workdir.mkdir(parents=True, exist_ok=True)
     try:
         base = cleaned_dev_shard(args.workdir)
@@ -215,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for n in (int(s.replace("_", "")) for s in args.sizes.split(",") if s):
         print(f"N={n:,}", file=sys.stderr)
-        for name, wall, cpu, rss, peak in measure(base, n, args.workdir):
+        for name, wall, cpu, rss, peak in measure(base, n, args.workdir, stage):
             lines.append(f"| {n:,} | {name} | {wall:.1f} | {cpu:.1f} | {rss:,.0f} | {peak:,.0f} |")
     print("\n".join(lines))
     return 0

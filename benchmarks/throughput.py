@@ -4,9 +4,11 @@
     python -m benchmarks.throughput --sizes 1000          # the quick one
     python -m benchmarks.throughput --sizes 1000 --modes trafilatura,dask1,dask2 --no-startup
 
-For each N it builds (once, under ``--workdir``) a corpus of N real pages, the WCXB dev pages
-repeated with a unique trailing comment (:mod:`benchmarks.corpus`), then runs each mode in a
-fresh subprocess:
+For each N it builds (once, under ``--workdir``) a corpus of N real pages: by default
+(``--corpus crawl``) the dev pages with their words perturbed and a minority reprinted
+(:mod:`benchmarks.crawl_corpus`), or (``--corpus copies``) the WCXB dev pages repeated with a
+unique trailing comment (:mod:`benchmarks.corpus`); then it runs each mode in a fresh
+subprocess:
 
 * ``trafilatura``: ``bare_extraction`` on every page with newsclean's options, one core;
 * ``local``: the flow on its thread-pool runner (one shard at a time, one core);
@@ -43,6 +45,7 @@ from typing import Any
 import psutil
 
 from benchmarks.corpus import Corpus, build_corpus
+from benchmarks.crawl_corpus import build_crawl_corpus, dedup_shares, format_shares
 from benchmarks.wcxb import BenchDataMissing
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -143,6 +146,8 @@ def _child_flow(mode: str, corpus: Path, scratch: Path) -> dict[str, Any]:
     result = flow(inputs=[str(corpus)], output=str(scratch / f"out-{mode}"))
     wall = time.perf_counter() - started
     published = result.summary.inputs["published"]
+    shares = dedup_shares(f"{scratch / f'out-{mode}'}/paragraphs/*.parquet")
+    print(f"  {mode}: {format_shares(shares)}", file=sys.stderr)
     return {"wall": wall, "cpu": _tree_cpu() - cpu, "fixed": fixed, "published": published}
 
 
@@ -393,13 +398,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--results", type=Path, default=RESULTS / "throughput.md")
     parser.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
-    parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--corpus",
+        default="crawl",
+        help="crawl: dev pages perturbed, a minority reprinted; copies: WCXB pages copied whole "
+        "(with --child: the corpus folder, as older trees' children take it for --baseline)",
+    )
     args = parser.parse_args(argv)
     if args.child:
         args.workdir.mkdir(parents=True, exist_ok=True)
-        _child(args.child, args.corpus, args.workdir)
+        _child(args.child, Path(args.corpus), args.workdir)
         return 0
 
+    if args.corpus not in ("crawl", "copies"):
+        parser.error(f"--corpus: crawl or copies, not {args.corpus}")
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s]
     modes = [m for m in args.modes.split(",") if m]
     if unknown := set(modes) - set(MODES):
@@ -408,7 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     measurements: list[Measurement] = []
     try:
         for n in sizes:
-            corpus = build_corpus(n, args.workdir)
+            build = build_crawl_corpus if args.corpus == "crawl" else build_corpus
+            corpus = build(n, args.workdir)
             print(f"N={n:,}: {corpus.bytes / MB:,.0f} MB in {corpus.directory}", file=sys.stderr)
             for mode in modes:
                 trees: list[Path | None] = [None]

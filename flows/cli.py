@@ -4,6 +4,8 @@
 * ``newsclean serve --cron "..." [INPUT ...] [--output DIR]``: a scheduled deployment.
 * ``newsclean show OUTPUT SOURCE_OR_ARTICLE_ID [--json]``: one article and its paragraphs.
 
+* ``newsclean compact OUTPUT``: merge the published small parts (``tasks.output.compact``).
+
 Options come from the command line, else from the config file (``flows.settings``), else
 the defaults. Exit codes (README, "Exit codes"): 0 published; 1 validation failed, nothing
 published; 2 usage (bad option, missing input, unwritable output, ...); 3 another run holds
@@ -102,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
         help="scheduler of an existing Dask cluster, e.g. tcp://HOST:8786",
     )
     run.add_argument("--workers", type=positive_int, default=None, help="Dask LocalCluster workers")
+    compact = commands.add_parser("compact", help="merge the output's small parts into full ones")
+    compact.add_argument("output", type=non_empty, help="output directory, e.g. output/")
+    compact.set_defaults(config=None)  # no config file option: compaction has no settings
     serve = commands.add_parser("serve", help="register a scheduled deployment and serve it")
     _add_common_arguments(serve)
     serve.add_argument("--cron", type=non_empty, help='cron schedule, e.g. "0 * * * *"')
@@ -522,6 +527,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             if args.command == "serve":
                 return _serve(args, state)
+            if args.command == "compact":
+                return _compact(Path(args.output))
             return _run(args, state)
         except KeyboardInterrupt:  # stopped outside the flow (imports, start-up, serving)
             return _stopped_command(args, state)
@@ -548,6 +555,20 @@ def _show(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # the reader had enough (`| head`): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
+
+def _compact(output: Path) -> int:
+    """``newsclean compact OUTPUT``: compaction on demand, under the runs' lock."""
+    from tasks.output.compact import compact, describe
+    from tasks.output.publish import OutputBusyError, output_lock
+
+    if not (output / "articles").is_dir():
+        return refuse(f"{output} holds no published dataset")
+    try:
+        with output_lock(output):
+            print(f"{output}: {describe(compact(output))}")
+    except OutputBusyError as error:
+        return refuse(str(error), EXIT_BUSY)
+    return EXIT_PUBLISHED
 
 
 def _stopped_command(args: argparse.Namespace, state: StopState) -> int:

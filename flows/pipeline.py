@@ -28,6 +28,7 @@ from tasks.dedup.index_sync import record_published_run, sync_dedup_index
 from tasks.dedup.runwide import SHARDS
 from tasks.inputs.read import empty_input_notes, find_inputs, skip_kind
 from tasks.models import QuarantineRecord, SkippedInput
+from tasks.output.compact import compact_if_needed, describe
 from tasks.output.publish import (
     COMMIT_MARKER,
     PUBLISHED_TABLES,
@@ -211,6 +212,9 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
     removals = _removals(out, sources)  # read from the staged tables before publishing moves them
     published_files, failure = _publish(out, run, config, report.success)
     progress.info("%s", "published" if report.success else "validation failed: not published")
+    compacted = None
+    if report.success and failure is None:
+        compacted = _compact_published(out, config.compact_after_parts)
     summary = _summary(
         out,
         run,
@@ -223,6 +227,7 @@ def _run(inputs: list[str], out: Path, config: PipelineConfig) -> RunResult:
         removals=removals,
         published_files=published_files,
         failure=failure,
+        compaction_note=compacted,
     )
     return _write_reports(out, summary, report, failure)
 
@@ -409,6 +414,7 @@ def _summary(
     removals: _Removals,
     published_files: list[str],
     failure: PublishFailed | None,
+    compaction_note: str | None,
 ) -> RunSummary:
     """The run report's content (JSON and HTML, and the Prefect artifact)."""
     return RunSummary(
@@ -441,7 +447,8 @@ def _summary(
         config=config.fingerprint(),
         dedup_index=run.index_status,
         removed_examples=removals.examples,
-        notes=[completed_note(r) for r in run.recovered],
+        notes=[completed_note(r) for r in run.recovered]
+        + ([compaction_note] if compaction_note else []),
     )
 
 
@@ -476,6 +483,17 @@ def _write_reports(
         data_docs=report.data_docs_index,
         summary=summary,
     )
+
+
+def _compact_published(out: Path, threshold: int) -> str | None:
+    """Compact the published parts past the threshold; a note for the report when it did (a
+    failure is a note too: the run is published, and the next run or ``newsclean compact``
+    finishes or redoes the compaction)."""
+    try:
+        done = compact_if_needed(out, threshold)
+    except Exception as error:
+        return f"compaction failed ({one_line(error)}); the next run or newsclean compact redoes it"
+    return describe(done) + " (the run's files are in the compacted parts)" if done else None
 
 
 def _visible_parts(out: Path, run_id: str) -> list[Path]:

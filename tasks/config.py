@@ -254,7 +254,9 @@ class CleanConfig(_Checked):
 # Options that cannot change what a run publishes, left out of the fingerprint (dotted paths):
 # sharding, the dedup batch size (a memory bound: the same duplicates at any size) and where
 # the suites live (the length limits read from them are in the fingerprint instead).
-NOT_OUTPUT_CHANGING = frozenset({"shard_size", "dedup.batch_size", "expectations_dir"})
+NOT_OUTPUT_CHANGING = frozenset(
+    {"shard_size", "dedup.batch_size", "expectations_dir", "compact_after_parts"}
+)
 
 
 @dataclass(frozen=True)
@@ -274,12 +276,19 @@ class PipelineConfig:
     # Inputs per Prefect task: large enough that orchestration (~90 ms a task) stays a
     # small fraction of the work (~5-20 ms an input).
     shard_size: int = 500
+    # A run ends by compacting the published parts (tasks.output.compact) when a table has
+    # more small parts than this (0: never; ``newsclean compact`` does it on demand): an
+    # hourly schedule then merges about every four days, rewriting only the small parts.
+    # The rows stay the same; only the files change.
+    compact_after_parts: int = 100
     expectations_dir: Path = EXPECTATIONS_DIR
 
     def __post_init__(self) -> None:
         # A shard size of 0 or less used to run "0 shards", publish nothing and succeed.
         if self.shard_size < 1:
             raise ValueError("shard_size must be >= 1")
+        if self.compact_after_parts < 0:
+            raise ValueError("compact_after_parts must be >= 0 (0: never)")
 
     def options(self) -> dict[str, Any]:
         """Every option that changes the output, nested by section (all but NOT_OUTPUT_CHANGING)."""

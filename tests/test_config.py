@@ -80,7 +80,12 @@ def test_every_output_changing_option_changes_the_fingerprint(path: str, value: 
 
 def test_the_options_left_out_are_named_and_exist() -> None:
     assert {path for path, _ in LEAVES} >= NOT_OUTPUT_CHANGING
-    assert {"shard_size", "dedup.batch_size", "expectations_dir"} == NOT_OUTPUT_CHANGING
+    assert {
+        "shard_size",
+        "dedup.batch_size",
+        "expectations_dir",
+        "compact_after_parts",
+    } == NOT_OUTPUT_CHANGING
 
 
 def test_fingerprint_names_options_models_and_library_versions() -> None:

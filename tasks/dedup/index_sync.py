@@ -28,11 +28,11 @@ INDEX_MEMORY = "256MB"
 
 
 def _published_runs(output: Path) -> list[str]:
-    """The runs with a published paragraphs part (a run may have several parts)."""
-    from tasks.output.publish import part_run_id  # here: tasks.output.publish imports duckdb
+    """The runs with a published paragraphs part (a run may have several parts, a compacted
+    part many runs)."""
+    from tasks.output.publish import published_runs  # here: tasks.output.publish imports duckdb
 
-    runs = {part_run_id(p) for p in (output / "paragraphs").glob("part-*.parquet")}
-    return sorted(run for run in runs if run is not None)
+    return published_runs(output, "paragraphs")
 
 
 def _recorded_runs(state_dir: Path) -> list[str] | None:

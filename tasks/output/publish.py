@@ -25,19 +25,25 @@ Protocol (one writer at a time, enforced by :func:`output_lock`):
    idempotent) and deletes uncommitted ones. A run killed at any point therefore leaves the
    dataset as it was, or - once committed - is completed by the next run.
 
+Compaction (:mod:`tasks.output.compact`) later merges small parts into
+``part-compacted-<last run>-<k>.parquet`` files, switched in atomically and recovered the same
+way (``_compact/<id>/``, by :func:`recover`); their footers list the runs they hold.
+
 The dedup index in ``_dedup/`` is updated after publishing; a run killed in between leaves it
-stale, which ``tasks.dedup.index_sync.sync_dedup_index`` detects (runs recorded != runs published) and
-rebuilds. Reports and Data Docs are written outside this protocol: they describe runs, they
-are not the dataset (``tasks.files.write_atomically`` keeps ``latest.*`` whole for readers).
+stale, which ``tasks.dedup.index_sync.sync_dedup_index`` detects (runs recorded != runs
+published) and rebuilds. Reports and Data Docs are written outside this protocol: they
+describe runs, they are not the dataset (``tasks.files.write_atomically`` keeps ``latest.*``
+whole for readers).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -72,6 +78,10 @@ PART_DIGITS = 5
 MAX_PARTS = 10**PART_DIGITS
 # ``part-<run_id>-<5 digits>.parquet`` or, as earlier versions published, ``part-<run_id>.parquet``.
 _PART_NAME = re.compile(rf"part-(?P<run_id>.+?)(?:-\d{{{PART_DIGITS}}})?\.parquet")
+# Compacted parts (tasks.output.compact): their name's prefix, and the key of their Parquet
+# footer's metadata that lists the runs whose rows they hold (a JSON list).
+COMPACTED = "part-compacted-"
+RUNS_KEY = b"newsclean.runs"
 # Columns that identify a quarantine fact; ``run_id`` is when it was first seen.
 QUARANTINE_KEY = ("source", "stage", "reason", "input_sha256")
 
@@ -112,6 +122,21 @@ def part_run_id(path: Path) -> str | None:
     """
     match = _PART_NAME.fullmatch(path.name)
     return match["run_id"] if match else None
+
+
+def part_runs(path: Path) -> list[str]:
+    """The runs whose rows a published part holds: its run, or a compacted part's runs."""
+    if path.name.startswith(COMPACTED):
+        metadata = pq.read_metadata(path).metadata or {}
+        runs: list[str] = json.loads(metadata.get(RUNS_KEY, b"[]"))
+        return runs
+    run_id = part_run_id(path)
+    return [] if run_id is None else [run_id]
+
+
+def published_runs(output: Path, table: str) -> list[str]:
+    """The runs with a published part of ``table``, compacted or not, sorted."""
+    return sorted({run for part in _published_parts(output, table) for run in part_runs(part)})
 
 
 def run_parts(output: Path, table: str, run_id: str) -> list[Path]:
@@ -180,22 +205,14 @@ def write_staged_table(
     folder.mkdir(parents=True)
     if name == "quarantine":
         batches = _unpublished_quarantine(output, batches, schema)
-    rows = _Rows(batches, schema)
-    written: list[Path] = []
-    while (group := rows.take(group_rows)) is not None:
-        path = folder / part_name(run_id, len(written))
-        with pq.ParquetWriter(path, schema, compression="zstd") as writer:
-            in_part = 0
-            while group is not None:
-                writer.write_table(group, row_group_size=group_rows)
-                if in_part == 0:
-                    _test_pause("staging")  # the part exists but has no footer yet
-                in_part += group.num_rows
-                if in_part == part_rows:
-                    break
-                group = rows.take(min(group_rows, part_rows - in_part))
-        _fsync(path)
-        written.append(path)
+    written = write_parts(
+        folder,
+        lambda number: part_name(run_id, number),
+        batches,
+        schema,
+        part_rows=part_rows,
+        row_group_rows=group_rows,
+    )
     if not written and not _published_parts(output, name):
         path = folder / part_name(run_id, 0)
         pq.write_table(schema.empty_table(), path, compression="zstd")
@@ -204,6 +221,48 @@ def write_staged_table(
     _fsync(folder)
     _fsync(folder.parent)
     _fsync(folder.parent.parent)
+    return written
+
+
+def write_parts(
+    folder: Path,
+    name: Callable[[int], str],
+    batches: Batches,
+    schema: pa.Schema,
+    *,
+    part_rows: int,
+    row_group_rows: int,
+    metadata: Callable[[int], dict[bytes, bytes]] | None = None,
+) -> list[Path]:
+    """Write a stream of rows into ``folder`` as parts of at most ``part_rows`` rows in row
+    groups of ``row_group_rows``, named ``name(number)``, each fsynced; nothing for no rows.
+
+    The stream is re-cut, so the same rows give byte-identical files however they are
+    chunked. ``metadata(number)``: key-value pairs for a part's footer (compacted parts).
+    """
+    rows = _Rows(batches, schema)
+    written: list[Path] = []
+    while (group := rows.take(row_group_rows)) is not None:
+        path = folder / name(len(written))
+        extra = metadata(len(written)) if metadata else None
+        part_schema = (
+            schema.with_metadata({**(schema.metadata or {}), **extra}) if extra else schema
+        )
+        with pq.ParquetWriter(path, part_schema, compression="zstd") as writer:
+            in_part = 0
+            while group is not None:
+                writer.write_table(
+                    group.replace_schema_metadata(part_schema.metadata),
+                    row_group_size=row_group_rows,
+                )
+                if in_part == 0:
+                    _test_pause("staging")  # the part exists but has no footer yet
+                in_part += group.num_rows
+                if in_part == part_rows:
+                    break
+                group = rows.take(min(row_group_rows, part_rows - in_part))
+        _fsync(path)
+        written.append(path)
     return written
 
 
@@ -309,7 +368,7 @@ def discard(output: Path, run_id: str) -> None:
     shutil.rmtree(staging_dir(output, run_id), ignore_errors=True)
 
 
-def recover(output: Path) -> list[str]:
+def recover_runs(output: Path) -> list[str]:
     """Finish runs that committed but did not finish moving; drop runs that never committed.
 
     Returns the ids of the runs it completed. Call with the output lock held: an
@@ -325,6 +384,16 @@ def recover(output: Path) -> list[str]:
             completed.append(folder.name)
         else:
             shutil.rmtree(folder, ignore_errors=True)
+    return completed
+
+
+def recover(output: Path) -> list[str]:
+    """Finish or drop interrupted runs (:func:`recover_runs`), then interrupted compactions
+    (:func:`tasks.output.compact.recover_compaction`). Returns the runs it completed."""
+    from tasks.output.compact import recover_compaction  # it imports this module
+
+    completed = recover_runs(output)
+    recover_compaction(output)
     return completed
 
 
