@@ -556,6 +556,7 @@ def _show(args: argparse.Namespace) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
+
 def _compact(output: Path) -> int:
     """``newsclean compact OUTPUT``: compaction on demand, under the runs' lock."""
     from tasks.output.compact import compact, describe
