@@ -161,6 +161,7 @@ def synthetic_part(first: int, count: int, paragraphs: int = 70) -> dict[str, pa
         "processed_at": pa.repeat(pa.scalar(STAMP, TIMESTAMP), count),
         "decode_errors": pa.array(np.zeros(count, np.int32)),
         "fetched_at": pa.nulls(count, TIMESTAMP),
+        "published_date": pa.array([STAMP.date() if d else None for d in has_date], pa.date32()),
     }
     return {
         "articles": pa.table(articles, schema=ARTICLES_SCHEMA),
