@@ -337,15 +337,12 @@ def length_limits(expectations_dir: Path) -> dict[tuple[str, str], int]:
     900-character ``<title>``, a 300,000-character line) is handled on its own there, instead
     of failing validation, and so publishing, for the whole run.
     """
-    limits: dict[tuple[str, str], int] = {}
-    for table in ("articles", "paragraphs"):
-        for expectation in load_suite(expectations_dir, table)["expectations"]:
-            kwargs = expectation["kwargs"]
-            if expectation["type"] == "expect_column_value_lengths_to_be_between" and (
-                kwargs.get("max_value") is not None
-            ):
-                limits[(table, kwargs["column"])] = int(kwargs["max_value"])
-    return limits
+    return {
+        key: int(value)
+        for key, value in _suite_maxima(
+            expectations_dir, "expect_column_value_lengths_to_be_between"
+        ).items()
+    }
 
 
 @lru_cache(maxsize=8)
@@ -353,15 +350,24 @@ def value_limits(expectations_dir: Path) -> dict[tuple[str, str], float]:
     """The largest value each suite allows a column (``expect_column_values_to_be_between``),
     as ``{(table, column): max}``: the cleaning boundary applies them as :func:`length_limits`
     does (the articles' ``mojibake_share``)."""
-    limits: dict[tuple[str, str], float] = {}
-    for table in ("articles", "paragraphs"):
-        for expectation in load_suite(expectations_dir, table)["expectations"]:
-            kwargs = expectation["kwargs"]
-            if expectation["type"] == "expect_column_values_to_be_between" and (
-                kwargs.get("max_value") is not None
-            ):
-                limits[(table, kwargs["column"])] = float(kwargs["max_value"])
-    return limits
+    return {
+        key: float(value)
+        for key, value in _suite_maxima(
+            expectations_dir, "expect_column_values_to_be_between"
+        ).items()
+    }
+
+
+def _suite_maxima(expectations_dir: Path, expectation_type: str) -> dict[tuple[str, str], Any]:
+    """The ``max_value`` of every expectation of one type in the articles and paragraphs
+    suites, as ``{(table, column): max_value}``."""
+    return {
+        (table, expectation["kwargs"]["column"]): expectation["kwargs"]["max_value"]
+        for table in ("articles", "paragraphs")
+        for expectation in load_suite(expectations_dir, table)["expectations"]
+        if expectation["type"] == expectation_type
+        and expectation["kwargs"].get("max_value") is not None
+    }
 
 
 # The defaults, built once: a frozen config, and building one costs ~20 µs. Functions take
