@@ -45,6 +45,7 @@ from tasks.output.publish import (
     RUNS_KEY,
     _fsync,
     _test_pause,
+    finish_committed,
     part_runs,
     write_parts,
 )
@@ -230,14 +231,8 @@ def _forget(output: Path, folder: Path) -> None:
 def recover_compaction(output: Path) -> list[str]:
     """Finish committed compactions, delete the others; returns the ids it finished. Call
     with the output lock held (an uncommitted folder is garbage only then)."""
-    root = output / COMPACT
-    if not root.is_dir():
-        return []
-    finished = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        if (folder / COMMIT_MARKER).exists():
-            _switch(output, folder)
-            finished.append(folder.name)
-        else:
-            _forget(output, folder)
-    return finished
+    return finish_committed(
+        output / COMPACT,
+        finish=lambda folder: _switch(output, folder),
+        drop=lambda folder: _forget(output, folder),
+    )

@@ -374,17 +374,29 @@ def recover_runs(output: Path) -> list[str]:
     Returns the ids of the runs it completed. Call with the output lock held: an
     uncommitted folder is only garbage if no other run is still writing it.
     """
-    root = output / STAGING
+    return finish_committed(
+        output / STAGING,
+        finish=lambda folder: _complete(output, folder),
+        drop=lambda folder: shutil.rmtree(folder, ignore_errors=True),
+    )
+
+
+def finish_committed(
+    root: Path, finish: Callable[[Path], object], drop: Callable[[Path], object]
+) -> list[str]:
+    """The recovery protocol of a folder of pending work (runs, compactions): ``finish`` each
+    subfolder with a COMMIT marker, ``drop`` the others, in name order; returns the names it
+    finished. Call with the output lock held: an uncommitted folder is garbage only then."""
     if not root.is_dir():
         return []
-    completed = []
+    finished = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         if (folder / COMMIT_MARKER).exists():
-            _complete(output, folder)
-            completed.append(folder.name)
+            finish(folder)
+            finished.append(folder.name)
         else:
-            shutil.rmtree(folder, ignore_errors=True)
-    return completed
+            drop(folder)
+    return finished
 
 
 def recover(output: Path) -> list[str]:
