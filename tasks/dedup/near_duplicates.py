@@ -808,7 +808,6 @@ def find_duplicates(
     paragraphs: pa.Table,
     config: DedupConfig | None = None,
     index_dir: Path | None = None,
-    texts: Iterable[pa.Array | pa.ChunkedArray] | None = None,
 ) -> pa.Table:
     """Mark duplicate paragraphs; one output row per input row, in input order.
 
@@ -825,10 +824,6 @@ def find_duplicates(
     ``cluster_id`` (the kept copy's paragraph_id for every member of a cluster of two or more,
     the kept copy included), ``similarity`` (float32 Jaccard of the shingle sets with the kept
     copy, 1.0 for an identical normalised text, null unless a duplicate).
-
-    ``texts``, when given, replaces the ``text`` column: the texts of every row in row order,
-    in slices of any size (read from a file a batch at a time, so the run's texts are never
-    in memory at once).
     """
     config = config or DedupConfig()
     n = paragraphs.num_rows
@@ -836,7 +831,7 @@ def find_duplicates(
     if n and pc.count_distinct(ids).as_py() != n:
         raise ValueError("paragraph_id must be unique")
     eligible = eligible_mask(paragraphs)
-    slices = texts if texts is not None else _slices(paragraphs.column("text"), config.batch_size)
+    slices = _slices(paragraphs.column("text"), config.batch_size)
     prep = prepare(_eligible_texts(slices, eligible), config)
     index = empty_index_candidates()
     if index_dir is not None:
